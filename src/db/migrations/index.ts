@@ -1,0 +1,11 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as m0001 from './0001-core.js';
+
+/** Migrations are listed here (not read from disk) so they run the same from source and tests. */
+const migrations: Record<string, Migration> = {
+  '0001-core': m0001,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};
