@@ -1,0 +1,176 @@
+/**
+ * One typed configuration. Sources, lowest precedence first: defaults, a JSON config
+ * file (POMONA_CONFIG or --config), environment variables POMONA_*, command-line flags.
+ * Every problem is collected and reported as one line each, so an admin fixes them all at once.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export interface Config {
+  publicUrl: string;
+  listen: { host: string; port: number };
+  databaseUrl: string;
+  dataDir: string;
+  tls?: { certFile: string; keyFile: string };
+  /** header a trusted TLS-terminating proxy uses to pass the client certificate */
+  clientCertHeader?: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  apns: { environment: 'production' | 'sandbox'; url?: string; caFile?: string };
+  secretKey?: string;
+  ca?: { certFile: string; keyFile: string };
+  scep: { staticChallenge?: string; identityValidityDays: number };
+  /** extra CAs whose identity certificates may enroll (devices migrated from another MDM) */
+  trustedIdentityCaFile?: string;
+  bodyLimit: number;
+}
+
+/** Each option: its key in the file, its env variable, its flag, and how to read it. */
+interface OptionSpec {
+  key: string;
+  env: string;
+  flag: string;
+  describe: string;
+  default?: string;
+}
+
+export const OPTIONS: OptionSpec[] = [
+  { key: 'publicUrl', env: 'POMONA_PUBLIC_URL', flag: 'public-url', describe: 'base URL devices reach Pomona at (used in every profile)', default: 'http://<listen>' },
+  { key: 'listen', env: 'POMONA_LISTEN', flag: 'listen', describe: 'listen address host:port', default: '127.0.0.1:9000' },
+  { key: 'databaseUrl', env: 'POMONA_DATABASE_URL', flag: 'database-url', describe: 'sqlite:PATH or postgres://…', default: 'sqlite:./data/pomona.db' },
+  { key: 'dataDir', env: 'POMONA_DATA_DIR', flag: 'data-dir', describe: 'data directory (secret key, SQLite file)', default: './data' },
+  { key: 'tlsCert', env: 'POMONA_TLS_CERT', flag: 'tls-cert', describe: 'TLS certificate PEM file (HTTP without it)' },
+  { key: 'tlsKey', env: 'POMONA_TLS_KEY', flag: 'tls-key', describe: 'TLS private key PEM file' },
+  { key: 'clientCertHeader', env: 'POMONA_CLIENT_CERT_HEADER', flag: 'client-cert-header', describe: 'header with the client certificate from a trusted proxy' },
+  { key: 'logLevel', env: 'POMONA_LOG_LEVEL', flag: 'log-level', describe: 'fatal|error|warn|info|debug|trace|silent', default: 'info' },
+  { key: 'apnsEnvironment', env: 'POMONA_APNS_ENVIRONMENT', flag: 'apns-environment', describe: 'production|sandbox', default: 'production' },
+  { key: 'apnsUrl', env: 'POMONA_APNS_URL', flag: 'apns-url', describe: 'APNs base URL (the simulator\'s, for tests and the demo)' },
+  { key: 'apnsCaFile', env: 'POMONA_APNS_CA_FILE', flag: 'apns-ca-file', describe: 'extra CA to trust for the APNs TLS connection (simulator)' },
+  { key: 'secretKey', env: 'POMONA_SECRET_KEY', flag: 'secret-key', describe: 'base64 32-byte key sealing secrets (default: DATA_DIR/secret.key)' },
+  { key: 'caCert', env: 'POMONA_CA_CERT', flag: 'ca-cert', describe: 'device CA certificate PEM (default: created on first start)' },
+  { key: 'caKey', env: 'POMONA_CA_KEY', flag: 'ca-key', describe: 'device CA private key PEM' },
+  { key: 'scepChallenge', env: 'POMONA_SCEP_CHALLENGE', flag: 'scep-challenge', describe: 'optional static SCEP challenge (one-time challenges are always on)' },
+  { key: 'identityValidityDays', env: 'POMONA_IDENTITY_VALIDITY_DAYS', flag: 'identity-validity-days', describe: 'device identity certificate validity', default: '365' },
+  { key: 'trustedIdentityCaFile', env: 'POMONA_TRUSTED_IDENTITY_CA_FILE', flag: 'trusted-identity-ca-file', describe: 'PEM of other CAs whose device identities are accepted (migration)' },
+  { key: 'bodyLimit', env: 'POMONA_BODY_LIMIT', flag: 'body-limit', describe: 'largest request body in bytes', default: '10485760' },
+];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Builds the configuration; `flags` uses the option keys (camelCase), as commander produces them. */
+export function loadConfig(opts: {
+  env?: NodeJS.ProcessEnv;
+  flags?: Record<string, unknown>;
+  configFile?: string;
+} = {}): Config {
+  const env = opts.env ?? process.env;
+  const flags = opts.flags ?? {};
+  const problems: string[] = [];
+
+  const fileValues: Record<string, unknown> = {};
+  const configFile = (flags.config as string | undefined) ?? opts.configFile ?? env.POMONA_CONFIG;
+  if (configFile) {
+    if (!existsSync(configFile)) problems.push(`config file ${configFile}: not found`);
+    else {
+      try {
+        const parsed = JSON.parse(readFileSync(configFile, 'utf8')) as unknown;
+        if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('must hold a JSON object');
+        Object.assign(fileValues, parsed);
+        for (const k of Object.keys(fileValues)) {
+          if (!OPTIONS.some((o) => o.key === k)) problems.push(`config file ${configFile}: unknown key "${k}"`);
+        }
+      } catch (e) {
+        problems.push(`config file ${configFile}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  const raw = (key: string): string | undefined => {
+    const spec = OPTIONS.find((o) => o.key === key)!;
+    const v = flags[key] ?? env[spec.env] ?? fileValues[key];
+    if (v === undefined || v === null || v === '') return undefined;
+    return String(v);
+  };
+  const name = (key: string) => OPTIONS.find((o) => o.key === key)!.env;
+
+  const listenRaw = raw('listen') ?? '127.0.0.1:9000';
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(listenRaw);
+  let listen = { host: '127.0.0.1', port: 9000 };
+  if (!m || Number(m[2]) > 65535) problems.push(`${name('listen')}: "${listenRaw}" is not host:port`);
+  else listen = { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+
+  const tlsCert = raw('tlsCert');
+  const tlsKey = raw('tlsKey');
+  if (Boolean(tlsCert) !== Boolean(tlsKey)) problems.push('POMONA_TLS_CERT and POMONA_TLS_KEY must be given together');
+  for (const key of ['tlsCert', 'tlsKey', 'caCert', 'caKey', 'apnsCaFile', 'trustedIdentityCaFile']) {
+    const file = raw(key);
+    if (file && !existsSync(file)) problems.push(`${name(key)}: file ${file} not found`);
+  }
+  const caCert = raw('caCert');
+  const caKey = raw('caKey');
+  if (Boolean(caCert) !== Boolean(caKey)) problems.push('POMONA_CA_CERT and POMONA_CA_KEY must be given together');
+
+  const scheme = tlsCert ? 'https' : 'http';
+  const publicUrl = (raw('publicUrl') ?? `${scheme}://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`).replace(/\/+$/, '');
+  try {
+    const u = new URL(publicUrl);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error();
+    if (u.search || u.hash) problems.push(`${name('publicUrl')}: must not have a query or fragment`);
+  } catch {
+    problems.push(`${name('publicUrl')}: "${publicUrl}" is not an http(s) URL`);
+  }
+
+  const dataDir = resolve(raw('dataDir') ?? './data');
+  const databaseUrl = raw('databaseUrl') ?? 'sqlite:./data/pomona.db';
+  if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(databaseUrl)) {
+    problems.push(`${name('databaseUrl')}: must be sqlite:PATH or postgres://… (got "${databaseUrl.split(':')[0]}:…")`);
+  }
+
+  const logLevel = (raw('logLevel') ?? 'info') as Config['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`${name('logLevel')}: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+
+  const apnsEnvironment = raw('apnsEnvironment') ?? 'production';
+  if (apnsEnvironment !== 'production' && apnsEnvironment !== 'sandbox') {
+    problems.push(`${name('apnsEnvironment')}: must be production or sandbox`);
+  }
+  const apnsUrl = raw('apnsUrl');
+  if (apnsUrl && !/^https:\/\/[^/]+\/?$/.test(apnsUrl)) problems.push(`${name('apnsUrl')}: must be an https:// base URL without a path`);
+
+  const int = (key: string, min: number, max: number, dflt: number): number => {
+    const v = raw(key);
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name(key)}: "${v}" must be a whole number from ${min} to ${max}`);
+      return dflt;
+    }
+    return n;
+  };
+  const identityValidityDays = int('identityValidityDays', 1, 3650, 365);
+  const bodyLimit = int('bodyLimit', 1024, 1024 * 1024 * 1024, 10 * 1024 * 1024);
+
+  const secretKey = raw('secretKey');
+  if (secretKey && Buffer.from(secretKey, 'base64').length !== 32) problems.push(`${name('secretKey')}: must be 32 bytes, base64-encoded`);
+
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    publicUrl,
+    listen,
+    databaseUrl,
+    dataDir,
+    tls: tlsCert && tlsKey ? { certFile: tlsCert, keyFile: tlsKey } : undefined,
+    clientCertHeader: raw('clientCertHeader')?.toLowerCase(),
+    logLevel,
+    apns: { environment: apnsEnvironment as 'production' | 'sandbox', url: apnsUrl?.replace(/\/$/, ''), caFile: raw('apnsCaFile') },
+    secretKey,
+    ca: caCert && caKey ? { certFile: caCert, keyFile: caKey } : undefined,
+    scep: { staticChallenge: raw('scepChallenge'), identityValidityDays },
+    trustedIdentityCaFile: raw('trustedIdentityCaFile'),
+    bodyLimit,
+  };
+}

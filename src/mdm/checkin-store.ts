@@ -1,0 +1,224 @@
+/**
+ * Queries behind the check-in protocol: devices, enrollments (one per channel), identity
+ * certificate bindings and bootstrap tokens. Kysely only; the rules live in checkin-service.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db/database.js';
+import type { Enrollment, IdentityCertificate } from '../db/schema.js';
+
+export interface DeviceFacts {
+  udid?: string | null;
+  serial_number?: string | null;
+  model?: string | null;
+  model_name?: string | null;
+  product_name?: string | null;
+  device_name?: string | null;
+  os_version?: string | null;
+  build_version?: string | null;
+  imei?: string | null;
+  meid?: string | null;
+}
+
+export interface AuthenticateRecord {
+  enrollmentId: string;
+  type: string;
+  topic: string | null;
+  facts: DeviceFacts;
+  rawPlist: string;
+  certSha256: string;
+}
+
+export interface TokenUpdateRecord {
+  enrollmentId: string;
+  parentId: string | null;
+  channel: 'device' | 'user';
+  type: string;
+  userId?: string | null;
+  userShortName?: string | null;
+  userLongName?: string | null;
+  topic: string | null;
+  pushMagic: string;
+  tokenHex: string;
+  unlockTokenEnc: Buffer | null;
+  awaitingConfiguration: boolean;
+  rawPlist: string;
+}
+
+/** Only commands not yet answered (or refused with NotNow) are cleared by a re-enrollment. */
+const CLEARABLE = ['Pending', 'NotNow'];
+
+export class CheckinStore {
+  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
+
+  findCertificate(sha256: string): Promise<IdentityCertificate | undefined> {
+    return this.db.selectFrom('identity_certificates').selectAll().where('sha256', '=', sha256).executeTakeFirst();
+  }
+
+  /** A certificate from a trusted external CA, seen for the first time. */
+  async insertExternalCertificate(row: Omit<IdentityCertificate, 'created_at' | 'bound_at' | 'enrollment_id' | 'issued_by_pomona'>): Promise<void> {
+    await this.db
+      .insertInto('identity_certificates')
+      .values({ ...row, enrollment_id: null, issued_by_pomona: 0, created_at: this.now(), bound_at: null })
+      .onConflict((oc) => oc.column('sha256').doNothing())
+      .execute();
+  }
+
+  getEnrollment(id: string): Promise<Enrollment | undefined> {
+    return this.db.selectFrom('enrollments').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /**
+   * Authenticate: the device row is found by UDID (or by its existing enrollment for user
+   * enrollments, which carry no UDID) so a re-enrollment never duplicates the device. The
+   * enrollment goes back to pending until TokenUpdate, its unanswered commands and those of
+   * its user channels are deactivated (history kept), and the certificate is bound to it.
+   */
+  async authenticate(rec: AuthenticateRecord): Promise<{ deviceId: string; reEnrollment: boolean }> {
+    const now = this.now();
+    return this.db.transaction().execute(async (tx) => {
+      const existing = await tx.selectFrom('enrollments').select(['id', 'device_id']).where('id', '=', rec.enrollmentId).executeTakeFirst();
+      let deviceId = existing?.device_id;
+      if (!deviceId && rec.facts.udid) {
+        deviceId = (await tx.selectFrom('devices').select('id').where('udid', '=', rec.facts.udid).executeTakeFirst())?.id;
+      }
+      const facts = definedOnly(rec.facts);
+      if (deviceId) {
+        await tx.updateTable('devices').set({ ...facts, updated_at: now, last_seen_at: now }).where('id', '=', deviceId).execute();
+      } else {
+        deviceId = randomUUID();
+        await tx.insertInto('devices').values({ id: deviceId, ...facts, info_json: null, created_at: now, updated_at: now, last_seen_at: now }).execute();
+      }
+      if (existing) {
+        await tx
+          .updateTable('enrollments')
+          .set({ status: 'pending', topic: rec.topic, authenticate_plist: rec.rawPlist, checked_out_at: null, updated_at: now, last_seen_at: now })
+          .where('id', '=', rec.enrollmentId)
+          .execute();
+        await tx.updateTable('enrollments').set({ status: 'pending', updated_at: now }).where('parent_id', '=', rec.enrollmentId).execute();
+        await tx
+          .updateTable('command_queue')
+          .set({ active: 0 })
+          .where('active', '=', 1)
+          .where('status', 'in', CLEARABLE)
+          .where((eb) =>
+            eb.or([
+              eb('enrollment_id', '=', rec.enrollmentId),
+              eb('enrollment_id', 'in', eb.selectFrom('enrollments').select('id').where('parent_id', '=', rec.enrollmentId)),
+            ]),
+          )
+          .execute();
+      } else {
+        await tx
+          .insertInto('enrollments')
+          .values({
+            id: rec.enrollmentId, device_id: deviceId, parent_id: null, channel: 'device', type: rec.type, is_ade: 0,
+            user_id: null, user_short_name: null, user_long_name: null, topic: rec.topic, push_magic: null, token_hex: null,
+            token_invalid_at: null, unlock_token_enc: null, awaiting_configuration: 0, status: 'pending', token_update_count: 0,
+            authenticate_plist: rec.rawPlist, token_update_plist: null, last_push_at: null, last_push_result: null,
+            created_at: now, updated_at: now, last_seen_at: now, checked_out_at: null,
+          })
+          .execute();
+      }
+      await tx
+        .updateTable('identity_certificates')
+        .set({ enrollment_id: rec.enrollmentId, bound_at: now })
+        .where('sha256', '=', rec.certSha256)
+        .execute();
+      return { deviceId, reEnrollment: Boolean(existing) };
+    });
+  }
+
+  /** TokenUpdate: activates the channel (creating a user channel on its first TokenUpdate). Returns the new tally. */
+  async tokenUpdate(rec: TokenUpdateRecord, deviceId: string): Promise<number> {
+    const now = this.now();
+    return this.db.transaction().execute(async (tx) => {
+      const existing = await tx.selectFrom('enrollments').select(['token_update_count']).where('id', '=', rec.enrollmentId).executeTakeFirst();
+      const push = {
+        topic: rec.topic, push_magic: rec.pushMagic, token_hex: rec.tokenHex, token_invalid_at: null,
+        awaiting_configuration: rec.awaitingConfiguration ? 1 : 0, status: 'active' as const,
+        token_update_plist: rec.rawPlist, updated_at: now, last_seen_at: now,
+        ...(rec.unlockTokenEnc ? { unlock_token_enc: rec.unlockTokenEnc } : {}),
+      };
+      if (existing) {
+        const tally = existing.token_update_count + 1;
+        await tx
+          .updateTable('enrollments')
+          .set({ ...push, token_update_count: tally, user_short_name: rec.userShortName ?? undefined, user_long_name: rec.userLongName ?? undefined })
+          .where('id', '=', rec.enrollmentId)
+          .execute();
+        return tally;
+      }
+      await tx
+        .insertInto('enrollments')
+        .values({
+          id: rec.enrollmentId, device_id: deviceId, parent_id: rec.parentId, channel: rec.channel, type: rec.type, is_ade: 0,
+          user_id: rec.userId ?? null, user_short_name: rec.userShortName ?? null, user_long_name: rec.userLongName ?? null,
+          unlock_token_enc: null, token_update_count: 1, authenticate_plist: null, last_push_at: null, last_push_result: null,
+          created_at: now, checked_out_at: null, ...push,
+        })
+        .execute();
+      return 1;
+    });
+  }
+
+  /** CheckOut (or an admin removal): the channel and its user channels stop being managed. */
+  async remove(enrollmentId: string): Promise<void> {
+    const now = this.now();
+    await this.db.transaction().execute(async (tx) => {
+      await tx
+        .updateTable('enrollments')
+        .set({ status: 'removed', checked_out_at: now, updated_at: now })
+        .where((eb) => eb.or([eb('id', '=', enrollmentId), eb('parent_id', '=', enrollmentId)]))
+        .execute();
+      await tx
+        .updateTable('command_queue')
+        .set({ active: 0 })
+        .where('active', '=', 1)
+        .where('status', 'in', CLEARABLE)
+        .where((eb) =>
+          eb.or([
+            eb('enrollment_id', '=', enrollmentId),
+            eb('enrollment_id', 'in', eb.selectFrom('enrollments').select('id').where('parent_id', '=', enrollmentId)),
+          ]),
+        )
+        .execute();
+    });
+  }
+
+  async touch(enrollmentId: string, deviceId: string): Promise<void> {
+    const now = this.now();
+    await this.db.updateTable('enrollments').set({ last_seen_at: now }).where('id', '=', enrollmentId).execute();
+    await this.db.updateTable('devices').set({ last_seen_at: now }).where('id', '=', deviceId).execute();
+  }
+
+  async setBootstrapToken(enrollmentId: string, tokenEnc: Buffer | null): Promise<void> {
+    if (!tokenEnc) {
+      await this.db.deleteFrom('bootstrap_tokens').where('enrollment_id', '=', enrollmentId).execute();
+      return;
+    }
+    const now = this.now();
+    await this.db
+      .insertInto('bootstrap_tokens')
+      .values({ enrollment_id: enrollmentId, token_enc: tokenEnc, created_at: now, updated_at: now })
+      .onConflict((oc) => oc.column('enrollment_id').doUpdateSet({ token_enc: tokenEnc, updated_at: now }))
+      .execute();
+  }
+
+  async getBootstrapToken(enrollmentId: string): Promise<Buffer | undefined> {
+    const row = await this.db.selectFrom('bootstrap_tokens').select('token_enc').where('enrollment_id', '=', enrollmentId).executeTakeFirst();
+    return row ? Buffer.from(row.token_enc) : undefined;
+  }
+
+  async updateDeviceFacts(deviceId: string, facts: DeviceFacts, infoJson?: string): Promise<void> {
+    const set = definedOnly(facts);
+    await this.db
+      .updateTable('devices')
+      .set({ ...set, ...(infoJson ? { info_json: infoJson } : {}), updated_at: this.now() })
+      .where('id', '=', deviceId)
+      .execute();
+  }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null)) as Partial<T>;
+}

@@ -1,0 +1,131 @@
+/**
+ * The command protocol (`PUT /mdm/connect`) and the command queue's admin side: enqueue a
+ * command for devices, push them, read results.
+ */
+import type { CheckinStore, DeviceFacts } from './checkin-store.js';
+import type { CommandStore } from './command-store.js';
+import type { DeviceStore } from './device-store.js';
+import { refuse } from './device-refusal.js';
+import type { DeviceMessage } from './checkin-service.js';
+import type { IdentityAuth, PresentedCertificate } from './identity-auth.js';
+import type { MdmEvents } from './mdm-events.js';
+import { plistToJson } from './plist-json.js';
+
+export type ConnectReply = { kind: 'empty' } | { kind: 'command'; uuid: string; plist: string };
+
+/** Builds a command envelope (validating typed RequestTypes); injected so this file stays format-free. */
+export type CommandBuilder = (command: Record<string, unknown>) => { uuid: string; requestType: string; plist: string };
+
+export interface PushPort {
+  push(enrollmentIds: string[]): Promise<Array<{ enrollmentId: string; status: string; reason?: string }>>;
+}
+
+export interface EnqueueResult {
+  commandUuid: string;
+  requestType: string;
+  targets: Array<{ target: string; status: 'queued' | 'not-found' | 'not-enrolled'; enrollmentId?: string; deviceId?: string }>;
+  pushes?: Array<{ enrollmentId: string; status: string; reason?: string }>;
+}
+
+/** Don't write last_seen_at on every request of a busy session. */
+const TOUCH_INTERVAL_MS = 60_000;
+
+export class CommandService {
+  constructor(
+    private readonly deps: {
+      commands: CommandStore;
+      checkins: CheckinStore;
+      devices: DeviceStore;
+      auth: IdentityAuth;
+      events: MdmEvents;
+      build: CommandBuilder;
+      push: PushPort;
+      now?: () => number;
+    },
+  ) {}
+
+  async connect(msg: DeviceMessage, cert: PresentedCertificate): Promise<ConnectReply> {
+    const { commands, checkins, auth, events } = this.deps;
+    const { identity } = msg;
+    await auth.forMessage(cert, identity.deviceId);
+    const enrollment = await checkins.getEnrollment(identity.enrollmentId);
+    if (!enrollment || enrollment.status === 'removed') return refuse('unrecognized', 'enrollment was removed or never completed');
+    if (identity.channel === 'user') {
+      const parent = await checkins.getEnrollment(identity.deviceId);
+      if (!parent || parent.status === 'removed') return refuse('unrecognized', 'device enrollment was removed');
+    }
+
+    const now = (this.deps.now ?? Date.now)();
+    if (!enrollment.last_seen_at || now - enrollment.last_seen_at > TOUCH_INTERVAL_MS) {
+      await checkins.touch(enrollment.id, enrollment.device_id);
+    }
+    // A channel that has not sent TokenUpdate since (re-)Authenticate gets no commands yet.
+    if (enrollment.status !== 'active') return { kind: 'empty' };
+
+    const status = msg.raw.Status as string;
+    if (status !== 'Idle') {
+      const uuid = msg.raw.CommandUUID as string;
+      const json = JSON.stringify(plistToJson(msg.raw));
+      const stored = await commands.recordResult(enrollment.id, uuid, status, msg.rawPlist, json);
+      if (stored) {
+        if (stored.requestType === 'DeviceInformation' && status === 'Acknowledged') {
+          await this.absorbDeviceInformation(enrollment.device_id, msg.raw.QueryResponses);
+        }
+        events.emit('commandResult', { enrollmentId: enrollment.id, deviceId: enrollment.device_id, commandUuid: uuid, requestType: stored.requestType, status });
+      }
+    }
+    // A new session always opens with Idle: only then are NotNow commands offered again.
+    const next = await commands.next(enrollment.id, status === 'Idle');
+    return next ? { kind: 'command', uuid: next.uuid, plist: next.plist } : { kind: 'empty' };
+  }
+
+  async enqueue(req: { targets: string[]; command: Record<string, unknown>; push?: boolean; actor?: string; priority?: number }): Promise<EnqueueResult> {
+    const built = this.deps.build(req.command);
+    const found = await this.deps.devices.resolveTargets(req.targets);
+    const targets: EnqueueResult['targets'] = req.targets.map((target) => {
+      const e = found.get(target);
+      if (!e) return { target, status: 'not-found' };
+      if (e.status === 'removed') return { target, status: 'not-enrolled', enrollmentId: e.id, deviceId: e.device_id };
+      return { target, status: 'queued', enrollmentId: e.id, deviceId: e.device_id };
+    });
+    const ids = [...new Set(targets.filter((t) => t.status === 'queued').map((t) => t.enrollmentId!))];
+    const result: EnqueueResult = { commandUuid: built.uuid, requestType: built.requestType, targets };
+    if (ids.length === 0) return result;
+    await this.deps.commands.enqueue({ ...built, createdBy: req.actor ?? null }, ids, req.priority ?? 0);
+    if (req.push !== false) result.pushes = await this.deps.push.push(ids);
+    return result;
+  }
+
+  async status(uuid: string) {
+    const cmd = await this.deps.commands.getCommand(uuid);
+    if (!cmd) return undefined;
+    const rows = await this.deps.commands.results(uuid);
+    return {
+      commandUuid: cmd.uuid,
+      requestType: cmd.request_type,
+      createdAt: cmd.created_at,
+      createdBy: cmd.created_by,
+      results: rows.map((r) => ({
+        enrollmentId: r.enrollment_id,
+        deviceId: r.device_id,
+        status: r.active || r.status !== 'Pending' ? r.status : 'Cleared',
+        notNowCount: r.not_now_count,
+        queuedAt: r.queued_at,
+        sentAt: r.sent_at,
+        answeredAt: r.answered_at,
+        result: r.result_json ? (JSON.parse(r.result_json) as unknown) : null,
+      })),
+    };
+  }
+
+  private async absorbDeviceInformation(deviceId: string, q: unknown): Promise<void> {
+    if (!q || typeof q !== 'object') return;
+    const r = q as Record<string, unknown>;
+    const s = (k: string) => (typeof r[k] === 'string' && r[k] ? (r[k] as string) : undefined);
+    const facts: DeviceFacts = {
+      serial_number: s('SerialNumber'), model: s('Model'), model_name: s('ModelName'), product_name: s('ProductName'),
+      device_name: s('DeviceName'), os_version: s('OSVersion'), build_version: s('BuildVersion'), imei: s('IMEI'), meid: s('MEID'),
+    };
+    await this.deps.checkins.updateDeviceFacts(deviceId, facts, JSON.stringify(plistToJson(r)));
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Certificate-hash authorization of device requests: the identity certificate that signed
+ * (Mdm-Signature) or presented (TLS) a request must be one Pomona issued — or one from a
+ * CA the admin trusts for migrated devices — and bound to the enrollment the message names.
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import type { IdentityCertificate } from '../db/schema.js';
+import type { CheckinStore } from './checkin-store.js';
+import { refuse } from './device-refusal.js';
+
+export interface PresentedCertificate {
+  der: Buffer;
+  sha256: string;
+}
+
+export class IdentityAuth {
+  constructor(
+    private readonly store: CheckinStore,
+    private readonly trustedCas: X509Certificate[] = [],
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Finds the certificate Pomona knows under this hash, admitting external-CA ones on first sight. */
+  async known(cert: PresentedCertificate): Promise<IdentityCertificate> {
+    let row = await this.store.findCertificate(cert.sha256);
+    if (!row) {
+      const x = this.trustedExternal(cert.der);
+      if (!x) return refuse('bad-request', 'identity certificate was not issued by Pomona or a trusted CA');
+      await this.store.insertExternalCertificate({
+        sha256: cert.sha256, serial: x.serialNumber.toLowerCase(), subject: x.subject,
+        not_before: Date.parse(x.validFrom), not_after: Date.parse(x.validTo), der: cert.der,
+      });
+      row = (await this.store.findCertificate(cert.sha256))!;
+    }
+    const now = this.now();
+    if (row.not_after < now || row.not_before > now + 5 * 60_000) return refuse('bad-request', 'identity certificate is outside its validity period');
+    return row;
+  }
+
+  /** Authenticate may bind a certificate that is free, or already bound to this same enrollment. */
+  async forAuthenticate(cert: PresentedCertificate, deviceEnrollmentId: string): Promise<void> {
+    const row = await this.known(cert);
+    if (row.enrollment_id && row.enrollment_id !== deviceEnrollmentId) {
+      refuse('bad-request', `identity certificate is bound to another enrollment (${row.enrollment_id}); re-use refused`);
+    }
+  }
+
+  /** Every other message needs the certificate already bound to the device channel it names. */
+  async forMessage(cert: PresentedCertificate, deviceEnrollmentId: string): Promise<void> {
+    const row = await this.known(cert);
+    if (row.enrollment_id !== deviceEnrollmentId) {
+      refuse('bad-request', row.enrollment_id ? 'identity certificate belongs to another enrollment' : 'enrollment not associated with this identity certificate (no Authenticate seen)');
+    }
+  }
+
+  private trustedExternal(der: Buffer): X509Certificate | undefined {
+    if (this.trustedCas.length === 0) return undefined;
+    let x: X509Certificate;
+    try {
+      x = new X509Certificate(der);
+    } catch {
+      return undefined;
+    }
+    return this.trustedCas.some((ca) => x.checkIssued(ca) && x.verify(ca.publicKey)) ? x : undefined;
+  }
+}
+
+export function sha256Hex(der: Buffer): string {
+  return createHash('sha256').update(der).digest('hex');
+}
+
+/** Splits a PEM bundle into X509Certificate objects (for the trusted-CA option). */
+export function certificatesFromPem(pem: string): X509Certificate[] {
+  return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => new X509Certificate(p));
+}
