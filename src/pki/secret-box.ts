@@ -4,7 +4,7 @@
  * the data directory (created on first start, mode 0600) or comes from configuration,
  * so every node of a cluster must be given the same key.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -39,6 +39,11 @@ export class SecretBox {
 
   openString(sealed: Buffer | Uint8Array): string {
     return this.open(sealed).toString('utf8');
+  }
+
+  /** A stable key for another purpose (e.g. CSRF tokens), the same on every node sharing the secret key. */
+  deriveKey(label: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.#key, Buffer.alloc(0), `pomona:${label}`, 32));
   }
 
   // Keep the key out of logs and inspection.
