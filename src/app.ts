@@ -1,0 +1,146 @@
+/**
+ * Composition root: builds stores, services and clients from the configuration
+ * (`openContext`, used by the CLI too), and the HTTP server on top (`startServer`).
+ */
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/database.js';
+import { loadSecretBox } from './pki/secret-box.js';
+import { CertificateAuthority } from './pki/ca.js';
+import { ScepStore } from './pki/scep-store.js';
+import { ScepService } from './pki/scep-service.js';
+import { scepRoutes } from './pki/scep-routes.js';
+import { buildCommand } from './apple/commands.js';
+import { buildEnrollmentProfile } from './apple/mobileconfig.js';
+import { signAttached } from './apple/cms-sign.js';
+import { ApnsClient, APNS_PRODUCTION_URL, APNS_SANDBOX_URL } from './mdm/push/apns-client.js';
+import { PushCertStore } from './mdm/push/pushcert-store.js';
+import { PushCertService } from './mdm/push/pushcert-service.js';
+import { PushStore } from './mdm/push/push-store.js';
+import { PushService } from './mdm/push/push-service.js';
+import { pushCertRoutes } from './mdm/push/pushcert-routes.js';
+import { CheckinStore } from './mdm/checkin-store.js';
+import { CommandStore } from './mdm/command-store.js';
+import { DeviceStore } from './mdm/device-store.js';
+import { IdentityAuth, certificatesFromPem } from './mdm/identity-auth.js';
+import { MdmEvents } from './mdm/mdm-events.js';
+import { CheckinService } from './mdm/checkin-service.js';
+import { CommandService } from './mdm/command-service.js';
+import { deviceRoutes } from './mdm/device-routes.js';
+import { mdmAdminRoutes } from './mdm/admin-routes.js';
+import { AdminStore } from './org/admin-store.js';
+import { AdminService } from './org/admin-service.js';
+import { ApiTokenStore } from './org/api-token-store.js';
+import { ApiTokenService } from './org/api-token-service.js';
+import { AuditStore } from './org/audit-store.js';
+import { AuditService } from './org/audit-service.js';
+import { sessionRoutes, auditRoutes, apiTokenRoutes } from './org/session-routes.js';
+import { EnrollmentProfileService } from './enroll/profile-service.js';
+import { profileRoutes } from './enroll/profile-routes.js';
+import { registerAuth } from './http/auth.js';
+import { buildServer } from './http/server.js';
+import pino from 'pino';
+
+export async function openContext(config: Config, opts: { logLevel?: string } = {}) {
+  const log = pino({ level: opts.logLevel ?? config.logLevel });
+  const secrets = loadSecretBox({ dataDir: config.dataDir, keyBase64: config.secretKey });
+  const database: DatabaseHandle = openDatabase(config.databaseUrl);
+  const appliedMigrations = await migrateToLatest(database.db);
+  const { db } = database;
+
+  const scepStore = new ScepStore(db);
+  const ca = await CertificateAuthority.loadOrCreate({
+    store: scepStore,
+    secrets,
+    configured: config.ca ? { certPem: readFileSync(config.ca.certFile, 'utf8'), keyPem: readFileSync(config.ca.keyFile, 'utf8') } : undefined,
+  });
+  const scep = new ScepService({ store: scepStore, ca, staticChallenge: config.scep.staticChallenge, validityDays: config.scep.identityValidityDays });
+
+  const pushcerts = new PushCertService(new PushCertStore(db, secrets));
+  const apns = new ApnsClient({
+    baseUrl: config.apns.url ?? (config.apns.environment === 'sandbox' ? APNS_SANDBOX_URL : APNS_PRODUCTION_URL),
+    ca: config.apns.caFile ? readFileSync(config.apns.caFile, 'utf8') : undefined,
+  });
+  const push = new PushService({ store: new PushStore(db), pushcerts, client: apns, log });
+
+  const audit = new AuditService(new AuditStore(db));
+  const admins = new AdminService(new AdminStore(db), { csrfKey: secrets.deriveKey('csrf') });
+  const tokens = new ApiTokenService(new ApiTokenStore(db));
+
+  const events = new MdmEvents((err, event) => log.error({ err, event }, 'MDM event listener failed'));
+  const checkinStore = new CheckinStore(db);
+  const commandStore = new CommandStore(db);
+  const devices = new DeviceStore(db);
+  const trustedCas = config.trustedIdentityCaFile ? certificatesFromPem(readFileSync(config.trustedIdentityCaFile, 'utf8')) : [];
+  const identityAuth = new IdentityAuth(checkinStore, trustedCas);
+  const checkins = new CheckinService(checkinStore, identityAuth, secrets, events);
+  const commands = new CommandService({ commands: commandStore, checkins: checkinStore, devices, auth: identityAuth, events, build: buildCommand, push });
+
+  const enrollmentProfiles = new EnrollmentProfileService({
+    publicUrl: config.publicUrl,
+    createChallenge: () => scep.createChallenge('enrollment-profile'),
+    currentTopic: async () => (await pushcerts.status())?.topic,
+    render: (o) => buildEnrollmentProfile(o),
+    sign: async (content) => signAttached(content, await ca.profileSigner()),
+  });
+
+  return {
+    config, log, secrets, database, appliedMigrations, ca, scep, pushcerts, apns, push, audit, admins, tokens,
+    events, devices, commandStore, checkins, commands, enrollmentProfiles,
+    async close() {
+      await apns.close();
+      await database.close();
+    },
+  };
+}
+
+export type Context = Awaited<ReturnType<typeof openContext>>;
+
+/** The HTTP server with every route, on an open context. */
+export async function buildApp(ctx: Context, opts: { logger?: boolean | object } = {}): Promise<FastifyInstance> {
+  const app = await buildServer(ctx.config, opts);
+  registerAuth(app, { admins: ctx.admins, tokens: ctx.tokens, audit: ctx.audit });
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    try {
+      await ctx.database.db.selectFrom('settings').select('key').limit(1).execute();
+      return { status: 'ready' };
+    } catch {
+      return reply.code(503).send({ status: 'database unreachable' });
+    }
+  });
+  await app.register(scepRoutes, { service: ctx.scep });
+  await app.register(deviceRoutes, { checkins: ctx.checkins, commands: ctx.commands, clientCertHeader: ctx.config.clientCertHeader });
+  await app.register(profileRoutes, { profiles: ctx.enrollmentProfiles, admins: ctx.admins, tokens: ctx.tokens, audit: ctx.audit });
+  await app.register(sessionRoutes, { admins: ctx.admins, audit: ctx.audit });
+  await app.register(auditRoutes, { audit: ctx.audit });
+  await app.register(apiTokenRoutes, { tokens: ctx.tokens, audit: ctx.audit });
+  await app.register(mdmAdminRoutes, { devices: ctx.devices, commands: ctx.commands, commandStore: ctx.commandStore, push: ctx.push });
+  await app.register(pushCertRoutes, { pushcerts: ctx.pushcerts, audit: ctx.audit });
+  return app;
+}
+
+/** `pomona serve`: open, listen, say where and how to sign in. */
+export async function startServer(config: Config) {
+  const ctx = await openContext(config);
+  const app = await buildApp(ctx);
+  await app.listen({ host: config.listen.host, port: config.listen.port });
+  const admins = await ctx.admins.listUsers();
+  const lines = [
+    `Pomona is listening on ${config.tls ? 'https' : 'http'}://${config.listen.host}:${config.listen.port} (public URL ${config.publicUrl})`,
+    `database ${ctx.database.dialect}; data directory ${config.dataDir}; API docs at ${config.publicUrl}/api/docs`,
+    admins.length === 0
+      ? 'No admin yet. Create the first one:  POMONA_ADMIN_PASSWORD=… npx pomona admin create --username admin   then sign in with POST /api/v1/session, or make an API token: npx pomona api-token create --name me --role administrator'
+      : `${admins.length} admin user(s); sign in with POST /api/v1/session or an API token`,
+  ];
+  if (!(await ctx.pushcerts.status())) lines.push('No push certificate yet: npx pomona pushcert import --cert push.pem --key push.key');
+  for (const l of lines) console.log(l);
+  return {
+    ctx,
+    app,
+    async close() {
+      await app.close();
+      await ctx.close();
+    },
+  };
+}
