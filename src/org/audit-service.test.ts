@@ -16,7 +16,7 @@ describe.each(testDatabaseKinds)('AuditService (%s)', (kind) => {
         t = 1_000_000 + i * 1000;
         await audit.record({
           actor: i % 2 ? 'user:alice' : 'token:pom_abcdefgh',
-          action: i < 5 ? 'session.login' : 'api_token.create',
+          action: i < 5 ? 'session.login' : 'api-token.create',
           target: `t${i % 3}`,
           source: '127.0.0.1',
           outcome: i === 9 ? 'denied' : 'success',
@@ -29,7 +29,7 @@ describe.each(testDatabaseKinds)('AuditService (%s)', (kind) => {
     it('lists newest first with all fields', async () => {
       const { events, nextCursor } = await audit.list();
       expect(events.map((e) => e.details?.n)).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
-      expect(events[0]).toMatchObject({ at: 1_009_000, actor: 'user:alice', action: 'api_token.create', target: 't0', source: '127.0.0.1', outcome: 'denied' });
+      expect(events[0]).toMatchObject({ at: 1_009_000, actor: 'user:alice', action: 'api-token.create', target: 't0', source: '127.0.0.1', outcome: 'denied' });
       expect(typeof events[0].id).toBe('number');
       expect(nextCursor).toBeNull();
     });

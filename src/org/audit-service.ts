@@ -15,7 +15,7 @@ export const AUDIT_OUTCOMES: readonly AuditOutcome[] = ['success', 'failure', 'd
 export interface AuditEventInput {
   /** `user:<username>`, `token:<prefix>`, `system`, `anonymous`, … */
   actor: string;
-  /** dotted verb, e.g. `session.login`, `api_token.create` */
+  /** dotted verb, e.g. `session.login`, `api-token.create` */
   action: string;
   target?: string | null;
   /** where the request came from (client address) */

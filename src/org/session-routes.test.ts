@@ -179,7 +179,7 @@ describe.each(testDatabaseKinds)('session, audit and API token routes (%s)', (ki
       expect((await app.inject({ method: 'DELETE', url: '/api/v1/api-tokens/pom_zzzzzzzz', headers: asAdmin })).statusCode).toBe(404);
 
       const events = (await audit.list({ target: tok.id })).events;
-      expect(events.map((e) => e.action)).toEqual(['api_token.revoke', 'api_token.create']);
+      expect(events.map((e) => e.action)).toEqual(['api-token.revoke', 'api-token.create']);
       expect(events[1]).toMatchObject({ actor: expect.stringMatching(/^token:pom_/), details: { name: 'enroller', role: 'enrollment', prefix: tok.prefix } });
       expect(JSON.stringify(events)).not.toContain(tok.secret);
     });
@@ -205,7 +205,7 @@ describe.each(testDatabaseKinds)('session, audit and API token routes (%s)', (ki
       expect((await app.inject({ method: 'POST', url: '/api/v1/api-tokens', headers: { cookie }, payload })).statusCode).toBe(403);
       const ok = await app.inject({ method: 'POST', url: '/api/v1/api-tokens', headers: { cookie, 'x-csrf-token': res.json().csrfToken }, payload });
       expect(ok.statusCode).toBe(201);
-      expect((await audit.list({ action: 'api_token.create', actor: 'user:alice' })).events).toHaveLength(1);
+      expect((await audit.list({ action: 'api-token.create', actor: 'user:alice' })).events).toHaveLength(1);
     });
   });
 });

@@ -284,7 +284,7 @@ export async function apiTokenRoutes(app: FastifyInstance, deps: ApiTokenRouteDe
       const actor = request.actor!;
       try {
         const { token, secret } = await tokens.create(request.body);
-        await audit.record({ actor: actor.label, action: 'api_token.create', target: token.id, source: request.ip, outcome: 'success', details: auditToken(token) });
+        await audit.record({ actor: actor.label, action: 'api-token.create', target: token.id, source: request.ip, outcome: 'success', details: auditToken(token) });
         return reply.code(201).send({ ...token, secret });
       } catch (err) {
         if (err instanceof ApiTokenError) return badRequest(reply, err);
@@ -309,7 +309,7 @@ export async function apiTokenRoutes(app: FastifyInstance, deps: ApiTokenRouteDe
       try {
         const token = await tokens.revoke(request.params.id);
         if (!token) return reply.code(404).send({ error: 'not_found', message: 'no API token with that id or prefix' });
-        await audit.record({ actor: actor.label, action: 'api_token.revoke', target: token.id, source: request.ip, outcome: 'success', details: auditToken(token) });
+        await audit.record({ actor: actor.label, action: 'api-token.revoke', target: token.id, source: request.ip, outcome: 'success', details: auditToken(token) });
         return reply.code(204).send(null);
       } catch (err) {
         if (err instanceof ApiTokenError) return badRequest(reply, err);
