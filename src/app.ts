@@ -42,6 +42,9 @@ import { registerAuth } from './http/auth.js';
 import { buildServer } from './http/server.js';
 import pino from 'pino';
 
+/** A downloaded profile may sit a while before it is installed; its challenge still works once. */
+const PROFILE_CHALLENGE_TTL_MS = 7 * 86_400_000;
+
 export async function openContext(config: Config, opts: { logLevel?: string } = {}) {
   const log = pino({ level: opts.logLevel ?? config.logLevel });
   const secrets = loadSecretBox({ dataDir: config.dataDir, keyBase64: config.secretKey });
@@ -50,10 +53,10 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
   const { db } = database;
 
   const scepStore = new ScepStore(db);
-  const ca = await CertificateAuthority.loadOrCreate({
+  const ca = await CertificateAuthority.load({
     store: scepStore,
-    secrets,
-    configured: config.ca ? { certPem: readFileSync(config.ca.certFile, 'utf8'), keyPem: readFileSync(config.ca.keyFile, 'utf8') } : undefined,
+    secretBox: secrets,
+    ...(config.ca ? { certPem: readFileSync(config.ca.certFile, 'utf8'), keyPem: readFileSync(config.ca.keyFile, 'utf8') } : {}),
   });
   const scep = new ScepService({ store: scepStore, ca, staticChallenge: config.scep.staticChallenge, validityDays: config.scep.identityValidityDays });
 
@@ -79,10 +82,13 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
 
   const enrollmentProfiles = new EnrollmentProfileService({
     publicUrl: config.publicUrl,
-    createChallenge: () => scep.createChallenge('enrollment-profile'),
+    createChallenge: () => scep.createChallenge({ purpose: 'enrollment-profile', ttlMs: PROFILE_CHALLENGE_TTL_MS }),
     currentTopic: async () => (await pushcerts.status())?.topic,
     render: (o) => buildEnrollmentProfile(o),
-    sign: async (content) => signAttached(content, await ca.profileSigner()),
+    sign: async (content) => {
+      const s = await ca.profileSigner();
+      return signAttached(content, { certificate: s.certPem, privateKey: s.keyPem, chain: [s.chainPem] });
+    },
   });
 
   return {

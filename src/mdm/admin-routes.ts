@@ -49,6 +49,18 @@ const EnrollmentBody = Type.Object({
   createdAt: Type.Number(),
 });
 
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+const Delivery = {
+  enrollmentId: Type.String(), status: Type.String({ description: 'Pending, Acknowledged, Error, CommandFormatError, NotNow, or Cleared (dropped by a re-enrollment)' }),
+  notNowCount: Type.Integer(), queuedAt: Type.Number(), sentAt: Nullable(Type.Number()), answeredAt: Nullable(Type.Number()),
+  result: Type.Unknown({ description: 'the device\'s last answer as JSON (data as base64)' }),
+};
+const DeviceCommand = Type.Object({ commandUuid: Type.String(), requestType: Type.String(), createdBy: Nullable(Type.String()), ...Delivery });
+const CommandStatus = Type.Object({
+  commandUuid: Type.String(), requestType: Type.String(), createdAt: Type.Number(), createdBy: Nullable(Type.String()),
+  results: Type.Array(Type.Object({ deviceId: Type.String(), ...Delivery })),
+});
+
 const PushOutcome = Type.Object({ enrollmentId: Type.String(), status: Type.String(), reason: Type.Optional(Type.String()) });
 
 export async function mdmAdminRoutes(
@@ -88,7 +100,7 @@ export async function mdmAdminRoutes(
 
   r.get('/api/v1/devices/:id/commands', {
     config: { permission: 'read' },
-    schema: { tags: ['devices'], summary: 'Commands sent to a device, newest first', params: IdParam, querystring: Type.Object(Paging), response: { 404: ErrorBody } },
+    schema: { tags: ['devices'], summary: 'Commands sent to a device, newest first', params: IdParam, querystring: Type.Object(Paging), response: { 200: Type.Object({ commands: Type.Array(DeviceCommand) }), 404: ErrorBody } },
   }, async (req, reply) => {
     const d = await opts.devices.get(req.params.id);
     if (!d) return reply.code(404).send({ error: 'not_found', message: `no device ${req.params.id}` });
@@ -142,13 +154,13 @@ export async function mdmAdminRoutes(
       },
     },
   }, async (req, reply) => {
-    const out = await opts.commands.enqueue({ targets: req.body.devices, command: req.body.command, push: req.body.push, priority: req.body.priority, actor: req.actor?.name });
+    const out = await opts.commands.enqueue({ targets: req.body.devices, command: req.body.command, push: req.body.push, priority: req.body.priority, actor: req.actor?.label });
     return reply.code(201).send(out);
   });
 
   r.get('/api/v1/commands/:uuid', {
     config: { permission: 'read' },
-    schema: { tags: ['commands'], summary: 'A command with its status and result per enrollment', params: Type.Object({ uuid: Type.String({ maxLength: 100 }) }), response: { 404: ErrorBody } },
+    schema: { tags: ['commands'], summary: 'A command with its status and result per enrollment', params: Type.Object({ uuid: Type.String({ maxLength: 100 }) }), response: { 200: CommandStatus, 404: ErrorBody } },
   }, async (req, reply) => {
     const s = await opts.commands.status(req.params.uuid);
     return s ?? reply.code(404).send({ error: 'not_found', message: `no command ${req.params.uuid}` });

@@ -1,0 +1,238 @@
+/**
+ * A simulated Apple device: installs an enrollment profile (verifying it when signed), gets
+ * its identity over SCEP, checks in (Authenticate, TokenUpdate) with Mdm-Signature, wakes on
+ * APNs-simulator pushes, and answers the commands of the core protocol — or NotNow on demand.
+ * macOS devices can open a user channel. It speaks only HTTP, as a real device does.
+ */
+import { createPrivateKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import { buildPlist, parsePlist, type PlistDict } from '../apple/plist.js';
+import { signDetached, verifyAttached } from '../apple/cms-sign.js';
+import { enrollScep } from './scep-client.js';
+
+export interface SimulatedDeviceOptions {
+  platform?: 'iOS' | 'macOS';
+  udid?: string;
+  serialNumber?: string;
+  osVersion?: string;
+  buildVersion?: string;
+  productName?: string;
+  /** a pre-generated RSA key for SCEP (benchmarks keep key generation out of the measured window) */
+  keyPair?: { privateKey: KeyObject | string };
+  fetch?: typeof fetch;
+}
+
+interface MdmPayload {
+  serverUrl: string;
+  checkInUrl: string;
+  topic: string;
+  signMessage: boolean;
+}
+
+interface Channel {
+  token: Buffer;
+  pushMagic: string;
+  ids: Record<string, string>; // identifiers every request of this channel carries
+}
+
+export interface CommandAnswer {
+  requestType: string;
+  commandUuid: string;
+  status: string;
+}
+
+export class SimulatedDevice {
+  readonly platform: 'iOS' | 'macOS';
+  readonly udid: string;
+  readonly serialNumber: string;
+  /** commands the device answers, in order */
+  readonly answered: CommandAnswer[] = [];
+  /** answer NotNow to these RequestTypes (each entry consumed once) */
+  notNow: string[] = [];
+  installedProfiles: Array<{ identifier: string; payload: Buffer }> = [];
+
+  private mdm?: MdmPayload;
+  private identity?: { certificate: Buffer; key: KeyObject };
+  private readonly device: Channel;
+  private user?: Channel;
+  private readonly http: typeof fetch;
+
+  constructor(private readonly opts: SimulatedDeviceOptions = {}) {
+    this.platform = opts.platform ?? 'iOS';
+    this.udid = opts.udid ?? randomUUID().toUpperCase();
+    this.serialNumber = opts.serialNumber ?? randomBytes(6).toString('hex').toUpperCase();
+    this.http = opts.fetch ?? fetch;
+    this.device = { token: randomBytes(32), pushMagic: randomUUID().toUpperCase(), ids: { UDID: this.udid } };
+  }
+
+  get pushToken(): string {
+    return this.device.token.toString('hex');
+  }
+
+  get userPushToken(): string | undefined {
+    return this.user?.token.toString('hex');
+  }
+
+  get topic(): string | undefined {
+    return this.mdm?.topic;
+  }
+
+  /** Installs an enrollment profile: SCEP, then Authenticate and TokenUpdate. */
+  async enroll(profile: Buffer, opts: { awaitingConfiguration?: boolean } = {}): Promise<void> {
+    const xml = profile.subarray(0, 5).toString() === '<?xml' ? profile : verifyAttached(profile).content;
+    const dict = parsePlist(xml);
+    const payloads = (dict.PayloadContent ?? []) as PlistDict[];
+    const scep = payloads.find((p) => p.PayloadType === 'com.apple.security.scep');
+    const mdm = payloads.find((p) => p.PayloadType === 'com.apple.mdm');
+    if (!scep || !mdm) throw new Error('profile lacks a SCEP or an MDM payload');
+    if (mdm.IdentityCertificateUUID !== scep.PayloadUUID) throw new Error('MDM payload does not use the SCEP identity');
+    const sc = scep.PayloadContent as PlistDict;
+    const subject = ((sc.Subject ?? []) as string[][][]).map((rdn) => [rdn[0][0], rdn[0][1].replace('%ComputerName%', `${this.serialNumber}`)] as [string, string]);
+    const issued = await enrollScep({
+      url: sc.URL as string,
+      challenge: sc.Challenge as string | undefined,
+      keySize: (sc.Keysize as number | undefined) ?? 1024,
+      subject,
+      keyPair: this.opts.keyPair,
+      fetch: this.http,
+    });
+    this.identity = { certificate: issued.certificateDer, key: createPrivateKey(issued.privateKeyPem) };
+    this.mdm = {
+      serverUrl: mdm.ServerURL as string,
+      checkInUrl: (mdm.CheckInURL as string | undefined) ?? (mdm.ServerURL as string),
+      topic: mdm.Topic as string,
+      signMessage: mdm.SignMessage === true,
+    };
+    await this.authenticate();
+    await this.tokenUpdate({ awaitingConfiguration: opts.awaitingConfiguration });
+  }
+
+  async authenticate(): Promise<void> {
+    await this.checkin({
+      MessageType: 'Authenticate', Topic: this.mdm!.topic, UDID: this.udid, SerialNumber: this.serialNumber,
+      OSVersion: this.opts.osVersion ?? (this.platform === 'macOS' ? '15.4' : '18.1'),
+      BuildVersion: this.opts.buildVersion ?? (this.platform === 'macOS' ? '24E248' : '22B83'),
+      ProductName: this.opts.productName ?? (this.platform === 'macOS' ? 'Mac16,10' : 'iPhone17,1'),
+      DeviceName: `${this.serialNumber}'s ${this.platform === 'macOS' ? 'Mac' : 'iPhone'}`,
+      ...(this.platform === 'macOS' ? { Model: 'Mac16,10', ModelName: 'Mac mini' } : {}),
+    });
+  }
+
+  async tokenUpdate(opts: { awaitingConfiguration?: boolean } = {}): Promise<void> {
+    await this.checkin({
+      MessageType: 'TokenUpdate', Topic: this.mdm!.topic, ...this.device.ids, Token: this.device.token, PushMagic: this.device.pushMagic,
+      ...(this.platform === 'iOS' ? { UnlockToken: randomBytes(64) } : {}),
+      AwaitingConfiguration: opts.awaitingConfiguration ?? false,
+    });
+  }
+
+  /** macOS: the console user's channel (TokenUpdate with UserID/UserShortName). */
+  async openUserChannel(user: { userId?: string; shortName: string; longName: string }): Promise<void> {
+    if (this.platform !== 'macOS') throw new Error('user channels are simulated for macOS');
+    const ids = { UDID: this.udid, UserID: user.userId ?? randomUUID().toUpperCase(), UserShortName: user.shortName, UserLongName: user.longName };
+    this.user = { token: randomBytes(32), pushMagic: randomUUID().toUpperCase(), ids };
+    await this.checkin({ MessageType: 'TokenUpdate', Topic: this.mdm!.topic, ...ids, Token: this.user.token, PushMagic: this.user.pushMagic });
+  }
+
+  get userId(): string | undefined {
+    return this.user?.ids.UserID;
+  }
+
+  async checkOut(): Promise<void> {
+    await this.checkin({ MessageType: 'CheckOut', Topic: this.mdm!.topic, UDID: this.udid });
+  }
+
+  /** Sends a check-in message; returns the HTTP status and body. Throws on a non-200 unless `allowError`. */
+  async checkin(message: Record<string, unknown>, opts: { allowError?: boolean } = {}): Promise<{ status: number; body: Buffer }> {
+    const res = await this.put(this.mdm!.checkInUrl, buildPlist(message), 'application/x-apple-aspen-mdm-checkin');
+    if (res.status !== 200 && !opts.allowError) throw new Error(`check-in ${String(message.MessageType)} answered ${res.status}: ${res.body.toString()}`);
+    return res;
+  }
+
+  /**
+   * One command session as after a push: Idle, then answer each command until the server
+   * sends an empty body. Returns the commands answered in this session.
+   */
+  async connect(channel: 'device' | 'user' = 'device'): Promise<CommandAnswer[]> {
+    const ch = channel === 'user' ? this.user : this.device;
+    if (!ch) throw new Error('no user channel');
+    const session: CommandAnswer[] = [];
+    let report: Record<string, unknown> = { Status: 'Idle', ...ch.ids };
+    for (let i = 0; i < 1000; i++) {
+      const res = await this.put(this.mdm!.serverUrl, buildPlist(report));
+      if (res.status !== 200) throw new Error(`connect answered ${res.status}: ${res.body.toString()}`);
+      if (res.body.length === 0) return session;
+      const cmd = parsePlist(res.body);
+      const uuid = cmd.CommandUUID as string;
+      const command = cmd.Command as PlistDict;
+      const requestType = command.RequestType as string;
+      const answer = this.answer(requestType, command);
+      const entry = { requestType, commandUuid: uuid, status: answer.Status as string };
+      session.push(entry);
+      this.answered.push(entry);
+      report = { ...answer, CommandUUID: uuid, ...ch.ids };
+    }
+    throw new Error('server kept sending commands');
+  }
+
+  private answer(requestType: string, command: PlistDict): Record<string, unknown> {
+    const i = this.notNow.indexOf(requestType);
+    if (i >= 0) {
+      this.notNow.splice(i, 1);
+      return { Status: 'NotNow' };
+    }
+    const ack = { Status: 'Acknowledged', RequestType: requestType };
+    switch (requestType) {
+      case 'DeviceInformation': {
+        const facts: Record<string, unknown> = {
+          UDID: this.udid, SerialNumber: this.serialNumber, DeviceName: `${this.serialNumber}'s ${this.platform === 'macOS' ? 'Mac' : 'iPhone'}`,
+          OSVersion: this.opts.osVersion ?? (this.platform === 'macOS' ? '15.4' : '18.1'), BuildVersion: this.opts.buildVersion ?? '22B83',
+          ProductName: this.opts.productName ?? (this.platform === 'macOS' ? 'Mac16,10' : 'iPhone17,1'),
+          ModelName: this.platform === 'macOS' ? 'Mac mini' : 'iPhone', IsSupervised: true, AwaitingConfiguration: false,
+        };
+        const queries = (command.Queries as string[] | undefined) ?? Object.keys(facts);
+        return { ...ack, QueryResponses: Object.fromEntries(queries.filter((q) => q in facts).map((q) => [q, facts[q]])) };
+      }
+      case 'SecurityInfo':
+        return { ...ack, SecurityInfo: { PasscodePresent: true, PasscodeCompliant: true, HardwareEncryptionCaps: 3, BootstrapTokenAllowedForAuthentication: 'allowed' } };
+      case 'ProfileList':
+        return { ...ack, ProfileList: this.installedProfiles.map((p) => ({ PayloadIdentifier: p.identifier, PayloadUUID: randomUUID(), PayloadVersion: 1, IsManaged: true })) };
+      case 'InstallProfile': {
+        const payload = command.Payload as Buffer;
+        try {
+          const xml = payload.subarray(0, 5).toString() === '<?xml' ? payload : verifyAttached(payload).content;
+          const identifier = parsePlist(xml).PayloadIdentifier as string;
+          this.installedProfiles = this.installedProfiles.filter((p) => p.identifier !== identifier).concat({ identifier, payload });
+          return ack;
+        } catch {
+          return { Status: 'Error', ErrorChain: [{ ErrorCode: 1000, ErrorDomain: 'MCProfileErrorDomain', LocalizedDescription: 'The profile is malformed.', USEnglishDescription: 'The profile is malformed.' }] };
+        }
+      }
+      case 'RemoveProfile':
+        this.installedProfiles = this.installedProfiles.filter((p) => p.identifier !== command.Identifier);
+        return ack;
+      case 'InstalledApplicationList':
+        return { ...ack, InstalledApplicationList: [{ Identifier: 'com.apple.Preferences', Name: 'Settings', ShortVersion: '1.0', Version: '1' }] };
+      case 'DeviceLock':
+      case 'EraseDevice':
+      case 'RestartDevice':
+      case 'ShutDownDevice':
+      case 'DeviceConfigured':
+        return ack;
+      case 'Settings':
+        return { ...ack, Settings: ((command.Settings as PlistDict[] | undefined) ?? []).map((s) => ({ Item: s.Item, Status: 'Acknowledged' })) };
+      default:
+        return { Status: 'Error', ErrorChain: [{ ErrorCode: 12021, ErrorDomain: 'MCMDMErrorDomain', LocalizedDescription: `Unknown command ${requestType}`, USEnglishDescription: `Unknown command ${requestType}` }] };
+    }
+  }
+
+  private async put(url: string, body: string, contentType?: string): Promise<{ status: number; body: Buffer }> {
+    const bytes = Buffer.from(body);
+    const headers: Record<string, string> = { 'user-agent': 'MDM/1.0' };
+    if (contentType) headers['content-type'] = contentType;
+    if (this.mdm!.signMessage) {
+      headers['mdm-signature'] = signDetached(bytes, { certificate: this.identity!.certificate, privateKey: this.identity!.key }).toString('base64');
+    }
+    const res = await this.http(url, { method: 'PUT', headers, body: bytes });
+    return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
+  }
+}
