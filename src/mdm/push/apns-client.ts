@@ -193,7 +193,7 @@ class TopicSession {
           'content-type': 'application/json',
         });
       } catch (err) {
-        this.#forget(false);
+        this.#forget();
         return resolve({ kind: 'transport', reason: describe(err) });
       }
       let headers: IncomingHttpHeaders | undefined;
@@ -266,13 +266,11 @@ class TopicSession {
     return 'the connection closed before HTTP/2 started: APNs refused the TLS handshake (push certificate expired, revoked or not trusted?)';
   }
 
-  /** Stops using the current session: closed gracefully (its streams finish) or destroyed. */
-  #forget(destroy: boolean): void {
+  /** Stops using the current session; streams still open on it may finish. */
+  #forget(): void {
     const session = this.#session;
     this.#session = undefined;
-    if (!session || session.destroyed) return;
-    if (destroy) session.destroy();
-    else if (!session.closed) session.close();
+    if (session && !session.closed && !session.destroyed) session.close();
   }
 
   #pingIfIdle(): void {
@@ -280,8 +278,11 @@ class TopicSession {
     if (!session || session.closed || session.destroyed || this.#active > 0) return;
     if (Date.now() - this.#lastUsed < this.opts.pingIntervalMs) return;
     this.#lastUsed = Date.now();
+    // A session whose peer stopped answering would otherwise only be found dead by the next push.
+    const deadline = setTimeout(() => session.destroy(), this.opts.requestTimeoutMs).unref();
     session.ping((err) => {
-      if (err) this.#forget(true);
+      clearTimeout(deadline);
+      if (err) session.destroy();
     });
   }
 }
