@@ -31,7 +31,6 @@ export async function buildServer(config: Pick<Config, 'tls' | 'bodyLimit' | 'lo
     ...(https ? { https } : {}),
     bodyLimit: config.bodyLimit,
     logger: opts.logger ?? { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
-    disableRequestLogging: false,
     trustProxy: false,
     requestIdHeader: 'x-request-id',
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false } },

@@ -74,7 +74,7 @@ export async function startTestServer(kind: TestDbKind, extra: Record<string, un
     sessions.add(s);
   });
 
-  return {
+  const server: TestServer = {
     url, ctx, app, apns, token, dataDir,
     async api(path, init = {}) {
       const res = await fetch(url + path, {
@@ -96,7 +96,7 @@ export async function startTestServer(kind: TestDbKind, extra: Record<string, un
     },
     async commandSettled(uuid, status) {
       return until(async () => {
-        const { json } = await this.api(`/api/v1/commands/${uuid}`);
+        const { json } = await server.api(`/api/v1/commands/${uuid}`);
         const done = json.results.every((r: { status: string }) => (status ? r.status === status : r.status !== 'Pending'));
         return done && sessions.size === 0 ? json : undefined;
       });
@@ -109,6 +109,7 @@ export async function startTestServer(kind: TestDbKind, extra: Record<string, un
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+  return server;
 }
 
 /** Polls `fn` until it returns something other than undefined (10 s at most). */
