@@ -99,7 +99,7 @@ apiToken
     withContext(cmd, async (ctx) => {
       for (const t of await ctx.tokens.list()) {
         const state = t.revokedAt ? 'revoked' : t.expiresAt && t.expiresAt < Date.now() ? 'expired' : 'active';
-        console.log(`${t.id}\tpom_${t.prefix}…\t${t.role}\t${state}\t${t.name}`);
+        console.log(`${t.id}\t${t.prefix}…\t${t.role}\t${state}\t${t.name}`);
       }
     }),
   );

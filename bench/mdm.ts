@@ -1,0 +1,129 @@
+/**
+ * MDM benchmark: N simulated devices enroll (SCEP + Authenticate + TokenUpdate), then each
+ * receives K commands answered over W concurrent device sessions. Reports enrollments/s,
+ * command round trips/s, p50/p99 connect latency, the server process's own CPU ms per
+ * round trip and per enrollment (read from /proc, so device-side signing does not count),
+ * and the server's peak RSS — on SQLite and on PostgreSQL (when TEST_DATABASE_URL or
+ * --postgres is given). Options: --devices N --commands K --concurrency W --postgres URL.
+ */
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { SimulatedDevice } from '../src/sim/device.js';
+import { freePort } from '../test/support/server.js';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : dflt;
+};
+const N = Number(arg('devices', '1000'));
+const K = Number(arg('commands', '5'));
+const W = Number(arg('concurrency', '8'));
+const postgresBase = arg('postgres', process.env.TEST_DATABASE_URL ?? '');
+
+const TICK = 100; // USER_HZ on Linux
+function cpuMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / TICK;
+}
+const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+
+async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<void>) {
+  let i = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (i < items.length) await fn(items[i++]);
+  }));
+}
+
+async function run(label: string, databaseUrl: string) {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['bin/run-ts.js', 'bench/server-process.ts', databaseUrl, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = await new Promise<{ url: string; token: string }>((resolve, reject) => {
+    child.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString().split('\n')[0])));
+    child.once('exit', (c) => reject(new Error(`server exited ${c}`)));
+  });
+  const pid = child.pid!;
+  const auth = { authorization: `Bearer ${ready.token}` };
+  // Keys are made before the measured window; a small pool is shared (the server cannot tell).
+  const keys = Array.from({ length: 8 }, () => generateKeyPairSync('rsa', { modulusLength: 2048 }));
+  const devices = Array.from({ length: N }, (_, i) => new SimulatedDevice({ platform: i % 4 === 0 ? 'macOS' : 'iOS', keyPair: keys[i % keys.length] }));
+
+  const profiles: Buffer[] = [];
+  for (let i = 0; i < N; i++) {
+    const res = await fetch(`${ready.url}/api/v1/enrollment-profile`, { headers: auth });
+    profiles.push(Buffer.from(await res.arrayBuffer()));
+  }
+
+  let cpu0 = cpuMs(pid);
+  let t0 = performance.now();
+  await pool(devices.map((d, i) => [d, i] as const), W, async ([d, i]) => d.enroll(profiles[i]));
+  const enrollSeconds = (performance.now() - t0) / 1000;
+  const enrollCpu = cpuMs(pid) - cpu0;
+
+  for (let k = 0; k < K; k++) {
+    const type = ['DeviceInformation', 'ProfileList', 'SecurityInfo', 'InstalledApplicationList', 'RestartDevice'][k % 5];
+    const res = await fetch(`${ready.url}/api/v1/commands`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ devices: devices.map((d) => d.udid), command: { RequestType: type }, push: false }) });
+    if (res.status !== 201) throw new Error(`enqueue answered ${res.status}`);
+  }
+
+  // Time each PUT of each device session.
+  const latencies: number[] = [];
+  const realFetch = globalThis.fetch;
+  const timed: typeof fetch = async (input, init) => {
+    const s = performance.now();
+    const r = await realFetch(input, init);
+    const body = await r.arrayBuffer();
+    latencies.push(performance.now() - s);
+    return new Response(body, { status: r.status, headers: r.headers });
+  };
+  for (const d of devices) (d as unknown as { http: typeof fetch }).http = timed;
+  cpu0 = cpuMs(pid);
+  t0 = performance.now();
+  await pool(devices, W, async (d) => {
+    const answered = await d.connect();
+    if (answered.length !== K) throw new Error(`device got ${answered.length} of ${K} commands`);
+  });
+  const cmdSeconds = (performance.now() - t0) / 1000;
+  const cmdCpu = cpuMs(pid) - cpu0;
+  const roundTrips = N * K;
+  const result = {
+    database: label, devices: N, commandsPerDevice: K, concurrency: W,
+    enrollmentsPerSecond: +(N / enrollSeconds).toFixed(1),
+    serverCpuMsPerEnrollment: +(enrollCpu / N).toFixed(3),
+    commandRoundTripsPerSecond: +(roundTrips / cmdSeconds).toFixed(1),
+    serverCpuMsPerRoundTrip: +(cmdCpu / roundTrips).toFixed(3),
+    connectLatencyMs: { p50: +pct(latencies, 50).toFixed(2), p99: +pct(latencies, 99).toFixed(2) },
+    serverPeakRssMb: +peakRssMb(pid).toFixed(1),
+  };
+  child.kill('SIGTERM');
+  return result;
+}
+
+const machine = { cpus: cpus().length, model: cpus()[0]?.model, node: process.version };
+const results = [await run('sqlite', `sqlite:${join(mkdtempSync(join(tmpdir(), 'pomona-bench-db-')), 'pomona.db')}`)];
+if (postgresBase) {
+  const name = `pomona_bench_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: postgresBase });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(postgresBase);
+  url.pathname = `/${name}`;
+  try {
+    results.push(await run('postgres', url.toString()));
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+} else {
+  console.log('PostgreSQL skipped: give --postgres URL or TEST_DATABASE_URL');
+}
+console.table(results.map((r) => ({ db: r.database, 'enroll/s': r.enrollmentsPerSecond, 'cpu ms/enroll': r.serverCpuMsPerEnrollment, 'round trips/s': r.commandRoundTripsPerSecond, 'cpu ms/round trip': r.serverCpuMsPerRoundTrip, 'p50 ms': r.connectLatencyMs.p50, 'p99 ms': r.connectLatencyMs.p99, 'peak RSS MB': r.serverPeakRssMb })));
+console.log(JSON.stringify({ machine }));
+mkdirSync('bench/results', { recursive: true });
+const file = `bench/results/mdm-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+writeFileSync(file, JSON.stringify({ machine, at: new Date().toISOString(), results }, null, 2));
+console.log(`wrote ${file}`);
