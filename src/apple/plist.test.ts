@@ -84,6 +84,7 @@ describe('parsePlist on recorded messages', () => {
   it('accepts the XML that other writers produce: BOM, comments, CDATA, CRLF, single quotes', () => {
     const body = '\uFEFF<?xml version=\'1.0\' encoding=\'utf-8\'?>\r\n<!-- hi --><!DOCTYPE plist SYSTEM "x.dtd">\r\n<plist>\r\n<dict><key>a</key><string><![CDATA[<x>&y]]> &amp; b\r\nc</string><key>e</key><dict/><key>f</key><array/><key>g</key><true></true><key>r</key><real>-1.5e3</real></dict></plist>\r\n';
     expect(parsePlist(body)).toEqual({ a: '<x>&y & b\nc', e: {}, f: [], g: true, r: -1500 });
+    expect(parsePlist('\n  ' + wrap('<dict/>'))).toEqual({});
   });
 });
 
