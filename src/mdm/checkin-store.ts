@@ -95,18 +95,7 @@ export class CheckinStore {
           .where('id', '=', rec.enrollmentId)
           .execute();
         await tx.updateTable('enrollments').set({ status: 'pending', updated_at: now }).where('parent_id', '=', rec.enrollmentId).execute();
-        await tx
-          .updateTable('command_queue')
-          .set({ active: 0 })
-          .where('active', '=', 1)
-          .where('status', 'in', CLEARABLE)
-          .where((eb) =>
-            eb.or([
-              eb('enrollment_id', '=', rec.enrollmentId),
-              eb('enrollment_id', 'in', eb.selectFrom('enrollments').select('id').where('parent_id', '=', rec.enrollmentId)),
-            ]),
-          )
-          .execute();
+        await clearQueue(tx, rec.enrollmentId);
       } else {
         await tx
           .insertInto('enrollments')
@@ -170,18 +159,7 @@ export class CheckinStore {
         .set({ status: 'removed', checked_out_at: now, updated_at: now })
         .where((eb) => eb.or([eb('id', '=', enrollmentId), eb('parent_id', '=', enrollmentId)]))
         .execute();
-      await tx
-        .updateTable('command_queue')
-        .set({ active: 0 })
-        .where('active', '=', 1)
-        .where('status', 'in', CLEARABLE)
-        .where((eb) =>
-          eb.or([
-            eb('enrollment_id', '=', enrollmentId),
-            eb('enrollment_id', 'in', eb.selectFrom('enrollments').select('id').where('parent_id', '=', enrollmentId)),
-          ]),
-        )
-        .execute();
+      await clearQueue(tx, enrollmentId);
     });
   }
 
@@ -217,6 +195,22 @@ export class CheckinStore {
       .where('id', '=', deviceId)
       .execute();
   }
+}
+
+/** Deactivates the unanswered commands of a channel and its user channels (history is kept). */
+async function clearQueue(tx: Db, enrollmentId: string): Promise<void> {
+  await tx
+    .updateTable('command_queue')
+    .set({ active: 0 })
+    .where('active', '=', 1)
+    .where('status', 'in', CLEARABLE)
+    .where((eb) =>
+      eb.or([
+        eb('enrollment_id', '=', enrollmentId),
+        eb('enrollment_id', 'in', eb.selectFrom('enrollments').select('id').where('parent_id', '=', enrollmentId)),
+      ]),
+    )
+    .execute();
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
