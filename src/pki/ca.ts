@@ -78,6 +78,7 @@ export class CertificateAuthority {
   readonly #fields: CertificateFields;
   readonly #keyId: Buffer;
   readonly #publicKey: KeyObject;
+  readonly #cert: X509Certificate;
   readonly #persist?: { store: ScepStore; secretBox: SecretBox };
   readonly #now: () => number;
   #signer?: Promise<ProfileSigner>;
@@ -94,6 +95,7 @@ export class CertificateAuthority {
     this.notAfter = this.#fields.notAfter;
     this.#keyId = subjectKeyId(this.#fields);
     this.#publicKey = createPublicKey(key);
+    this.#cert = cert;
     this.#persist = opts.persist;
     this.#now = opts.now ?? Date.now;
   }
@@ -225,7 +227,7 @@ export class CertificateAuthority {
   issuedByUs(certDer: Buffer): boolean {
     try {
       const cert = new X509Certificate(certDer);
-      return cert.checkIssued(new X509Certificate(this.certificateDer)) && cert.verify(this.#publicKey);
+      return cert.checkIssued(this.#cert) && cert.verify(this.#publicKey);
     } catch {
       return false;
     }

@@ -98,9 +98,8 @@ export function parsePkiMessage(der: Buffer, opts: { signerCertificateDer?: Buff
   const messageType = Number(scepString(attrs.get(ATTR.messageType), 'messageType'));
   const tid = attrs.get(ATTR.transactionID);
   const transactionId = scepString(tid, 'transactionID');
-  const opt = (o: string) => (attrs.has(o) ? attrs.get(o) : undefined);
   const nonce = (o: string) => {
-    const v = opt(o);
+    const v = attrs.get(o);
     if (!v) return undefined;
     if (v.tag !== TAG.OCTET_STRING || v.body.length === 0 || v.body.length > 64) bad('malformed nonce');
     return v.body;
@@ -111,8 +110,8 @@ export function parsePkiMessage(der: Buffer, opts: { signerCertificateDer?: Buff
     transactionIdDer: tid!.raw,
     senderNonce: nonce(ATTR.senderNonce),
     recipientNonce: nonce(ATTR.recipientNonce),
-    pkiStatus: opt(ATTR.pkiStatus) ? Number(scepString(attrs.get(ATTR.pkiStatus), 'pkiStatus')) : undefined,
-    failInfo: opt(ATTR.failInfo) ? Number(scepString(attrs.get(ATTR.failInfo), 'failInfo')) : undefined,
+    pkiStatus: attrs.has(ATTR.pkiStatus) ? Number(scepString(attrs.get(ATTR.pkiStatus), 'pkiStatus')) : undefined,
+    failInfo: attrs.has(ATTR.failInfo) ? Number(scepString(attrs.get(ATTR.failInfo), 'failInfo')) : undefined,
     digest: si.digest,
     signerCertificateDer,
     signerPublicKey,
@@ -314,7 +313,8 @@ export function buildSignedData(opts: {
   const signature = sign(opts.digest, signedSet, opts.signer.privateKey);
   const digestAlg = algorithm(DIGEST_OID[opts.digest], null);
   const keyType = opts.signer.privateKey.asymmetricKeyType;
-  const sigAlg = keyType === 'rsa' ? algorithm(OID.rsaEncryption) : algorithm(ecdsaOid(opts.digest), null);
+  // sha*WithRSAEncryption as micromdm/scep writes it (the CertRep form devices are known to take).
+  const sigAlg = keyType === 'rsa' ? algorithm(signatureOid(opts.digest, '1.2.840.113549.1.1.')) : algorithm(signatureOid(opts.digest, '1.2.840.10045.'), null);
   const signerInfo = seq(
     integer(1),
     seq(signerFields.issuer, tlv(TAG.INTEGER, signerFields.serial)),
@@ -326,8 +326,8 @@ export function buildSignedData(opts: {
   return signedDataContentInfo(setOf(digestAlg), opts.content, opts.certificates, setOf(signerInfo));
 }
 
-function ecdsaOid(digest: Digest): string {
-  return Object.entries(SIGNATURE_HASH).find(([o, h]) => h === digest && o.startsWith('1.2.840.10045'))![0];
+function signatureOid(digest: Digest, family: string): string {
+  return Object.entries(SIGNATURE_HASH).find(([o, h]) => h === digest && o.startsWith(family))![0];
 }
 
 function signedDataContentInfo(digestAlgs: Buffer, content: Buffer | undefined, certificates: Buffer[], signerInfos: Buffer): Buffer {

@@ -19,7 +19,7 @@ export interface EnrollScepOptions {
   url: string;
   challenge?: string;
   keySize?: number;
-  /** 'CN=device,O=Pomona' or [['CN', 'device'], ['O', 'Pomona']] */
+  /** 'CN=device,O=Pomona' (or '/CN=device/O=Pomona'), or [['CN', 'device'], ['O', 'Pomona']] for values holding ',' or '/' */
   subject?: string | Array<[string, string]>;
   cipher?: 'aes128' | 'des3' | 'des';
   digest?: 'sha256' | 'sha1';
