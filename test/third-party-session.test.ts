@@ -10,7 +10,8 @@ import { parsePlist } from '../src/apple/plist.js';
 import { skipUnlessAvailable, testDatabaseKinds } from './support/db.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
-const DIR = join(import.meta.dirname, 'fixtures/third-party-session');
+const DIR = join(import.meta.dirname, 'fixtures/apple/third-party-client-session/mdm');
+const SESSION_CA = join(import.meta.dirname, 'fixtures/scep/mdmb-scep-ca.pem');
 const step = (name: string) => {
   const exchange = JSON.parse(readFileSync(join(DIR, `${name}.exchange.json`), 'utf8')) as { req_headers: Record<string, string>; status: number };
   return { body: readFileSync(join(DIR, `${name}.request.plist`)), headers: exchange.req_headers, status: exchange.status };
@@ -21,7 +22,7 @@ describe.each(testDatabaseKinds)('recorded third-party client session (%s)', (ki
   describe.skipIf(skipUnlessAvailable(kind))('', () => {
     let s: TestServer;
     beforeAll(async () => {
-      s = await startTestServer(kind, { trustedIdentityCaFile: join(DIR, 'scep-ca.pem') });
+      s = await startTestServer(kind, { trustedIdentityCaFile: SESSION_CA });
     });
     afterAll(async () => s?.close());
 

@@ -3,19 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CheckinError, enrollmentIdentity, parseCheckin, parseCommandReport, SHARED_IPAD_USER_ID } from './checkin-message.js';
 import { parsePlist, PlistError, type PlistDict, type PlistValue } from './plist.js';
+import { thrownMessage } from '../../test/support/thrown.js';
 
 const FIXTURES = new URL('../../test/fixtures/apple/', import.meta.url);
 const load = (path: string) => parsePlist(readFileSync(new URL(path, FIXTURES)));
 
-function reason(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CheckinError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a CheckinError');
-}
+const reason = (fn: () => unknown): string => thrownMessage(fn, CheckinError);
 
 const UDID = '9947C31C-6239-470B-BC75-578624740FF9';
 const device = { deviceId: UDID, enrollmentId: UDID, channel: 'device', type: 'Device' };

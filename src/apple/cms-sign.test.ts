@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as x509 from '@peculiar/x509';
 import { signAttached, signDetached, verifyAttached, type CmsSigner } from './cms-sign.js';
 import { SignatureError, verifyMdmSignature } from './mdm-signature.js';
+import { thrownMessage } from '../../test/support/thrown.js';
 
 const MI = new URL('../../test/fixtures/apple/machineinfo-sample/', import.meta.url);
 const machineInfoDer = readFileSync(new URL('machineinfo.p7s.der', MI));
@@ -63,15 +64,7 @@ async function makePki(kind: 'rsa' | 'ec', cn = 'Pomona Test'): Promise<TestPki>
 
 const pem = (der: Buffer) => new x509.X509Certificate(new Uint8Array(der)).toString('pem');
 
-function reason(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SignatureError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a SignatureError');
-}
+const reason = (fn: () => unknown): string => thrownMessage(fn, SignatureError);
 
 const body = Buffer.from('<?xml version="1.0"?>\n<plist version="1.0"><dict><key>Status</key><string>Idle</string></dict></plist>\n\u00e9\r\n');
 let rsa: TestPki;

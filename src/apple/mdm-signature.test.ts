@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as x509 from '@peculiar/x509';
 import { childrenOf, readTlv, SignatureError, verifyMdmSignature, MAX_MDM_SIGNATURE_LENGTH } from './mdm-signature.js';
 import { signAttached, signDetached, type CmsSigner } from './cms-sign.js';
+import { thrownMessage } from '../../test/support/thrown.js';
 
 const SESSION = new URL('../../test/fixtures/apple/third-party-client-session/mdm/', import.meta.url);
 // Every request mdmb made, with the Mdm-Signature header it sent (SHA-1 digest, sha1WithRSA).
@@ -16,15 +17,7 @@ const recorded = readdirSync(SESSION)
     return { name: f, header: exchange.req_headers['Mdm-Signature']!, body, length: exchange.req_body_len };
   });
 
-function reason(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(SignatureError);
-    return (err as Error).message;
-  }
-  throw new Error('expected a SignatureError');
-}
+const reason = (fn: () => unknown): string => thrownMessage(fn, SignatureError);
 
 // Minimal DER writer for building hostile variants of a real signature.
 function tlv(tag: number, body: Buffer): Buffer {
