@@ -23,10 +23,13 @@ export interface CommandResultRow {
 }
 
 export class CommandStore {
+  /** Commands queued one after another in the same millisecond must still be delivered in order. */
+  #lastQueuedAt = 0;
+
   constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
 
   async enqueue(cmd: { uuid: string; requestType: string; plist: string; createdBy: string | null }, enrollmentIds: string[], priority = 0): Promise<void> {
-    const now = this.now();
+    const now = (this.#lastQueuedAt = Math.max(this.now(), this.#lastQueuedAt + 1));
     await this.db.transaction().execute(async (tx) => {
       await tx.insertInto('commands').values({ uuid: cmd.uuid, request_type: cmd.requestType, plist: cmd.plist, created_at: now, created_by: cmd.createdBy }).execute();
       // Chunked so a command to thousands of devices stays under both dialects' parameter limits.
