@@ -236,28 +236,46 @@ export class CertificateAuthority {
 
 /** A new self-signed CA: RSA 2048, SHA-256, 10 years, BasicConstraints cA (path length 0) and KeyUsage critical. */
 export async function createCaCertificate(opts: { commonName?: string; organization?: string; now?: number; years?: number } = {}): Promise<{ certPem: string; keyPem: string }> {
+  return selfSigned({
+    commonName: opts.commonName ?? 'Pomona Device CA',
+    organization: opts.organization ?? 'Pomona',
+    now: opts.now,
+    days: (opts.years ?? 10) * 365,
+    extensions: (keyId) => [
+      extension(EXT.basicConstraints, true, seq(boolean(true), integer(0))),
+      extension(EXT.keyUsage, true, KU.keyCertSignCrlSign),
+      extension(EXT.ski, false, octetString(keyId)),
+    ],
+  });
+}
+
+/**
+ * A self-signed end-entity certificate (RSA 2048, SHA-256, keyEncipherment + digitalSignature),
+ * such as the public key an admin uploads to Apple Business Manager for a server token.
+ */
+export async function createKeyExchangeCertificate(opts: { commonName: string; organization?: string; now?: number; days: number }): Promise<{ certPem: string; keyPem: string }> {
+  return selfSigned({
+    ...opts,
+    extensions: (keyId) => [extension(EXT.keyUsage, true, KU.digitalSignatureKeyEncipherment), extension(EXT.ski, false, octetString(keyId))],
+  });
+}
+
+async function selfSigned(opts: {
+  commonName: string;
+  organization?: string;
+  now?: number;
+  days: number;
+  extensions: (keyId: Buffer) => Buffer[];
+}): Promise<{ certPem: string; keyPem: string }> {
   const now = opts.now ?? Date.now();
   const { publicKey, privateKey } = await generateKeyPairAsync('rsa', { modulusLength: 2048 });
   const name = seq(
-    setOf(seq(oid('2.5.4.10'), utf8String(opts.organization ?? 'Pomona'))),
-    setOf(seq(oid('2.5.4.3'), utf8String(opts.commonName ?? 'Pomona Device CA'))),
+    ...(opts.organization ? [setOf(seq(oid('2.5.4.10'), utf8String(opts.organization)))] : []),
+    setOf(seq(oid('2.5.4.3'), utf8String(opts.commonName))),
   );
   const spki = publicKey.export({ format: 'der', type: 'spki' });
-  const keyId = keyIdOf(spki);
   const der = signCertificate(
-    {
-      serial: randomSerial(),
-      issuer: name,
-      subject: name,
-      spki,
-      notBefore: now - 10 * 60_000,
-      notAfter: now + (opts.years ?? 10) * 365 * DAY,
-      extensions: [
-        extension(EXT.basicConstraints, true, seq(boolean(true), integer(0))),
-        extension(EXT.keyUsage, true, KU.keyCertSignCrlSign),
-        extension(EXT.ski, false, octetString(keyId)),
-      ],
-    },
+    { serial: randomSerial(), issuer: name, subject: name, spki, notBefore: now - 10 * 60_000, notAfter: now + opts.days * DAY, extensions: opts.extensions(keyIdOf(spki)) },
     privateKey,
   );
   return { certPem: toPem(der), keyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }) as string };

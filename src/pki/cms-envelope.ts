@@ -164,16 +164,17 @@ export function decryptEnvelope(der: Buffer | ParsedEnvelope, recipient: Envelop
 }
 
 function pickRecipient(list: RecipientInfo[], certDer?: Buffer): RecipientInfo | undefined {
-  if (certDer) {
-    const cert = certificateFields(certDer);
-    const ski = cert.extensions.get('2.5.29.14');
-    const mine = list.find((r) =>
-      r.issuer ? r.issuer.equals(cert.issuer) && r.serial!.equals(cert.serial) : !!ski && skiValue(ski.value)?.equals(r.subjectKeyId!),
-    );
-    if (mine) return mine;
-  }
+  const mine = certDer && list.find((r) => addressedTo(r, certDer));
   // Some clients re-encode our issuer name; the implicit-rejection path keeps a wrong guess harmless.
-  return list[0];
+  return mine || list[0];
+}
+
+/** Whether the RecipientInfo names this certificate (issuer and serial, or subject key identifier). */
+export function addressedTo(ri: RecipientInfo, certDer: Buffer): boolean {
+  const cert = certificateFields(certDer);
+  if (ri.issuer) return ri.issuer.equals(cert.issuer) && ri.serial!.equals(cert.serial);
+  const ski = cert.extensions.get('2.5.29.14');
+  return !!ski && !!ri.subjectKeyId && !!skiValue(ski.value)?.equals(ri.subjectKeyId);
 }
 
 function skiValue(extnValue: Buffer): Buffer | undefined {
