@@ -183,6 +183,119 @@ export interface LeaseTable {
   expires_at: number;
 }
 
+/** One virtual MDM server in Apple Business/School Manager, with its key pairs and server token. */
+export interface AbmServerTable {
+  id: string;
+  name: string;
+  organization_group_id: string | null;
+  base_url: string | null; // null = Apple's mdmenrollment.apple.com
+  sync_interval_minutes: number;
+  /** the key pair whose public key is uploaded to Apple (key sealed) */
+  cert_pem: string;
+  key_enc: Buffer;
+  /** a new pair waiting for the token encrypted to it; the current pair keeps working until then */
+  staged_cert_pem: string | null;
+  staged_key_enc: Buffer | null;
+  consumer_key: string | null;
+  /** the OAuth 1.0a token set, sealed JSON */
+  tokens_enc: Buffer | null;
+  token_expires_at: number | null;
+  token_uploaded_at: number | null;
+  /** the DEP X-ADM-Auth-Session, shared by every node (sealed) */
+  session_enc: Buffer | null;
+  account_json: string | null;
+  apple_server_uuid: string | null;
+  apple_server_name: string | null;
+  org_name: string | null;
+  admin_id: string | null;
+  page_limit: number | null;
+  last_success_at: number | null;
+  last_error_at: number | null;
+  last_error_code: string | null;
+  last_error_message: string | null;
+  cursor: string | null;
+  cursor_at: number | null;
+  /** 1 once a full fetch has drained, so the next run syncs */
+  fetch_complete: number;
+  full_fetch_started_at: number | null;
+  /** set while a sync runs (progress below); the lease says which node runs it */
+  sync_started_at: number | null;
+  sync_kind: string | null;
+  sync_pages: number;
+  sync_devices: number;
+  last_sync_at: number | null;
+  last_sync_json: string | null;
+  last_sync_error: string | null;
+  /** 'sync' | 'full' when an admin asked for a run */
+  sync_requested: string | null;
+  next_sync_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A device Apple assigned to one of our ABM servers: Apple's record plus Pomona's assignment state. */
+export interface AbmDeviceTable {
+  serial_number: string;
+  abm_server_id: string;
+  model: string | null;
+  description: string | null;
+  color: string | null;
+  asset_tag: string | null;
+  os: string | null;
+  device_family: string | null;
+  profile_status: string | null; // empty | assigned | pushed | removed
+  profile_uuid: string | null;
+  profile_assign_time: number | null;
+  profile_push_time: number | null;
+  device_assigned_date: number | null;
+  device_assigned_by: string | null;
+  op_type: string | null;
+  op_date: number | null;
+  /** every field of Apple's latest record, as JSON */
+  apple_json: string;
+  first_seen_at: number;
+  last_seen_at: number;
+  removed_at: number | null;
+  /** the Pomona profile this device should have; null = its server's default */
+  profile_id: string | null;
+  /** auto: keep the device on its profile; none: an admin removed the profile, leave it alone */
+  assign_mode: 'auto' | 'none';
+  assign_started_at: number | null;
+  assign_result: string | null; // SUCCESS | NOT_ACCESSIBLE | FAILED | THROTTLED | an error code
+  assign_error: string | null;
+  assign_attempted_at: number | null;
+  /** cool-down: not re-sent before this time */
+  assign_retry_at: number | null;
+  updated_at: number;
+}
+
+/** Pomona's enrollment profile; each saved change Apple sees defines a new Apple profile. */
+export interface DepProfileTable {
+  id: string;
+  abm_server_id: string;
+  name: string;
+  is_default: number;
+  settings_json: string;
+  version: number;
+  apple_profile_uuid: string | null;
+  /** the version apple_profile_uuid was defined from; behind `version` until the next define */
+  apple_version: number | null;
+  apple_defined_at: number | null;
+  define_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Every Apple profile Pomona defined (history; also maps an Apple UUID back to its profile). */
+export interface DepProfileDefinitionTable {
+  apple_profile_uuid: string;
+  profile_id: string;
+  abm_server_id: string;
+  version: number;
+  body_json: string;
+  defined_at: number;
+}
+
 export interface Database {
   devices: DeviceTable;
   enrollments: EnrollmentTable;
@@ -199,6 +312,10 @@ export interface Database {
   audit_events: AuditEventTable;
   settings: SettingTable;
   leases: LeaseTable;
+  abm_servers: AbmServerTable;
+  abm_devices: AbmDeviceTable;
+  dep_profiles: DepProfileTable;
+  dep_profile_definitions: DepProfileDefinitionTable;
 }
 
 export type Device = Selectable<DeviceTable>;

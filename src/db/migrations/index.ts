@@ -1,9 +1,11 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001-core.js';
+import * as m0002 from './0002-abm.js';
 
 /** Migrations are listed here (not read from disk) so they run the same from source and tests. */
 const migrations: Record<string, Migration> = {
   '0001-core': m0001,
+  '0002-abm': m0002,
 };
 
 export const migrationProvider: MigrationProvider = {

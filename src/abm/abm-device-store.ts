@@ -1,0 +1,306 @@
+/**
+ * Queries for the devices Apple assigned to our ABM servers: a page of sync records stored in
+ * one transaction together with the cursor that follows it, the list and export, and the
+ * assigner's reads and writes.
+ */
+import { sql, type Selectable, type SelectQueryBuilder, type Transaction } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { AbmDeviceTable, Database } from '../db/schema.js';
+
+export type AbmDeviceRow = Selectable<AbmDeviceTable>;
+
+/** One device record as the sync stores it (Apple's fields already mapped to columns). */
+export interface AbmDeviceRecord {
+  serial_number: string;
+  model: string | null;
+  description: string | null;
+  color: string | null;
+  asset_tag: string | null;
+  os: string | null;
+  device_family: string | null;
+  profile_status: string | null;
+  profile_uuid: string | null;
+  profile_assign_time: number | null;
+  profile_push_time: number | null;
+  device_assigned_date: number | null;
+  device_assigned_by: string | null;
+  op_type: string | null;
+  op_date: number | null;
+  apple_json: string;
+  deleted: boolean;
+}
+
+export interface PageCommit {
+  serverId: string;
+  now: number;
+  devices: AbmDeviceRecord[];
+  /** Apple profile UUID → Pomona profile id, so a device we meet for the first time keeps a profile of ours */
+  adopt: Map<string, string>;
+  cursor: string;
+  fetchComplete: boolean;
+}
+
+export interface DeviceFilter {
+  serverId?: string;
+  profileId?: string;
+  profileStatus?: string;
+  /** active: in ABM now; removed: removed from ABM */
+  state?: 'active' | 'removed';
+  assignResult?: string;
+  search?: string;
+}
+
+export type DeviceSort = 'serial_number' | 'model' | 'os' | 'profile_status' | 'first_seen_at' | 'last_seen_at' | 'device_assigned_date';
+
+/** Rows per INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
+const CHUNK = 500;
+
+export class AbmDeviceStore {
+  constructor(private readonly db: Db) {}
+
+  /** Stores a page and advances the cursor in one transaction: a crash loses neither or both. */
+  async commitPage(p: PageCommit): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const live = p.devices.filter((d) => !d.deleted);
+      const gone = p.devices.filter((d) => d.deleted);
+      for (let i = 0; i < live.length; i += CHUNK) await upsertLive(tx, p, live.slice(i, i + CHUNK));
+      for (let i = 0; i < gone.length; i += CHUNK) await upsertDeleted(tx, p, gone.slice(i, i + CHUNK));
+      await tx
+        .updateTable('abm_servers')
+        .set((eb) => ({
+          cursor: p.cursor,
+          cursor_at: p.now,
+          fetch_complete: p.fetchComplete ? 1 : 0,
+          sync_pages: eb('sync_pages', '+', 1),
+          sync_devices: eb('sync_devices', '+', p.devices.length),
+          updated_at: p.now,
+        }))
+        .where('id', '=', p.serverId)
+        .execute();
+    });
+  }
+
+  /** After a complete full fetch: devices of the server that it did not return are no longer in ABM. */
+  async markMissing(serverId: string, seenSince: number, now: number): Promise<number> {
+    const res = await this.db
+      .updateTable('abm_devices')
+      .set({ removed_at: now, updated_at: now })
+      .where('abm_server_id', '=', serverId)
+      .where('removed_at', 'is', null)
+      .where('last_seen_at', '<', seenSince)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  }
+
+  async get(serial: string): Promise<AbmDeviceRow | undefined> {
+    return this.db.selectFrom('abm_devices').selectAll().where('serial_number', '=', serial).executeTakeFirst();
+  }
+
+  async getMany(serials: string[]): Promise<AbmDeviceRow[]> {
+    if (serials.length === 0) return [];
+    return this.db.selectFrom('abm_devices').selectAll().where('serial_number', 'in', serials).execute();
+  }
+
+  async list(f: DeviceFilter, page: { limit: number; offset: number; sort: DeviceSort; descending: boolean }): Promise<{ total: number; rows: AbmDeviceRow[] }> {
+    const base = filtered(this.db, f);
+    const { total } = await base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
+    const rows = await base
+      .selectAll()
+      .orderBy(page.sort, page.descending ? 'desc' : 'asc')
+      .orderBy('serial_number')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute();
+    return { total: Number(total), rows };
+  }
+
+  /** The filtered devices in serial order, a chunk at a time, so an export never holds them all. */
+  async *iterate(f: DeviceFilter, chunk = 1000): AsyncGenerator<AbmDeviceRow> {
+    let after = '';
+    for (;;) {
+      const rows = await filtered(this.db, f).selectAll().where('serial_number', '>', after).orderBy('serial_number').limit(chunk).execute();
+      yield* rows;
+      if (rows.length < chunk) return;
+      after = rows[rows.length - 1].serial_number;
+    }
+  }
+
+  async countsByServer(): Promise<Map<string, { devices: number; removed: number }>> {
+    const rows = await this.db
+      .selectFrom('abm_devices')
+      .select((eb) => [
+        'abm_server_id',
+        eb.fn.countAll<number>().as('devices'),
+        eb.fn.count<number>('removed_at').as('removed'),
+      ])
+      .groupBy('abm_server_id')
+      .execute();
+    return new Map(rows.map((r) => [r.abm_server_id, { devices: Number(r.devices), removed: Number(r.removed) }]));
+  }
+
+  async countsByProfile(serverId: string): Promise<Map<string | null, number>> {
+    const rows = await this.db
+      .selectFrom('abm_devices')
+      .select((eb) => ['profile_id', eb.fn.countAll<number>().as('n')])
+      .where('abm_server_id', '=', serverId)
+      .where('removed_at', 'is', null)
+      .groupBy('profile_id')
+      .execute();
+    return new Map(rows.map((r) => [r.profile_id, Number(r.n)]));
+  }
+
+  /**
+   * Devices that should carry `appleUuid` and do not, are not cooling down and are not being
+   * assigned right now (a claim older than `staleBefore` is taken to be from a dead node).
+   */
+  async needingAssignment(q: { serverId: string; profileId: string | null; isDefault: boolean; appleUuid: string; now: number; staleBefore: number; limit: number }): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('abm_devices')
+      .select('serial_number')
+      .where('abm_server_id', '=', q.serverId)
+      .where((eb) =>
+        q.isDefault ? eb.or([eb('profile_id', 'is', null), eb('profile_id', '=', q.profileId)]) : eb('profile_id', '=', q.profileId),
+      )
+      .where('removed_at', 'is', null)
+      .where('assign_mode', '=', 'auto')
+      .where((eb) => eb.or([eb('profile_uuid', 'is', null), eb('profile_uuid', '!=', q.appleUuid)]))
+      .where((eb) => eb.or([eb('assign_retry_at', 'is', null), eb('assign_retry_at', '<=', q.now)]))
+      .where((eb) => eb.or([eb('assign_started_at', 'is', null), eb('assign_started_at', '<', q.staleBefore)]))
+      .orderBy('serial_number')
+      .limit(q.limit)
+      .execute();
+    return rows.map((r) => r.serial_number);
+  }
+
+  /** Marks the serials as being assigned; returns those this caller claimed. */
+  async claimForAssignment(serials: string[], now: number, staleBefore: number): Promise<string[]> {
+    if (serials.length === 0) return [];
+    const rows = await this.db
+      .updateTable('abm_devices')
+      .set({ assign_started_at: now })
+      .where('serial_number', 'in', serials)
+      .where((eb) => eb.or([eb('assign_started_at', 'is', null), eb('assign_started_at', '<', staleBefore)]))
+      .returning('serial_number')
+      .execute();
+    return rows.map((r) => r.serial_number);
+  }
+
+  /** Stores one outcome for a group of serials (an assign/remove answer has at most four). */
+  async recordAssignment(serials: string[], o: { result: string; error: string | null; retryAt: number | null; now: number; appleUuid?: string | null; profileStatus?: string }): Promise<void> {
+    if (serials.length === 0) return;
+    await this.db
+      .updateTable('abm_devices')
+      .set({
+        assign_started_at: null,
+        assign_result: o.result,
+        assign_error: o.error,
+        assign_attempted_at: o.now,
+        assign_retry_at: o.retryAt,
+        updated_at: o.now,
+        ...(o.appleUuid !== undefined ? { profile_uuid: o.appleUuid, profile_status: o.profileStatus ?? 'assigned', profile_assign_time: o.now } : {}),
+      })
+      .where('serial_number', 'in', serials)
+      .execute();
+  }
+
+  /** Sets which Pomona profile the devices should have (null = default) and resumes automatic assignment. */
+  async setProfile(serverId: string, serials: string[], profileId: string | null, mode: 'auto' | 'none', now: number): Promise<string[]> {
+    if (serials.length === 0) return [];
+    const rows = await this.db
+      .updateTable('abm_devices')
+      .set({ profile_id: profileId, assign_mode: mode, assign_retry_at: null, updated_at: now })
+      .where('abm_server_id', '=', serverId)
+      .where('serial_number', 'in', serials)
+      .returning('serial_number')
+      .execute();
+    return rows.map((r) => r.serial_number);
+  }
+
+  /** Devices on a deleted profile go back to their server's default. */
+  async moveProfileDevicesToDefault(profileId: string, now: number): Promise<number> {
+    const res = await this.db.updateTable('abm_devices').set({ profile_id: null, updated_at: now }).where('profile_id', '=', profileId).executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  }
+}
+
+const APPLE_COLUMNS = [
+  'model', 'description', 'color', 'asset_tag', 'os', 'device_family', 'profile_status', 'profile_uuid', 'profile_assign_time',
+  'profile_push_time', 'device_assigned_date', 'device_assigned_by', 'op_type', 'op_date', 'apple_json',
+] as const;
+
+function rowsOf(p: PageCommit, devices: AbmDeviceRecord[], removed: boolean) {
+  return devices.map(({ deleted: _, ...d }) => ({
+    ...d,
+    abm_server_id: p.serverId,
+    first_seen_at: p.now,
+    last_seen_at: p.now,
+    removed_at: removed ? p.now : null,
+    profile_id: (d.profile_uuid && p.adopt.get(d.profile_uuid)) || null,
+    assign_mode: 'auto' as const,
+    updated_at: p.now,
+  }));
+}
+
+/**
+ * Added or modified: Apple's fields win; a device that moved here from another of our servers
+ * starts over on this server's profiles; one that was removed from ABM and came back is live again.
+ */
+async function upsertLive(tx: Transaction<Database>, p: PageCommit, devices: AbmDeviceRecord[]) {
+  await tx
+    .insertInto('abm_devices')
+    .values(rowsOf(p, devices, false))
+    .onConflict((oc) =>
+      oc.column('serial_number').doUpdateSet((eb) => {
+        const moved = sql<boolean>`abm_devices.abm_server_id <> excluded.abm_server_id`;
+        return {
+          ...Object.fromEntries(APPLE_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}`)])),
+          abm_server_id: eb.ref('excluded.abm_server_id'),
+          last_seen_at: eb.ref('excluded.last_seen_at'),
+          removed_at: null,
+          profile_id: sql`CASE WHEN ${moved} THEN excluded.profile_id ELSE abm_devices.profile_id END`,
+          assign_mode: sql`CASE WHEN ${moved} THEN 'auto' ELSE abm_devices.assign_mode END`,
+          assign_retry_at: sql`CASE WHEN ${moved} THEN NULL ELSE abm_devices.assign_retry_at END`,
+          updated_at: eb.ref('excluded.updated_at'),
+        };
+      }),
+    )
+    .execute();
+}
+
+/** Deleted: kept and marked; a delete from a server the device has already left changes nothing. */
+async function upsertDeleted(tx: Transaction<Database>, p: PageCommit, devices: AbmDeviceRecord[]) {
+  await tx
+    .insertInto('abm_devices')
+    .values(rowsOf(p, devices, true))
+    .onConflict((oc) =>
+      oc
+        .column('serial_number')
+        .doUpdateSet((eb) => ({
+          op_type: eb.ref('excluded.op_type'),
+          op_date: eb.ref('excluded.op_date'),
+          apple_json: eb.ref('excluded.apple_json'),
+          last_seen_at: eb.ref('excluded.last_seen_at'),
+          removed_at: sql`COALESCE(abm_devices.removed_at, excluded.removed_at)`,
+          updated_at: eb.ref('excluded.updated_at'),
+        }))
+        .where('abm_devices.abm_server_id', '=', p.serverId),
+    )
+    .execute();
+}
+
+function filtered(db: Db, f: DeviceFilter): SelectQueryBuilder<Database, 'abm_devices', object> {
+  let q = db.selectFrom('abm_devices');
+  if (f.serverId) q = q.where('abm_server_id', '=', f.serverId);
+  if (f.profileId) q = q.where('profile_id', '=', f.profileId);
+  if (f.profileStatus) q = q.where('profile_status', '=', f.profileStatus);
+  if (f.assignResult) q = q.where('assign_result', '=', f.assignResult);
+  if (f.state === 'active') q = q.where('removed_at', 'is', null);
+  if (f.state === 'removed') q = q.where('removed_at', 'is not', null);
+  if (f.search) {
+    const like = `%${f.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    q = q.where((eb) =>
+      eb.or(['serial_number', 'model', 'description', 'asset_tag'].map((c) => eb(sql`lower(${sql.ref(c)})`, 'like', sql`${like} ESCAPE '\\'`))),
+    );
+  }
+  return q;
+}

@@ -1,0 +1,68 @@
+/**
+ * Queries for ABM servers: their key pairs and tokens, the shared DEP session, Apple's account
+ * facts, the outcome of the last DEP call, and the sync cursor and progress.
+ */
+import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { AbmServerTable } from '../db/schema.js';
+
+export type AbmServerRow = Selectable<AbmServerTable>;
+
+export class AbmServerStore {
+  constructor(private readonly db: Db) {}
+
+  async insert(row: Insertable<AbmServerTable>): Promise<void> {
+    await this.db.insertInto('abm_servers').values(row).execute();
+  }
+
+  async get(id: string): Promise<AbmServerRow | undefined> {
+    return this.db.selectFrom('abm_servers').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async byName(name: string): Promise<AbmServerRow | undefined> {
+    return this.db.selectFrom('abm_servers').selectAll().where('name', '=', name).executeTakeFirst();
+  }
+
+  async list(): Promise<AbmServerRow[]> {
+    return this.db.selectFrom('abm_servers').selectAll().orderBy('name').execute();
+  }
+
+  async update(id: string, set: Updateable<AbmServerTable>): Promise<void> {
+    await this.db.updateTable('abm_servers').set(set).where('id', '=', id).execute();
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const res = await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('dep_profile_definitions').where('abm_server_id', '=', id).execute();
+      await tx.deleteFrom('abm_devices').where('abm_server_id', '=', id).execute();
+      await tx.deleteFrom('dep_profiles').where('abm_server_id', '=', id).execute();
+      return tx.deleteFrom('abm_servers').where('id', '=', id).executeTakeFirst();
+    });
+    return Number(res.numDeletedRows) === 1;
+  }
+
+  async loadSession(id: string): Promise<Buffer | null> {
+    const row = await this.db.selectFrom('abm_servers').select('session_enc').where('id', '=', id).executeTakeFirst();
+    return row?.session_enc ? Buffer.from(row.session_enc) : null;
+  }
+
+  async saveSession(id: string, sealed: Buffer | null): Promise<void> {
+    await this.db.updateTable('abm_servers').set({ session_enc: sealed }).where('id', '=', id).execute();
+  }
+
+  /** Servers whose scheduled or requested sync is due (and that have a token). */
+  async dueForSync(now: number): Promise<AbmServerRow[]> {
+    return this.db
+      .selectFrom('abm_servers')
+      .selectAll()
+      .where('tokens_enc', 'is not', null)
+      .where((eb) => eb.or([eb('sync_requested', 'is not', null), eb('next_sync_at', 'is', null), eb('next_sync_at', '<=', now)]))
+      .execute();
+  }
+
+  /** Clears a sync request only if it is still the one the run started with (a newer one stays). */
+  async takeSyncRequest(id: string, kind: string | null): Promise<void> {
+    if (kind === null) return;
+    await this.db.updateTable('abm_servers').set({ sync_requested: null }).where('id', '=', id).where('sync_requested', '=', kind).execute();
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * Device sync for one ABM server: a full fetch first, then incremental syncs from the stored
+ * cursor. Each page is stored in the same transaction as the cursor that follows it, so a
+ * crash or an error resumes from the last committed page and loses or repeats nothing.
+ *
+ * Apple's cursor errors steer the loop: EXHAUSTED_CURSOR on fetch → sync with the same cursor;
+ * EXPIRED_CURSOR / INVALID_CURSOR → a full fetch from the start. After a full fetch from the
+ * start, devices of this server it did not return are marked removed from ABM.
+ */
+import { DepError } from './dep-errors.js';
+import type { Device } from './dep-types.js';
+import type { AbmServerService } from './abm-server-service.js';
+import type { AbmServerStore } from './abm-server-store.js';
+import type { AbmDeviceRecord, AbmDeviceStore } from './abm-device-store.js';
+import type { DepProfileStore } from './dep-profile-store.js';
+
+export interface SyncResult {
+  kind: 'full' | 'incremental';
+  pages: number;
+  /** records Apple sent (before de-duplication) */
+  records: number;
+  added: number;
+  modified: number;
+  deleted: number;
+  /** devices a complete full fetch did not return, now marked removed */
+  missing: number;
+  restartedFullFetch: boolean;
+  durationMs: number;
+}
+
+export class SyncAlreadyRunning extends Error {}
+
+export interface SyncServiceOptions {
+  servers: AbmServerService;
+  serverStore: AbmServerStore;
+  devices: AbmDeviceStore;
+  profiles: DepProfileStore;
+  now?: () => number;
+  /** page size when Apple's /account does not say (Apple's documented default maximum) */
+  defaultPageLimit?: number;
+}
+
+export class SyncService {
+  readonly #now: () => number;
+
+  constructor(private readonly o: SyncServiceOptions) {
+    this.#now = o.now ?? Date.now;
+  }
+
+  /**
+   * Runs one sync to the end of Apple's changes. The caller holds the server's lease and
+   * renews it through `heartbeat`, called after every committed page.
+   */
+  async run(serverId: string, opts: { full?: boolean; heartbeat?: () => Promise<void> } = {}): Promise<SyncResult> {
+    const started = this.#now();
+    let row = await this.o.serverStore.get(serverId);
+    if (!row) throw new Error(`no ABM server ${serverId}`);
+    const client = await this.o.servers.client(serverId);
+    if (row.page_limit === null) {
+      await this.o.servers.testConnection(serverId);
+      row = (await this.o.serverStore.get(serverId))!;
+    }
+    const limit = row.page_limit ?? this.o.defaultPageLimit ?? 1000;
+    let cursor = opts.full ? null : row.cursor;
+    let phase: 'fetch' | 'sync' = cursor && row.fetch_complete ? 'sync' : 'fetch';
+    let fullFrom = phase === 'fetch' ? (cursor ? row.full_fetch_started_at : started) : null;
+    const result: SyncResult = {
+      kind: phase === 'fetch' ? 'full' : 'incremental', pages: 0, records: 0, added: 0, modified: 0, deleted: 0, missing: 0, restartedFullFetch: false, durationMs: 0,
+    };
+    await this.o.serverStore.update(serverId, {
+      sync_started_at: started, sync_kind: result.kind, sync_pages: 0, sync_devices: 0, ...(phase === 'fetch' ? { full_fetch_started_at: fullFrom } : {}),
+    });
+    const adopt = await this.o.profiles.adoptionMap(serverId);
+    try {
+      for (;;) {
+        let page;
+        try {
+          page = phase === 'fetch' ? await client.fetchDevices(cursor ? { cursor, limit } : { limit }) : await client.syncDevices({ cursor: cursor!, limit });
+        } catch (err) {
+          if (!(err instanceof DepError)) throw err;
+          if (err.kind === 'cursor-exhausted' && phase === 'fetch' && cursor) {
+            phase = 'sync';
+            continue;
+          }
+          if ((err.kind === 'cursor-expired' || err.kind === 'cursor-invalid') && !result.restartedFullFetch) {
+            // Start over; the stored cursor is replaced only when the first new page commits.
+            result.restartedFullFetch = true;
+            result.kind = 'full';
+            cursor = null;
+            phase = 'fetch';
+            fullFrom = this.#now();
+            await this.o.serverStore.update(serverId, { full_fetch_started_at: fullFrom, sync_kind: 'full' });
+            continue;
+          }
+          throw err;
+        }
+        const records = latestPerSerial(page.devices);
+        const known = new Set((await this.o.devices.getMany(records.map((r) => r.serial_number))).filter((d) => d.abm_server_id === serverId).map((d) => d.serial_number));
+        for (const r of records) {
+          if (r.deleted) result.deleted++;
+          else if (known.has(r.serial_number)) result.modified++;
+          else result.added++;
+        }
+        const drained = !page.more_to_follow;
+        await this.o.devices.commitPage({ serverId, now: this.#now(), devices: records, adopt, cursor: page.cursor, fetchComplete: phase === 'sync' || drained });
+        result.pages++;
+        result.records += page.devices.length;
+        await opts.heartbeat?.();
+        if (phase === 'fetch' && drained) {
+          if (fullFrom !== null) result.missing = await this.o.devices.markMissing(serverId, fullFrom, this.#now());
+          phase = 'sync';
+        } else if (drained || page.cursor === cursor) {
+          // Done — or Apple says there is more but handed back the same cursor: stop rather than spin.
+          break;
+        }
+        cursor = page.cursor;
+      }
+      result.durationMs = this.#now() - started;
+      await this.#finish(serverId, row.sync_interval_minutes, { last_sync_json: JSON.stringify(result), last_sync_error: null });
+      return result;
+    } catch (err) {
+      await this.#finish(serverId, row.sync_interval_minutes, { last_sync_error: err instanceof Error ? err.message : String(err) });
+      throw err;
+    }
+  }
+
+  async #finish(serverId: string, intervalMinutes: number, outcome: { last_sync_json?: string; last_sync_error: string | null }) {
+    const now = this.#now();
+    await this.o.serverStore.update(serverId, {
+      ...outcome,
+      sync_started_at: null,
+      last_sync_at: now,
+      next_sync_at: now + intervalMinutes * 60_000,
+      updated_at: now,
+    });
+  }
+}
+
+/** Apple may list a serial several times in one page; its latest record (by op_date, then position) wins. */
+export function latestPerSerial(devices: Device[]): AbmDeviceRecord[] {
+  const latest = new Map<string, { d: Device; at: number }>();
+  for (const d of devices) {
+    if (typeof d?.serial_number !== 'string' || d.serial_number === '' || d.serial_number.length > 64) continue;
+    const at = time(d.op_date) ?? 0;
+    const prev = latest.get(d.serial_number);
+    if (!prev || at >= prev.at) latest.set(d.serial_number, { d, at });
+  }
+  return [...latest.values()].map(({ d }) => toRecord(d));
+}
+
+function toRecord(d: Device): AbmDeviceRecord {
+  const op = typeof d.op_type === 'string' ? d.op_type.toLowerCase() : null;
+  return {
+    serial_number: d.serial_number,
+    model: str(d.model),
+    description: str(d.description),
+    color: str(d.color),
+    asset_tag: str(d.asset_tag),
+    os: str(d.os),
+    device_family: str(d.device_family),
+    profile_status: str(d.profile_status),
+    profile_uuid: str(d.profile_uuid),
+    profile_assign_time: time(d.profile_assign_time),
+    profile_push_time: time(d.profile_push_time),
+    device_assigned_date: time(d.device_assigned_date),
+    device_assigned_by: str(d.device_assigned_by),
+    op_type: op,
+    op_date: time(d.op_date),
+    apple_json: JSON.stringify(d),
+    deleted: op === 'deleted',
+  };
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v.slice(0, 1000) : null);
+
+function time(v: unknown): number | null {
+  if (typeof v !== 'string') return null;
+  const ms = Date.parse(v);
+  return Number.isFinite(ms) && ms > 0 ? ms : null;
+}
