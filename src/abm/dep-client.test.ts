@@ -477,6 +477,21 @@ describe('DepClient retries', () => {
     expect(delays).toEqual([5000]);
   });
 
+  it('a retry after a 5xx that rotated the session carries the new session', async () => {
+    let n = 0;
+    const apple = await fakeApple({
+      'GET /account': (req, a) => {
+        a.valid.add('rotated-1');
+        return ++n === 1 ? { status: 503, headers: { 'X-ADM-Auth-Session': 'rotated-1' } } : { body: ACCOUNT };
+      },
+    });
+    apple.valid.add('s');
+    const { c, store } = client(apple, new MemoryStore('s'));
+    await c.account();
+    expect(apple.requests.map((r) => r.headers['x-adm-auth-session'])).toEqual(['s', 'rotated-1']);
+    expect(store.token).toBe('rotated-1');
+  });
+
   it('retries a 5xx from /session too', async () => {
     let n = 0;
     const apple = await fakeApple({
@@ -604,7 +619,9 @@ describe('DepClient answers', () => {
 
   it('stops reading an enormous answer and fails cleanly', async () => {
     const huge = JSON.stringify({ ...PAGE, devices: Array.from({ length: 200 }, () => PAGE.devices[0]) });
-    for (const headers of [{}, { 'Transfer-Encoding': 'chunked' }]) {
+    // declared too large (refused before reading) and streamed (refused once past the cap)
+    const variants: Record<string, string>[] = [{ 'Content-Length': String(Buffer.byteLength(huge)) }, { 'Transfer-Encoding': 'chunked' }];
+    for (const headers of variants) {
       const apple = await fakeApple({ 'POST /server/devices': () => ({ body: huge, headers }) });
       apple.valid.add('s');
       const err = await failure(client(apple, new MemoryStore('s'), { maxResponseBytes: 4096 }).c.fetchDevices());

@@ -240,22 +240,24 @@ export class DepClient {
         fresh = true;
       }
     }
+    const session = { token };
     const seen = this.#generation;
-    let answer = await this.#send(req, endpoint, () => ({ [DEP_SESSION_HEADER]: token }), token);
+    let answer = await this.#send(req, endpoint, () => ({ [DEP_SESSION_HEADER]: session.token }), session);
     if (!fresh && isSessionRejected(answer.status, answer.text)) {
-      token = await this.#renew(seen);
-      answer = await this.#send(req, endpoint, () => ({ [DEP_SESSION_HEADER]: token }), token);
+      session.token = await this.#renew(seen, session.token);
+      answer = await this.#send(req, endpoint, () => ({ [DEP_SESSION_HEADER]: session.token }), session);
     }
-    return this.#result(endpoint, answer, parse, token);
+    return this.#result(endpoint, answer, parse, session.token);
   }
 
   /**
-   * A session newer than generation `seen`: the one being opened, one adopted since (another
-   * call renewed it, or a response rotated it), or a new one from `GET /session`.
+   * A session to replace `rejected` (undefined: none was stored), newer than generation `seen`:
+   * the one being opened, one adopted since (another call renewed it, or a response rotated
+   * it), or else a new one from `GET /session`.
    */
-  #renew(seen: number): Promise<string> {
+  #renew(seen: number, rejected?: string): Promise<string> {
     if (this.#inflight) return this.#inflight;
-    if (this.#generation !== seen && this.#latest) return Promise.resolve(this.#latest);
+    if (this.#generation !== seen && this.#latest && this.#latest !== rejected) return Promise.resolve(this.#latest);
     const opening = this.#openSession().finally(() => {
       if (this.#inflight === opening) this.#inflight = undefined;
     });
@@ -291,8 +293,11 @@ export class DepClient {
 
   // ---- HTTP ------------------------------------------------------------------------------
 
-  /** One request with retries; returns the final answer (any status) or throws network/timeout. */
-  async #send(req: DepRequest, endpoint: string, auth: () => Record<string, string>, token?: string): Promise<Answer> {
+  /**
+   * One request with retries; returns the final answer (any status) or throws network/timeout.
+   * `session` (absent for /session itself) follows rotations, so a retry uses the newest token.
+   */
+  async #send(req: DepRequest, endpoint: string, auth: () => Record<string, string>, session?: { token: string }): Promise<Answer> {
     const o = this.#o;
     const query = req.query ? `?${new URLSearchParams(req.query)}` : '';
     const url = `${this.#base}${req.path}${query}`;
@@ -369,9 +374,10 @@ export class DepClient {
       }
       o.onCall?.({ endpoint, status, ms: o.now() - started });
       // any answer, even an error, may hand over a new session
-      if (token !== undefined && rotated && rotated !== token) {
+      if (session && rotated && rotated !== session.token) {
         await o.sessions.save(rotated);
         this.#adopt(rotated);
+        session.token = rotated;
       }
       if ((status >= 500 || status === 429) && attempt <= o.retries) {
         await o.sleep(Math.max(this.#backoff(attempt), Math.min(retryAfterMs ?? 0, o.retryMaxDelayMs)));
