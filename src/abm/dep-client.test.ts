@@ -728,6 +728,14 @@ describe('DepClient endpoints', () => {
     expect(json()).toEqual({ profile_uuid: 'P1', devices: ['A', 'B'] });
   });
 
+  it('assign can use PUT for depsim-style services', async () => {
+    const apple = await fakeApple({ 'PUT /profile/devices': () => ({ body: { profile_uuid: 'P1', devices: { A: 'SUCCESS' } } }) });
+    apple.valid.add('s');
+    const { c } = client(apple, new MemoryStore('s'), { assignMethod: 'PUT' });
+    expect((await c.assignProfile('P1', ['A'])).devices).toEqual({ A: 'SUCCESS' });
+    expect(apple.requests[0].method).toBe('PUT');
+  });
+
   it('remove uses DELETE with a JSON body', async () => {
     const { c, last, json } = await endpoint('DELETE /profile/devices', { devices: { A: 'SUCCESS' } });
     expect(await c.removeProfile(['A'])).toEqual({ devices: { A: 'SUCCESS' } });

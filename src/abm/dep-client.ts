@@ -73,6 +73,8 @@ export interface DepClientOptions {
   userAgent: string;
   /** X-Server-Protocol-Version, default 10 */
   protocolVersion?: number;
+  /** assign profile: POST (Apple's current docs, default) or PUT (older clients; depsim accepts only PUT) */
+  assignMethod?: 'POST' | 'PUT';
   /** per HTTP request, body included; default 30 s */
   timeoutMs?: number;
   /** extra tries after a 5xx/429, network fault or timeout; default 3 */
@@ -92,7 +94,7 @@ export interface DepClientOptions {
 type Resolved = Required<Omit<DepClientOptions, 'onCall'>> & Pick<DepClientOptions, 'onCall'>;
 
 interface DepRequest {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   query?: Record<string, string>;
   body?: unknown;
@@ -134,6 +136,7 @@ export class DepClient {
       sessions: opts.sessions,
       userAgent: opts.userAgent,
       protocolVersion,
+      assignMethod: opts.assignMethod ?? 'POST',
       timeoutMs: opts.timeoutMs ?? 30_000,
       retries: Math.max(0, Math.floor(opts.retries ?? 3)),
       retryBaseDelayMs: opts.retryBaseDelayMs ?? 1_000,
@@ -201,13 +204,13 @@ export class DepClient {
   }
 
   /**
-   * `POST /profile/devices` (Apple's current method). 200 even when devices fail: read the map;
+   * `POST /profile/devices` (Apple's current method; PUT with `assignMethod: 'PUT'`). 200 even when devices fail: read the map;
    * THROTTLED serials wait `retry_after_seconds`. Apple recommends at most 1000 serials a call.
    */
   async assignProfile(profileUuid: string, serials: readonly string[]): Promise<AssignProfileResponse> {
     checkNonEmpty(profileUuid, 'profile UUID');
     if (checkSerials(serials) === 0) return { profile_uuid: profileUuid, devices: {} };
-    return this.#call({ method: 'POST', path: '/profile/devices', body: { profile_uuid: profileUuid, devices: serials } }, parseAssign);
+    return this.#call({ method: this.#o.assignMethod, path: '/profile/devices', body: { profile_uuid: profileUuid, devices: serials } }, parseAssign);
   }
 
   /** `DELETE /profile/devices` (with a JSON body): clears whatever profile the devices have. */
