@@ -40,6 +40,21 @@ import { EnrollmentProfileService } from './enroll/profile-service.js';
 import { profileRoutes } from './enroll/profile-routes.js';
 import { registerAuth } from './http/auth.js';
 import { buildServer } from './http/server.js';
+import { LeaseStore } from './jobs/lease-store.js';
+import { Scheduler } from './jobs/scheduler.js';
+import { DepClient } from './abm/dep-client.js';
+import { AbmServerStore } from './abm/abm-server-store.js';
+import { AbmDeviceStore } from './abm/abm-device-store.js';
+import { DepProfileStore } from './abm/dep-profile-store.js';
+import { AbmServerService } from './abm/abm-server-service.js';
+import { AbmDeviceService } from './abm/abm-device-service.js';
+import { DepProfileService } from './abm/dep-profile-service.js';
+import { SyncService } from './abm/sync-service.js';
+import { AssignService } from './abm/assign-service.js';
+import { abmSyncJob } from './abm/abm-sync-job.js';
+import { abmServerRoutes } from './abm/abm-routes.js';
+import { abmDeviceRoutes } from './abm/abm-device-routes.js';
+import { depProfileRoutes } from './abm/dep-profile-routes.js';
 import pino from 'pino';
 
 /** A downloaded profile may sit a while before it is installed; its challenge still works once. */
@@ -91,10 +106,33 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
     },
   });
 
+  const leases = new LeaseStore(db);
+  const abmServerStore = new AbmServerStore(db);
+  const abmDeviceStore = new AbmDeviceStore(db);
+  const depProfileStore = new DepProfileStore(db);
+  const abmServers = new AbmServerService({
+    store: abmServerStore,
+    secrets,
+    leases,
+    expiryWarningDays: config.abm.tokenWarningDays,
+    clients: (c) => new DepClient({ ...c, userAgent: config.abm.userAgent, protocolVersion: config.abm.protocolVersion }),
+  });
+  const depProfiles = new DepProfileService({ profiles: depProfileStore, devices: abmDeviceStore, servers: abmServers, publicUrl: config.publicUrl });
+  const abmSync = new SyncService({ servers: abmServers, serverStore: abmServerStore, devices: abmDeviceStore, profiles: depProfileStore });
+  const abmAssign = new AssignService({
+    servers: abmServers, devices: abmDeviceStore, profiles: depProfileStore, ensureDefined: (p) => depProfiles.ensureDefined(p), cooldownMs: config.abm.assignCooldownHours * 3_600_000,
+  });
+  const abmDevices = new AbmDeviceService({ devices: abmDeviceStore, profiles: depProfileStore, servers: abmServerStore });
+  const scheduler = new Scheduler(log).add(
+    abmSyncJob({ servers: abmServerStore, sync: abmSync, assign: abmAssign, leases, nodeId: config.nodeId, log, everyMs: config.abm.jobTickSeconds * 1000 }),
+  );
+
   return {
     config, log, secrets, database, appliedMigrations, ca, scep, pushcerts, apns, push, audit, admins, tokens,
     events, devices, commandStore, checkins, commands, enrollmentProfiles,
+    leases, abmServers, depProfiles, abmSync, abmAssign, abmDevices, scheduler,
     async close() {
+      await scheduler.stop();
       await apns.close();
       await database.close();
     },
@@ -123,6 +161,9 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object }
   await app.register(apiTokenRoutes, { tokens: ctx.tokens, audit: ctx.audit });
   await app.register(mdmAdminRoutes, { devices: ctx.devices, commands: ctx.commands, commandStore: ctx.commandStore, push: ctx.push });
   await app.register(pushCertRoutes, { pushcerts: ctx.pushcerts, audit: ctx.audit });
+  await app.register(abmServerRoutes, { servers: ctx.abmServers, audit: ctx.audit });
+  await app.register(abmDeviceRoutes, { devices: ctx.abmDevices, assign: ctx.abmAssign, audit: ctx.audit });
+  await app.register(depProfileRoutes, { profiles: ctx.depProfiles, audit: ctx.audit });
   return app;
 }
 
@@ -131,6 +172,7 @@ export async function startServer(config: Config) {
   const ctx = await openContext(config);
   const app = await buildApp(ctx);
   await app.listen({ host: config.listen.host, port: config.listen.port });
+  ctx.scheduler.start();
   const admins = await ctx.admins.listUsers();
   const lines = [
     `Pomona is listening on ${config.tls ? 'https' : 'http'}://${config.listen.host}:${config.listen.port} (public URL ${config.publicUrl})`,

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { hostname } from 'node:os';
 
 export interface Config {
   publicUrl: string;
@@ -22,6 +23,16 @@ export interface Config {
   /** extra CAs whose identity certificates may enroll (devices migrated from another MDM) */
   trustedIdentityCaFile?: string;
   bodyLimit: number;
+  abm: {
+    userAgent: string;
+    protocolVersion: number;
+    tokenWarningDays: number;
+    assignCooldownHours: number;
+    /** how often each node looks for due ABM syncs (seconds) */
+    jobTickSeconds: number;
+  };
+  /** this node's name in leases and logs */
+  nodeId: string;
 }
 
 /** Each option: its key in the file, its env variable, its flag, and how to read it. */
@@ -52,6 +63,12 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'identityValidityDays', env: 'POMONA_IDENTITY_VALIDITY_DAYS', flag: 'identity-validity-days', describe: 'device identity certificate validity', default: '365' },
   { key: 'trustedIdentityCaFile', env: 'POMONA_TRUSTED_IDENTITY_CA_FILE', flag: 'trusted-identity-ca-file', describe: 'PEM of other CAs whose device identities are accepted (migration)' },
   { key: 'bodyLimit', env: 'POMONA_BODY_LIMIT', flag: 'body-limit', describe: 'largest request body in bytes', default: '10485760' },
+  { key: 'depUserAgent', env: 'POMONA_DEP_USER_AGENT', flag: 'dep-user-agent', describe: "User-Agent sent to Apple's DEP API", default: 'pomona-mdm/0.1' },
+  { key: 'depProtocolVersion', env: 'POMONA_DEP_PROTOCOL_VERSION', flag: 'dep-protocol-version', describe: 'X-Server-Protocol-Version sent to Apple', default: '10' },
+  { key: 'abmTokenWarningDays', env: 'POMONA_ABM_TOKEN_WARNING_DAYS', flag: 'abm-token-warning-days', describe: 'days before expiry an ABM token shows as expiring', default: '30' },
+  { key: 'abmAssignCooldownHours', env: 'POMONA_ABM_ASSIGN_COOLDOWN_HOURS', flag: 'abm-assign-cooldown-hours', describe: 'hours a serial Apple refused (FAILED, NOT_ACCESSIBLE) waits before it is sent again', default: '24' },
+  { key: 'jobTickSeconds', env: 'POMONA_JOB_TICK_SECONDS', flag: 'job-tick-seconds', describe: 'how often each node looks for due jobs (ABM syncs, assignments)', default: '10' },
+  { key: 'nodeId', env: 'POMONA_NODE_ID', flag: 'node-id', describe: "this node's name in job leases and logs", default: 'hostname:pid' },
 ];
 
 export class ConfigError extends Error {
@@ -154,6 +171,16 @@ export function loadConfig(opts: {
   const identityValidityDays = int('identityValidityDays', 1, 3650, 365);
   const bodyLimit = int('bodyLimit', 1024, 1024 * 1024 * 1024, 10 * 1024 * 1024);
 
+  const depUserAgent = raw('depUserAgent') ?? 'pomona-mdm/0.1';
+  if (!/^[\x21-\x7e][\x20-\x7e]{0,199}$/.test(depUserAgent)) problems.push(`${name('depUserAgent')}: must be printable ASCII, at most 200 characters`);
+  const abm = {
+    userAgent: depUserAgent,
+    protocolVersion: int('depProtocolVersion', 1, 100, 10),
+    tokenWarningDays: int('abmTokenWarningDays', 1, 365, 30),
+    assignCooldownHours: int('abmAssignCooldownHours', 1, 24 * 30, 24),
+    jobTickSeconds: int('jobTickSeconds', 1, 3600, 10),
+  };
+
   const secretKey = raw('secretKey');
   if (secretKey && Buffer.from(secretKey, 'base64').length !== 32) problems.push(`${name('secretKey')}: must be 32 bytes, base64-encoded`);
 
@@ -172,5 +199,7 @@ export function loadConfig(opts: {
     scep: { staticChallenge: raw('scepChallenge'), identityValidityDays },
     trustedIdentityCaFile: raw('trustedIdentityCaFile'),
     bodyLimit,
+    abm,
+    nodeId: raw('nodeId') ?? `${hostname()}:${process.pid}`,
   };
 }

@@ -11,6 +11,8 @@ import { DepError } from './dep-errors.js';
 import type { AccountDetail } from './dep-types.js';
 import type { DepApi, DepClientFactory } from './dep-api.js';
 import type { AbmServerRow, AbmServerStore } from './abm-server-store.js';
+import type { LeaseStore } from '../jobs/lease-store.js';
+import { abmLeaseName } from './abm-sync-job.js';
 import { readServerTokenFile, ServerTokenError, type ServerTokens } from './server-token.js';
 import { tokenState, type TokenState } from './token-state.js';
 
@@ -57,6 +59,8 @@ export interface AbmServerServiceOptions {
   store: AbmServerStore;
   secrets: SecretBox;
   clients: DepClientFactory;
+  /** a sync runs while its node holds the server's lease (a dead node's run shows as stopped) */
+  leases: LeaseStore;
   now?: () => number;
   /** days before expiry a token shows as expiring */
   expiryWarningDays?: number;
@@ -120,7 +124,7 @@ export class AbmServerService {
   }
 
   async list(): Promise<AbmServerView[]> {
-    return (await this.o.store.list()).map((r) => this.#view(r));
+    return Promise.all((await this.o.store.list()).map((r) => this.#view(r)));
   }
 
   async view(id: string): Promise<AbmServerView> {
@@ -129,6 +133,28 @@ export class AbmServerService {
 
   async delete(id: string): Promise<void> {
     if (!(await this.o.store.delete(id))) throw new AbmServerError('not_found', 'no such ABM server');
+  }
+
+  /**
+   * Asks for a sync on the next tick of whichever node runs it. A full sync is refused while a
+   * sync runs (it would restart the run from scratch); a plain one is queued behind it.
+   */
+  async requestSync(id: string, kind: 'sync' | 'full'): Promise<{ queued: boolean; running: boolean }> {
+    const server = await this.view(id);
+    if (server.tokenState === 'no-token') throw new AbmServerError('no_token', `ABM server "${server.name}" has no server token yet: upload the token file from Apple Business Manager first`);
+    if (kind === 'full' && server.sync.running) {
+      throw new AbmServerError('conflict', `a sync of "${server.name}" is running (${server.sync.pages} pages, ${server.sync.devices} devices so far); start the full sync when it has finished`);
+    }
+    const keep = server.sync.requested === 'full' ? 'full' : kind;
+    await this.o.store.update(id, { sync_requested: keep, updated_at: this.#now() });
+    return { queued: true, running: server.sync.running };
+  }
+
+  /** Forgets the cursor so the next run fetches every device again (and marks those Apple no longer lists). */
+  async resetCursor(id: string): Promise<void> {
+    const server = await this.view(id);
+    if (server.sync.running) throw new AbmServerError('conflict', `a sync of "${server.name}" is running; reset the cursor when it has finished`);
+    await this.o.store.update(id, { cursor: null, cursor_at: null, fetch_complete: 0, full_fetch_started_at: null, sync_requested: 'full', updated_at: this.#now() });
   }
 
   /** The certificate to upload to Apple: the staged one while a key change is under way. */
@@ -266,8 +292,9 @@ export class AbmServerService {
     return createKeyExchangeCertificate({ commonName: `Pomona ABM ${name}`.slice(0, 64), organization: 'Pomona', days: this.o.keyValidityDays ?? 365 });
   }
 
-  #view(r: AbmServerRow): AbmServerView {
+  async #view(r: AbmServerRow): Promise<AbmServerView> {
     const now = this.#now();
+    const running = r.sync_started_at !== null && (await this.o.leases.holderOf(abmLeaseName(r.id), now)) !== undefined;
     return {
       id: r.id,
       name: r.name,
@@ -287,7 +314,7 @@ export class AbmServerService {
       lastSuccessAt: r.last_success_at,
       lastError: r.last_error_at === null ? null : { at: r.last_error_at, code: r.last_error_code, message: r.last_error_message },
       sync: {
-        running: r.sync_started_at !== null,
+        running,
         kind: r.sync_kind,
         startedAt: r.sync_started_at,
         pages: r.sync_pages,

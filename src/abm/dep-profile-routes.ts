@@ -1,0 +1,142 @@
+/** Admin API for enrollment (DEP) profiles of an ABM server. */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AuditService } from '../org/audit-service.js';
+import { DepProfileSettings } from './dep-profile.js';
+import { DepProfileServiceError, type DepProfileService } from './dep-profile-service.js';
+import { sendAbmError } from './abm-routes.js';
+
+const Problem = Type.Object({ path: Type.String(), message: Type.String() });
+const ErrorBody = Type.Object({ error: Type.String(), message: Type.String(), problems: Type.Optional(Type.Array(Problem)) });
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+const ProfileView = Type.Object({
+  id: Type.String(),
+  abmServerId: Type.String(),
+  name: Type.String(),
+  isDefault: Type.Boolean(),
+  version: Type.Integer({ description: 'bumped by every saved change Apple sees' }),
+  settings: DepProfileSettings,
+  apple: Type.Object({
+    profileUuid: Nullable(Type.String()),
+    definedVersion: Nullable(Type.Integer()),
+    definedAt: Nullable(Type.Number()),
+    upToDate: Type.Boolean({ description: 'the current version is defined at Apple' }),
+    defineError: Nullable(Type.String()),
+  }),
+  devices: Type.Integer({ description: 'devices in ABM on this profile' }),
+  warnings: Type.Array(Problem),
+  createdAt: Type.Number(),
+  updatedAt: Type.Number(),
+});
+const Body = Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 125, description: "Pomona's name; default the profile_name" })), settings: DepProfileSettings });
+const Id = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+function sendProfileError(reply: FastifyReply, err: unknown) {
+  if (err instanceof DepProfileServiceError) {
+    const status = { not_found: 404, conflict: 409, invalid: 400 }[err.code];
+    return reply.code(status).send({ error: err.code, message: err.message, ...(err.problems.length ? { problems: err.problems } : {}) });
+  }
+  return sendAbmError(reply, err);
+}
+
+export async function depProfileRoutes(app: FastifyInstance, deps: { profiles: DepProfileService; audit: AuditService }): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { profiles, audit } = deps;
+  const tags = ['abm'];
+
+  r.get('/api/v1/abm-servers/:id/profiles', {
+    config: { permission: 'read' },
+    schema: { tags, summary: "The server's enrollment profiles with device counts", params: Id, response: { 200: Type.Object({ items: Type.Array(ProfileView) }), 404: ErrorBody } },
+  }, async (req, reply) => profiles.list(req.params.id).then((items) => ({ items }), (err) => sendProfileError(reply, err)));
+
+  r.post('/api/v1/abm-servers/:id/profiles', {
+    config: { permission: 'admin' },
+    schema: {
+      tags,
+      summary: 'Create an enrollment profile (the first one becomes the default)',
+      description: 'Pomona sets `url` and `configuration_web_url` itself. Validation problems come back as a list, each with the path of the field.',
+      params: Id,
+      body: Body,
+      response: { 201: ProfileView, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+    },
+    // The body is validated by the service, which names every problem in admin's terms.
+    attachValidation: true,
+  }, async (req, reply) => {
+    try {
+      const view = await profiles.create(req.params.id, (req.body as { settings?: unknown })?.settings, { name: (req.body as { name?: string })?.name });
+      await audit.record({ actor: req.actor!.label, action: 'abm.profile.create', target: view.id, source: req.ip, outcome: 'success', details: { name: view.name, server: req.params.id } });
+      return reply.code(201).send(view);
+    } catch (err) {
+      return sendProfileError(reply, err);
+    }
+  });
+
+  r.get('/api/v1/dep-profiles/:id', {
+    config: { permission: 'read' },
+    schema: { tags, summary: 'One enrollment profile', params: Id, response: { 200: ProfileView, 404: ErrorBody } },
+  }, async (req, reply) => profiles.get(req.params.id).catch((err) => sendProfileError(reply, err)));
+
+  r.put('/api/v1/dep-profiles/:id', {
+    config: { permission: 'admin' },
+    schema: {
+      tags,
+      summary: 'Save a profile',
+      description: "A change Apple sees defines a new Apple profile and moves the profile's devices to it; Pomona-only changes do not.",
+      params: Id,
+      body: Body,
+      response: { 200: ProfileView, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+    },
+    attachValidation: true,
+  }, async (req, reply) => {
+    try {
+      const view = await profiles.update(req.params.id, (req.body as { settings?: unknown })?.settings, { name: (req.body as { name?: string })?.name });
+      await audit.record({ actor: req.actor!.label, action: 'abm.profile.update', target: view.id, source: req.ip, outcome: 'success', details: { version: view.version } });
+      return view;
+    } catch (err) {
+      return sendProfileError(reply, err);
+    }
+  });
+
+  r.post('/api/v1/dep-profiles/:id/default', {
+    config: { permission: 'admin' },
+    schema: { tags, summary: "Make this the server's default profile (for new devices)", params: Id, response: { 200: ProfileView, 404: ErrorBody } },
+  }, async (req, reply) => {
+    try {
+      const view = await profiles.setDefault(req.params.id);
+      await audit.record({ actor: req.actor!.label, action: 'abm.profile.set_default', target: view.id, source: req.ip, outcome: 'success' });
+      return view;
+    } catch (err) {
+      return sendProfileError(reply, err);
+    }
+  });
+
+  r.delete('/api/v1/dep-profiles/:id', {
+    config: { permission: 'admin' },
+    schema: {
+      tags,
+      summary: "Delete a profile; its devices move to the server's default",
+      params: Id,
+      response: { 200: Type.Object({ movedDevices: Type.Integer() }), 404: ErrorBody, 409: ErrorBody },
+    },
+  }, async (req, reply) => {
+    try {
+      const out = await profiles.delete(req.params.id);
+      await audit.record({ actor: req.actor!.label, action: 'abm.profile.delete', target: req.params.id, source: req.ip, outcome: 'success', details: out });
+      return out;
+    } catch (err) {
+      return sendProfileError(reply, err);
+    }
+  });
+
+  r.get('/api/v1/dep-profiles/:id/history', {
+    config: { permission: 'read' },
+    schema: {
+      tags,
+      summary: 'Every Apple profile this profile defined, newest first',
+      params: Id,
+      response: { 200: Type.Object({ items: Type.Array(Type.Object({ appleProfileUuid: Type.String(), version: Type.Integer(), definedAt: Type.Number(), body: Type.Unknown() })) }), 404: ErrorBody },
+    },
+  }, async (req, reply) => profiles.history(req.params.id).then((items) => ({ items }), (err) => sendProfileError(reply, err)));
+}
