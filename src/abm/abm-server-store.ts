@@ -50,14 +50,9 @@ export class AbmServerStore {
     await this.db.updateTable('abm_servers').set({ session_enc: sealed }).where('id', '=', id).execute();
   }
 
-  /** Servers whose scheduled or requested sync is due (and that have a token). */
-  async dueForSync(now: number): Promise<AbmServerRow[]> {
-    return this.db
-      .selectFrom('abm_servers')
-      .selectAll()
-      .where('tokens_enc', 'is not', null)
-      .where((eb) => eb.or([eb('sync_requested', 'is not', null), eb('next_sync_at', 'is', null), eb('next_sync_at', '<=', now)]))
-      .execute();
+  /** Servers that have a token: the periodic job visits each (sync when due, assignments always). */
+  async withTokens(): Promise<AbmServerRow[]> {
+    return this.db.selectFrom('abm_servers').selectAll().where('tokens_enc', 'is not', null).execute();
   }
 
   /** Clears a sync request only if it is still the one the run started with (a newer one stays). */

@@ -1,7 +1,8 @@
 /**
- * The periodic ABM job: for each server whose sync is due (by its schedule, or because an admin
- * asked), sync its devices and then assign profiles — under the server's lease, so one node
- * does it. After taking the lease the server is read again: another node may just have run it.
+ * The periodic ABM job: for each server with a token, sync its devices when due (by its schedule,
+ * or because an admin asked), then assign profiles to the devices that need one (new devices,
+ * edited profiles, cooled-down retries) — under the server's lease, so one node does it. The
+ * due check is made after taking the lease: another node may just have run the sync.
  */
 import type { Logger } from 'pino';
 import type { LeaseStore } from '../jobs/lease-store.js';
@@ -30,21 +31,22 @@ export function abmSyncJob(o: AbmSyncJobOptions): Job {
     name: 'abm-sync',
     everyMs: o.everyMs ?? 10_000,
     async tick() {
-      for (const due of await o.servers.dueForSync(now())) {
+      for (const due of await o.servers.withTokens()) {
         await withLease(o.leases, { name: abmLeaseName(due.id), holder: o.nodeId, ttlMs: o.leaseMs ?? 60_000, now }, async (heartbeat) => {
           const row = await o.servers.get(due.id);
           if (!row || !row.tokens_enc) return;
-          const isDue = row.sync_requested !== null || row.next_sync_at === null || row.next_sync_at <= now();
-          if (!isDue) return;
-          const requested = row.sync_requested;
           const log = o.log.child({ abmServer: row.name });
-          try {
-            const result = await o.sync.run(row.id, { full: requested === 'full', heartbeat });
-            log.info({ result }, 'ABM sync finished');
-          } catch (err) {
-            log.warn({ err: err instanceof Error ? err.message : err }, 'ABM sync failed');
-          } finally {
-            await o.servers.takeSyncRequest(row.id, requested);
+          const isDue = row.sync_requested !== null || row.next_sync_at === null || row.next_sync_at <= now();
+          if (isDue) {
+            const requested = row.sync_requested;
+            try {
+              const result = await o.sync.run(row.id, { full: requested === 'full', heartbeat });
+              log.info({ result }, 'ABM sync finished');
+            } catch (err) {
+              log.warn({ err: err instanceof Error ? err.message : err }, 'ABM sync failed');
+            } finally {
+              await o.servers.takeSyncRequest(row.id, requested);
+            }
           }
           try {
             const assigned = await o.assign.run(row.id, heartbeat);
