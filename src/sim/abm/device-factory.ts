@@ -31,7 +31,7 @@ export class DeviceFactory {
 
   serial(): string {
     for (;;) {
-      const s = this.rng.pick(PLANTS) + this.rng.chars(SERIAL_ALPHABET, 9);
+      const s = this.rng.chars(SERIAL_ALPHABET, 9, this.rng.pick(PLANTS));
       if (!this.taken.has(s)) return s;
     }
   }
@@ -48,7 +48,7 @@ export class DeviceFactory {
         break;
       }
     }
-    return this.rng.pick(CATALOG.filter((m) => m.family === family));
+    return this.rng.pick(BY_FAMILY.get(family)!);
   }
 
   /** A new device record (profile_status empty; assignment fields are the caller's). */
@@ -67,26 +67,32 @@ export class DeviceFactory {
       bluetooth_mac_address: this.mac(),
       is_replacement_device: false,
     };
-    if (this.rng.next() < (opts.assetTagShare ?? 0.2)) f.asset_tag = 'AT' + this.rng.digits(6);
+    if (this.rng.next() < (opts.assetTagShare ?? 0.2)) f.asset_tag = this.rng.chars(DIGITS, 6, 'AT');
     if (m.ethernet) f.ethernet_mac_address = this.mac();
     if (m.cellular > 0 && this.rng.next() < m.cellular) {
       const imei = this.imei();
       f.imei = m.family === 'iPhone' ? [imei, this.imei()] : [imei];
       f.meid = [imei.slice(0, 14)];
-      f.eid = '89049032' + this.rng.digits(24);
+      f.eid = this.rng.chars(DIGITS, 24, '89049032');
     }
     return f;
   }
 
   private mac(): string {
-    return this.rng.pick(OUIS) + ':' + [0, 1, 2].map(() => this.rng.hex(1)).join(':');
+    const r = this.rng.chars('0123456789abcdef', 6);
+    return `${this.rng.pick(OUIS)}:${r[0]}${r[1]}:${r[2]}${r[3]}:${r[4]}${r[5]}`;
   }
 
   private imei(): string {
-    const body = '35' + this.rng.digits(12);
+    const body = this.rng.chars(DIGITS, 12, '35');
     return body + luhn(body);
   }
 }
+
+const BY_FAMILY = new Map<DeviceFamily, CatalogModel[]>();
+for (const m of CATALOG) BY_FAMILY.set(m.family, [...(BY_FAMILY.get(m.family) ?? []), m]);
+
+const DIGITS = '0123456789';
 
 function luhn(digits: string): string {
   let sum = 0;

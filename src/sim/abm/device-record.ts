@@ -53,7 +53,9 @@ export function deviceVariant(protocol: number): number {
 }
 
 export class DeviceRevision {
-  private readonly cache: (string | undefined)[] = [];
+  // One slot: a client speaks one protocol version, and a slot per bucket would cost 100k arrays.
+  private cachedVariant = -1;
+  private cachedJson = '';
 
   constructor(readonly f: Readonly<DeviceFields>) {}
 
@@ -65,7 +67,11 @@ export class DeviceRevision {
 
   /** The device's JSON object text for a protocol bucket (see deviceVariant). */
   json(variant: number): string {
-    return (this.cache[variant] ??= renderDevice(this.f, variant));
+    if (this.cachedVariant !== variant) {
+      this.cachedJson = renderDevice(this.f, variant);
+      this.cachedVariant = variant;
+    }
+    return this.cachedJson;
   }
 
   /** The JSON of a sync record: the device plus op_type / op_date (and released_by_replacement on deletes). */

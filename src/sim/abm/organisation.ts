@@ -12,7 +12,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { DeviceFactory, type GenerateOptions } from './device-factory.js';
-import { DeviceRevision, type DeviceChanges, type DeviceFields } from './device-record.js';
+import { DeviceRevision, deviceVariant, type DeviceChanges, type DeviceFields } from './device-record.js';
 import { PROFILE_FLAG_DEFAULTS, PROFILE_FLAGS, type ProfileFields } from './profile-validate.js';
 import { Rng } from './rng.js';
 import { generateTokenSet, type DepTokenSet } from './token-set.js';
@@ -147,6 +147,8 @@ export interface OrganisationOptions {
   throttle?: ThrottlePolicy;
   /** how many assignment records to keep (oldest dropped) */
   maxAssignmentRecords?: number;
+  /** render each new device revision's JSON at once for this protocol version, so the first full fetch is as fast as later ones */
+  prerenderProtocolVersion?: number;
 }
 
 const hex32 = () => randomBytes(16).toString('hex').toUpperCase();
@@ -273,7 +275,7 @@ export class Organisation {
         fields.device_assigned_date = spec.device_assigned_date ?? at;
         fields.device_assigned_by = spec.device_assigned_by ?? by;
       }
-      const device: SimDevice = { serial: fields.serial_number, rev: new DeviceRevision(fields), memberIdx: -1, inOrg: true };
+      const device: SimDevice = { serial: fields.serial_number, rev: this.fresh(new DeviceRevision(fields)), memberIdx: -1, inOrg: true };
       this.devices.set(device.serial, device);
       if (server) this.join(server, device, opts.as ?? 'added', fields.device_assigned_date!);
       out.push(device);
@@ -320,7 +322,7 @@ export class Organisation {
       const d = this.mustDevice(serial);
       if (d.server === to) continue;
       this.leave(d);
-      d.rev = d.rev.with({ device_assigned_date: now, device_assigned_by: opts.assignedBy ?? to.adminId });
+      d.rev = this.fresh(d.rev.with({ device_assigned_date: now, device_assigned_by: opts.assignedBy ?? to.adminId }));
       this.join(to, d, opts.as ?? 'added', now);
     }
   }
@@ -338,6 +340,11 @@ export class Organisation {
     return d;
   }
 
+  private fresh(rev: DeviceRevision): DeviceRevision {
+    if (this.opts.prerenderProtocolVersion !== undefined) rev.json(deviceVariant(this.opts.prerenderProtocolVersion));
+    return rev;
+  }
+
   private join(server: SimServer, d: SimDevice, op: OpType, at: number): void {
     d.server = server;
     d.memberIdx = server.log.length;
@@ -353,18 +360,18 @@ export class Organisation {
     server.memberCount--;
     d.server = undefined;
     d.memberIdx = -1;
-    d.rev = d.rev.with({
+    d.rev = this.fresh(d.rev.with({
       profile_status: 'empty',
       profile_uuid: undefined,
       profile_assign_time: undefined,
       profile_push_time: undefined,
       device_assigned_date: undefined,
       device_assigned_by: undefined,
-    });
+    }));
   }
 
   private update(d: SimDevice, changes: Partial<DeviceFields>, op: OpType, inSync = true): void {
-    d.rev = d.rev.with(changes);
+    d.rev = this.fresh(d.rev.with(changes));
     if (d.server && inSync) d.server.log.push({ op, at: this.now, rev: d.rev, device: d });
   }
 

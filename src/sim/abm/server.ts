@@ -84,6 +84,8 @@ export interface AbmSimulatorOptions {
   throttle?: ThrottlePolicy;
   /** profile assignments, removals and pushes appear as `modified` in sync; default true */
   profileChangesInSync?: boolean;
+  /** render device JSON for this protocol version when devices change, not on first fetch */
+  prerenderProtocolVersion?: number;
   org?: Partial<OrganisationInfo>;
   seedBuildTokens?: SeedBuildToken[];
   /** the base URL clients address, when it differs from the Host header (a proxy); for the OAuth base string */
@@ -181,7 +183,7 @@ export async function startAbmSimulator(opts: AbmSimulatorOptions = {}): Promise
   const baseNow = opts.now ?? Date.now;
   let offset = 0;
   const now = () => baseNow() + offset;
-  const org = new Organisation({ now, seed: opts.seed, info: opts.org, throttle: opts.throttle, profileChangesInSync: opts.profileChangesInSync });
+  const org = new Organisation({ now, seed: opts.seed, info: opts.org, throttle: opts.throttle, profileChangesInSync: opts.profileChangesInSync, prerenderProtocolVersion: opts.prerenderProtocolVersion });
   if (opts.state) restoreOrganisation(org, opts.state);
   const sessions = new SessionStore(now, opts.sessions);
   const oauth = new OAuthVerifier({

@@ -103,3 +103,16 @@ export class TestDepClient {
     return JSON.parse(a.text) as T;
   }
 }
+
+/** A simulator with one server, a token and a client, for tests. */
+export async function simWithClient(
+  opts: import('./server.js').AbmSimulatorOptions = {},
+  setup: { devices?: number; protocol?: number; serverName?: string } = {},
+): Promise<{ sim: import('./server.js').AbmSimulator; serverUuid: string; client: TestDepClient }> {
+  const { startAbmSimulator } = await import('./server.js');
+  const sim = await startAbmSimulator({ seed: 1, ...opts });
+  const { serverUuid } = sim.createServer({ name: setup.serverName ?? 'Pomona test' });
+  const tokens = sim.org.newToken(sim.org.server(serverUuid)).tokens;
+  if (setup.devices) sim.addDevices(serverUuid, setup.devices, { spreadDays: 30 });
+  return { sim, serverUuid, client: new TestDepClient(sim.url, tokens, setup.protocol ?? 10) };
+}
