@@ -2,6 +2,7 @@
 const name = process.argv[2];
 const benches: Record<string, () => Promise<unknown>> = {
   mdm: () => import('./mdm.js'),
+  'abm-sync': () => import('./abm-sync.js'),
 };
 if (!name || !benches[name]) {
   console.error(`usage: npm run bench -- ${Object.keys(benches).join('|')} [options]`);

@@ -3,8 +3,9 @@
  * one transaction together with the cursor that follows it, the list and export, and the
  * assigner's reads and writes.
  */
-import { sql, type Selectable, type SelectQueryBuilder, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Selectable, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
+import { isPostgres } from '../db/dialect.js';
 import type { AbmDeviceTable, Database } from '../db/schema.js';
 
 export type AbmDeviceRow = Selectable<AbmDeviceTable>;
@@ -52,19 +53,19 @@ export interface DeviceFilter {
 
 export type DeviceSort = 'serial_number' | 'model' | 'os' | 'profile_status' | 'first_seen_at' | 'last_seen_at' | 'device_assigned_date';
 
-/** Rows per INSERT: well under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters. */
-const CHUNK = 500;
-
 export class AbmDeviceStore {
   constructor(private readonly db: Db) {}
 
-  /** Stores a page and advances the cursor in one transaction: a crash loses neither or both. */
-  async commitPage(p: PageCommit): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
+  /**
+   * Stores a page and advances the cursor in one transaction: a crash loses neither or both.
+   * Returns how many of the page's live devices were new to this server.
+   */
+  async commitPage(p: PageCommit): Promise<{ added: number }> {
+    return this.db.transaction().execute(async (tx) => {
       const live = p.devices.filter((d) => !d.deleted);
       const gone = p.devices.filter((d) => d.deleted);
-      for (let i = 0; i < live.length; i += CHUNK) await upsertLive(tx, p, live.slice(i, i + CHUNK));
-      for (let i = 0; i < gone.length; i += CHUNK) await upsertDeleted(tx, p, gone.slice(i, i + CHUNK));
+      const added = live.length ? await upsertPage(tx, p, live, false) : 0;
+      if (gone.length) await upsertPage(tx, p, gone, true);
       await tx
         .updateTable('abm_servers')
         .set((eb) => ({
@@ -77,6 +78,7 @@ export class AbmDeviceStore {
         }))
         .where('id', '=', p.serverId)
         .execute();
+      return { added };
     });
   }
 
@@ -223,69 +225,86 @@ export class AbmDeviceStore {
   }
 }
 
-const APPLE_COLUMNS = [
-  'model', 'description', 'color', 'asset_tag', 'os', 'device_family', 'profile_status', 'profile_uuid', 'profile_assign_time',
-  'profile_push_time', 'device_assigned_date', 'device_assigned_by', 'op_type', 'op_date', 'apple_json',
-] as const;
-
-function rowsOf(p: PageCommit, devices: AbmDeviceRecord[], removed: boolean) {
-  return devices.map(({ deleted: _, ...d }) => ({
-    ...d,
-    abm_server_id: p.serverId,
-    first_seen_at: p.now,
-    last_seen_at: p.now,
-    removed_at: removed ? p.now : null,
-    profile_id: (d.profile_uuid && p.adopt.get(d.profile_uuid)) || null,
-    assign_mode: 'auto' as const,
-    updated_at: p.now,
-  }));
-}
+/** Apple's fields as columns, named as in Apple's records. */
+const TEXT = ['model', 'description', 'color', 'asset_tag', 'os', 'device_family', 'profile_status', 'profile_uuid', 'device_assigned_by', 'op_type', 'apple_json'] as const;
+const TIMES = ['profile_assign_time', 'profile_push_time', 'device_assigned_date', 'op_date'] as const;
+const APPLE_COLUMNS = [...TEXT, ...TIMES];
+const RECORD_COLUMNS = ['serial_number', ...APPLE_COLUMNS, 'profile_id'] as const;
+const INSERT_COLUMNS = [...RECORD_COLUMNS, 'abm_server_id', 'first_seen_at', 'last_seen_at', 'removed_at', 'assign_mode', 'updated_at'].join(', ');
 
 /**
  * Added or modified: Apple's fields win; a device that moved here from another of our servers
  * starts over on this server's profiles; one that was removed from ABM and came back is live again.
  */
-async function upsertLive(tx: Transaction<Database>, p: PageCommit, devices: AbmDeviceRecord[]) {
-  await tx
-    .insertInto('abm_devices')
-    .values(rowsOf(p, devices, false))
-    .onConflict((oc) =>
-      oc.column('serial_number').doUpdateSet((eb) => {
-        const moved = sql<boolean>`abm_devices.abm_server_id <> excluded.abm_server_id`;
-        return {
-          ...Object.fromEntries(APPLE_COLUMNS.map((c) => [c, eb.ref(`excluded.${c}`)])),
-          abm_server_id: eb.ref('excluded.abm_server_id'),
-          last_seen_at: eb.ref('excluded.last_seen_at'),
-          removed_at: null,
-          profile_id: sql`CASE WHEN ${moved} THEN excluded.profile_id ELSE abm_devices.profile_id END`,
-          assign_mode: sql`CASE WHEN ${moved} THEN 'auto' ELSE abm_devices.assign_mode END`,
-          assign_retry_at: sql`CASE WHEN ${moved} THEN NULL ELSE abm_devices.assign_retry_at END`,
-          updated_at: eb.ref('excluded.updated_at'),
-        };
-      }),
-    )
-    .execute();
-}
+const MOVED = 'abm_devices.abm_server_id <> excluded.abm_server_id';
+const ON_LIVE = [
+  ...APPLE_COLUMNS.map((c) => `${c} = excluded.${c}`),
+  'abm_server_id = excluded.abm_server_id',
+  'last_seen_at = excluded.last_seen_at',
+  'removed_at = NULL',
+  `profile_id = CASE WHEN ${MOVED} THEN excluded.profile_id ELSE abm_devices.profile_id END`,
+  `assign_mode = CASE WHEN ${MOVED} THEN 'auto' ELSE abm_devices.assign_mode END`,
+  `assign_retry_at = CASE WHEN ${MOVED} THEN NULL ELSE abm_devices.assign_retry_at END`,
+  'updated_at = excluded.updated_at',
+].join(', ');
 
 /** Deleted: kept and marked; a delete from a server the device has already left changes nothing. */
-async function upsertDeleted(tx: Transaction<Database>, p: PageCommit, devices: AbmDeviceRecord[]) {
-  await tx
-    .insertInto('abm_devices')
-    .values(rowsOf(p, devices, true))
-    .onConflict((oc) =>
-      oc
-        .column('serial_number')
-        .doUpdateSet((eb) => ({
-          op_type: eb.ref('excluded.op_type'),
-          op_date: eb.ref('excluded.op_date'),
-          apple_json: eb.ref('excluded.apple_json'),
-          last_seen_at: eb.ref('excluded.last_seen_at'),
-          removed_at: sql`COALESCE(abm_devices.removed_at, excluded.removed_at)`,
-          updated_at: eb.ref('excluded.updated_at'),
-        }))
-        .where('abm_devices.abm_server_id', '=', p.serverId),
-    )
-    .execute();
+const ON_DELETED = [
+  'op_type = excluded.op_type', 'op_date = excluded.op_date', 'apple_json = excluded.apple_json', 'last_seen_at = excluded.last_seen_at',
+  'removed_at = COALESCE(abm_devices.removed_at, excluded.removed_at)', 'updated_at = excluded.updated_at',
+].join(', ') + ' WHERE abm_devices.abm_server_id = excluded.abm_server_id';
+
+/**
+ * A page is written without building a query per row: on PostgreSQL the records travel as one
+ * JSON parameter unpacked by json_to_recordset (one statement, one round trip); on SQLite a
+ * multi-row INSERT whose text depends only on its row count, so it is prepared once.
+ */
+async function upsertPage(tx: Transaction<Database>, p: PageCommit, devices: AbmDeviceRecord[], removed: boolean): Promise<number> {
+  const onConflict = removed ? ON_DELETED : ON_LIVE;
+  const fixed = [p.serverId, p.now, p.now, removed ? p.now : null, 'auto', p.now];
+  const rows = devices.map((d) => [...RECORD_COLUMNS.map((c) => (c === 'profile_id' ? (d.profile_uuid && p.adopt.get(d.profile_uuid)) || null : d[c])), ...fixed]);
+  if (isPostgres(tx as never)) {
+    const types = RECORD_COLUMNS.map((c) => `${c} ${(TIMES as readonly string[]).includes(c) ? 'bigint' : 'text'}`).join(', ');
+    const json = JSON.stringify(rows.map((r) => Object.fromEntries(RECORD_COLUMNS.map((c, i) => [c, r[i]]))));
+    // xmax = 0 marks a row this statement inserted rather than updated.
+    const res = await tx.executeQuery<{ n: string }>(
+      CompiledQuery.raw(
+        `WITH up AS (
+           INSERT INTO abm_devices (${INSERT_COLUMNS}) SELECT ${RECORD_COLUMNS.map((c) => `x.${c}`).join(', ')}, $2, $3, $3, $4, 'auto', $3
+           FROM json_to_recordset($1::json) AS x(${types})
+           ON CONFLICT (serial_number) DO UPDATE SET ${onConflict}
+           RETURNING (xmax = 0) AS inserted)
+         SELECT count(*) FILTER (WHERE inserted) AS n FROM up`,
+        [json, p.serverId, p.now, removed ? p.now : null],
+      ),
+    );
+    return Number(res.rows[0].n);
+  }
+  const known = await tx.executeQuery<{ n: number }>(
+    CompiledQuery.raw('SELECT count(*) AS n FROM abm_devices WHERE abm_server_id = ? AND serial_number IN (SELECT value FROM json_each(?))', [
+      p.serverId, JSON.stringify(devices.map((d) => d.serial_number)),
+    ]),
+  );
+  for (let i = 0; i < rows.length; i += SQLITE_ROWS) {
+    const chunk = rows.slice(i, i + SQLITE_ROWS);
+    await tx.executeQuery(CompiledQuery.raw(sqliteInsert(chunk.length, onConflict), chunk.flat()));
+  }
+  return devices.length - Number(known.rows[0].n);
+}
+
+/** Rows per SQLite INSERT: 500 × 23 parameters stays well under SQLite's 32,766. */
+const SQLITE_ROWS = 500;
+const sqliteInserts = new Map<string, string>();
+function sqliteInsert(rows: number, onConflict: string): string {
+  const key = `${rows}:${onConflict === ON_LIVE ? 'live' : 'deleted'}`;
+  let text = sqliteInserts.get(key);
+  if (!text) {
+    const row = `(${INSERT_COLUMNS.split(', ').map(() => '?').join(', ')})`;
+    text = `INSERT INTO abm_devices (${INSERT_COLUMNS}) VALUES ${Array(rows).fill(row).join(', ')} ON CONFLICT (serial_number) DO UPDATE SET ${onConflict}`;
+    if (sqliteInserts.size > 100) sqliteInserts.clear();
+    sqliteInserts.set(key, text);
+  }
+  return text;
 }
 
 function filtered(db: Db, f: DeviceFilter): SelectQueryBuilder<Database, 'abm_devices', object> {

@@ -71,11 +71,16 @@ export class SyncService {
       sync_started_at: started, sync_kind: result.kind, sync_pages: 0, sync_devices: 0, ...(phase === 'fetch' ? { full_fetch_started_at: fullFrom } : {}),
     });
     const adopt = await this.o.profiles.adoptionMap(serverId);
+    // Pages are fetched one ahead: Apple (or the network) works on the next while this one commits.
+    const request = (c: string | null, p: 'fetch' | 'sync') =>
+      p === 'fetch' ? client.fetchDevices(c ? { cursor: c, limit } : { limit }) : client.syncDevices({ cursor: c!, limit });
+    let ahead: { cursor: string; phase: 'fetch' | 'sync'; page: ReturnType<typeof request> } | undefined;
     try {
       for (;;) {
         let page;
         try {
-          page = phase === 'fetch' ? await client.fetchDevices(cursor ? { cursor, limit } : { limit }) : await client.syncDevices({ cursor: cursor!, limit });
+          if (ahead && ahead.cursor === cursor && ahead.phase === phase) page = await ahead.page;
+          else page = await request(cursor, phase);
         } catch (err) {
           if (!(err instanceof DepError)) throw err;
           if (err.kind === 'cursor-exhausted' && phase === 'fetch' && cursor) {
@@ -93,16 +98,20 @@ export class SyncService {
             continue;
           }
           throw err;
-        }
-        const records = latestPerSerial(page.devices);
-        const known = new Set((await this.o.devices.getMany(records.map((r) => r.serial_number))).filter((d) => d.abm_server_id === serverId).map((d) => d.serial_number));
-        for (const r of records) {
-          if (r.deleted) result.deleted++;
-          else if (known.has(r.serial_number)) result.modified++;
-          else result.added++;
+        } finally {
+          ahead = undefined;
         }
         const drained = !page.more_to_follow;
-        await this.o.devices.commitPage({ serverId, now: this.#now(), devices: records, adopt, cursor: page.cursor, fetchComplete: phase === 'sync' || drained });
+        if (!drained && page.cursor !== cursor) {
+          ahead = { cursor: page.cursor, phase, page: request(page.cursor, phase) };
+          ahead.page.catch(() => {}); // a failure surfaces when the page is awaited
+        }
+        const records = latestPerSerial(page.devices);
+        const { added } = await this.o.devices.commitPage({ serverId, now: this.#now(), devices: records, adopt, cursor: page.cursor, fetchComplete: phase === 'sync' || drained });
+        const deleted = records.filter((r) => r.deleted).length;
+        result.added += added;
+        result.modified += records.length - deleted - added;
+        result.deleted += deleted;
         result.pages++;
         result.records += page.devices.length;
         await opts.heartbeat?.();
