@@ -202,7 +202,8 @@ export class Organisation {
   // ── servers and tokens ────────────────────────────────────────────────────────────────
 
   createServer(opts: { name: string; adminId?: string; uuid?: string }): SimServer {
-    const uuid = opts.uuid ?? hex32();
+    // Derived from the seed and the creation order, so a scripted setup gets the same UUIDs every run.
+    const uuid = opts.uuid ?? createHash('sha256').update(`${this.opts.seed ?? 1}/server/${this.servers.length}`).digest('hex').slice(0, 32).toUpperCase();
     if (this.servers.some((s) => s.uuid === uuid)) throw new Error(`server ${uuid} exists`);
     const server: SimServer = {
       uuid,
@@ -293,8 +294,10 @@ export class Organisation {
     const out: SimDevice[] = [];
     for (const serial of serials) {
       const d = this.mustDevice(serial);
-      const c = typeof changes === 'function' ? changes(d.rev.f) : changes;
-      this.update(d, c as Partial<DeviceFields>, 'modified');
+      const c: Partial<DeviceFields> = { ...(typeof changes === 'function' ? changes(d.rev.f) : changes) };
+      // the profile bookkeeping is Apple's, not a script's (the control API passes JSON through)
+      for (const k of ['serial_number', 'profile_status', 'profile_uuid', 'profile_assign_time', 'profile_push_time'] as const) delete c[k];
+      this.update(d, c, 'modified');
       out.push(d);
     }
     return out;

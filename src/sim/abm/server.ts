@@ -36,7 +36,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { ControlRoutes } from './control-routes.js';
 import { CursorCodec } from './cursor.js';
 import { DeviceFeed, SEVEN_DAYS_MS } from './device-feed.js';
-import type { DeviceChanges, DeviceFields } from './device-record.js';
+import { renderDevice, type DeviceChanges, type DeviceFields } from './device-record.js';
 import { DEFAULT_REFUSED_USER_AGENTS, DepRoutes, type DepResponse, type PageLimit, type SeedBuildToken } from './dep-routes.js';
 import { FaultInjector, INVALID_JSON_BODY, WRONG_SHAPE_BODY, type FaultAction, type FaultRule } from './faults.js';
 import { OAuthVerifier } from './oauth-verify.js';
@@ -231,7 +231,8 @@ export async function startAbmSimulator(opts: AbmSimulatorOptions = {}): Promise
   const view = (serial: string): DeviceView | undefined => {
     const d = org.device(serial);
     if (!d) return undefined;
-    return { ...(JSON.parse(d.rev.json(4)) as Record<string, unknown>), serial_number: d.serial, server_uuid: d.server?.uuid, activation_locked: !!d.activationLock };
+    // rendered afresh: going through the revision's one-slot cache would evict the client's protocol bucket
+    return { ...(JSON.parse(renderDevice(d.rev.f, 4)) as Record<string, unknown>), serial_number: d.serial, server_uuid: d.server?.uuid, activation_locked: !!d.activationLock };
   };
 
   const api: AbmSimulator = {
