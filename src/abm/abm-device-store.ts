@@ -281,8 +281,9 @@ async function upsertPage(tx: Transaction<Database>, p: PageCommit, devices: Abm
     return Number(res.rows[0].n);
   }
   const known = await tx.executeQuery<{ n: number }>(
-    CompiledQuery.raw('SELECT count(*) AS n FROM abm_devices WHERE abm_server_id = ? AND serial_number IN (SELECT value FROM json_each(?))', [
-      p.serverId, JSON.stringify(devices.map((d) => d.serial_number)),
+    // CROSS JOIN keeps the page's serials as the outer loop (a primary-key probe each), not a scan of the server's devices.
+    CompiledQuery.raw('SELECT count(*) AS n FROM json_each(?) AS page CROSS JOIN abm_devices ON abm_devices.serial_number = page.value WHERE abm_devices.abm_server_id = ?', [
+      JSON.stringify(devices.map((d) => d.serial_number)), p.serverId,
     ]),
   );
   for (let i = 0; i < rows.length; i += SQLITE_ROWS) {
