@@ -6,6 +6,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, Option } from '@commander-js/extra-typings';
 import { ConfigError, loadConfig, OPTIONS, type Config } from './config.js';
 import { openContext, startServer, type Context } from './app.js';
+import { registerAbmCommands } from './abm/abm-cli.js';
+import { registerSimAbmCommand } from './sim/abm-cli.js';
 
 const program = new Command('pomona')
   .description('Pomona — self-hosted Apple MDM server built around Automated Device Enrollment')
@@ -205,6 +207,9 @@ devices
       console.error(`${list.length} of ${total} devices`);
     }),
   );
+
+registerAbmCommands(program, withContext);
+registerSimAbmCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) for (const p of err.problems) console.error(`pomona: ${p}`);

@@ -48,6 +48,10 @@ export class AbmDeviceService {
     return { total, items: rows.map((r) => this.#view(r)) };
   }
 
+  async countsByServer() {
+    return this.o.devices.countsByServer();
+  }
+
   async get(serial: string): Promise<AbmDeviceView | undefined> {
     const row = await this.o.devices.get(serial);
     return row && this.#view(row);
