@@ -39,6 +39,7 @@ import { DeviceFeed, SEVEN_DAYS_MS } from './device-feed.js';
 import { renderDevice, type DeviceChanges, type DeviceFields } from './device-record.js';
 import { DEFAULT_REFUSED_USER_AGENTS, DepRoutes, type DepResponse, type PageLimit, type SeedBuildToken } from './dep-routes.js';
 import { FaultInjector, INVALID_JSON_BODY, WRONG_SHAPE_BODY, type FaultAction, type FaultRule } from './faults.js';
+import { flatHeaders, readBody, send, sendEnormous, sendTruncated, STATUS_CODES } from './http-io.js';
 import { OAuthVerifier } from './oauth-verify.js';
 import {
   Organisation,
@@ -375,8 +376,8 @@ export async function startAbmSimulator(opts: AbmSimulatorOptions = {}): Promise
     let out: DepResponse;
     try {
       out = routes.handle({ method, path: u.pathname, query: u.searchParams, headers: req.headers, body, url: absolute, stuckCursor: stuck });
-    } catch (e) {
-      finish({ status: 500, code: 'INTERNAL' });
+    } catch {
+      finish({ status: 500, code: 'INTERNAL_SERVER_ERROR' });
       return send(res, { status: 500, body: errorBody('INTERNAL_SERVER_ERROR', dialect), headers: { 'Content-Type': JSON_CONTENT_TYPE } });
     }
     finish({ status: out.status, code: out.code, serverUuid: out.serverUuid });
@@ -406,73 +407,4 @@ export async function startAbmSimulator(opts: AbmSimulatorOptions = {}): Promise
   const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   api.url = `http://${hostPart}:${addr.port}`;
   return api;
-}
-
-const STATUS_CODES: Record<number, string> = {
-  429: 'TOO_MANY_REQUESTS',
-  500: 'INTERNAL_SERVER_ERROR',
-  502: 'BAD_GATEWAY',
-  503: 'SERVICE_UNAVAILABLE',
-  504: 'GATEWAY_TIMEOUT',
-};
-
-function flatHeaders(h: IncomingMessage['headers']): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
-  return out;
-}
-
-/** The body, or undefined when it exceeds `max` (the rest is drained). */
-function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > max) over = true;
-      else chunks.push(c);
-    });
-    req.on('end', () => resolve(over ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-interface Outgoing {
-  status: number;
-  body: string | Buffer;
-  headers: Record<string, string>;
-}
-
-function send(res: ServerResponse, out: Outgoing, close = false): void {
-  const buf = typeof out.body === 'string' ? Buffer.from(out.body, 'utf8') : out.body;
-  res.writeHead(out.status, { ...out.headers, 'Content-Length': String(buf.length), ...(close ? { Connection: 'close' } : {}) });
-  res.end(buf);
-}
-
-/** The real answer announced in full but cut short, then the connection closes. */
-function sendTruncated(res: ServerResponse, out: DepResponse, bytes?: number): void {
-  const buf = Buffer.from(out.body, 'utf8');
-  const n = Math.max(0, Math.min(buf.length - 1, bytes ?? Math.floor(buf.length / 2)));
-  res.writeHead(out.status, { ...out.headers, 'Content-Length': String(buf.length) });
-  res.write(buf.subarray(0, n), () => res.socket?.destroy());
-}
-
-/** The real answer with a huge unknown field, streamed (chunked unless withLength). */
-async function sendEnormous(res: ServerResponse, out: DepResponse, bytes: number, withLength: boolean): Promise<void> {
-  const body = out.body.endsWith('}') ? out.body.slice(0, -1) : '{"x":0';
-  const open = Buffer.from(`${body}${body.length > 1 ? ',' : ''}"padding":"`);
-  const close = Buffer.from('"}');
-  const padTotal = Math.max(0, bytes - open.length - close.length);
-  const headers: Record<string, string> = { ...out.headers };
-  if (withLength) headers['Content-Length'] = String(open.length + padTotal + close.length);
-  res.writeHead(out.status, headers);
-  const chunk = Buffer.alloc(64 * 1024, 'x');
-  res.write(open);
-  for (let sent = 0; sent < padTotal && !res.destroyed; ) {
-    const n = Math.min(chunk.length, padTotal - sent);
-    if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) await new Promise((r) => res.once('drain', r).once('close', r));
-    sent += n;
-  }
-  if (!res.destroyed) res.end(close);
 }
