@@ -40,18 +40,8 @@ import { EnrollmentProfileService } from './enroll/profile-service.js';
 import { profileRoutes } from './enroll/profile-routes.js';
 import { registerAuth } from './http/auth.js';
 import { buildServer } from './http/server.js';
-import { LeaseStore } from './jobs/lease-store.js';
 import { Scheduler } from './jobs/scheduler.js';
-import { DepClient } from './abm/dep-client.js';
-import { AbmServerStore } from './abm/abm-server-store.js';
-import { AbmDeviceStore } from './abm/abm-device-store.js';
-import { DepProfileStore } from './abm/dep-profile-store.js';
-import { AbmServerService } from './abm/abm-server-service.js';
-import { AbmDeviceService } from './abm/abm-device-service.js';
-import { DepProfileService } from './abm/dep-profile-service.js';
-import { SyncService } from './abm/sync-service.js';
-import { AssignService } from './abm/assign-service.js';
-import { abmSyncJob } from './abm/abm-sync-job.js';
+import { createAbm } from './abm/abm-module.js';
 import { abmServerRoutes } from './abm/abm-routes.js';
 import { abmDeviceRoutes } from './abm/abm-device-routes.js';
 import { depProfileRoutes } from './abm/dep-profile-routes.js';
@@ -106,31 +96,13 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
     },
   });
 
-  const leases = new LeaseStore(db);
-  const abmServerStore = new AbmServerStore(db);
-  const abmDeviceStore = new AbmDeviceStore(db);
-  const depProfileStore = new DepProfileStore(db);
-  const abmServers = new AbmServerService({
-    store: abmServerStore,
-    secrets,
-    leases,
-    expiryWarningDays: config.abm.tokenWarningDays,
-    clients: (c) => new DepClient({ ...c, userAgent: config.abm.userAgent, protocolVersion: config.abm.protocolVersion }),
-  });
-  const depProfiles = new DepProfileService({ profiles: depProfileStore, devices: abmDeviceStore, servers: abmServers, publicUrl: config.publicUrl });
-  const abmSync = new SyncService({ servers: abmServers, serverStore: abmServerStore, devices: abmDeviceStore, profiles: depProfileStore });
-  const abmAssign = new AssignService({
-    servers: abmServers, devices: abmDeviceStore, profiles: depProfileStore, ensureDefined: (p) => depProfiles.ensureDefined(p), cooldownMs: config.abm.assignCooldownHours * 3_600_000,
-  });
-  const abmDevices = new AbmDeviceService({ devices: abmDeviceStore, profiles: depProfileStore, servers: abmServerStore });
-  const scheduler = new Scheduler(log).add(
-    abmSyncJob({ servers: abmServerStore, sync: abmSync, assign: abmAssign, leases, nodeId: config.nodeId, log, everyMs: config.abm.jobTickSeconds * 1000 }),
-  );
+  const abm = createAbm({ db, secrets, log, publicUrl: config.publicUrl, settings: config.abm, nodeId: config.nodeId });
+  const scheduler = new Scheduler(log).add(abm.abmJob);
 
   return {
     config, log, secrets, database, appliedMigrations, ca, scep, pushcerts, apns, push, audit, admins, tokens,
     events, devices, commandStore, checkins, commands, enrollmentProfiles,
-    leases, abmServers, depProfiles, abmSync, abmAssign, abmDevices, scheduler,
+    ...abm, scheduler,
     async close() {
       await scheduler.stop();
       await apns.close();
