@@ -114,6 +114,45 @@ describe.each(testDatabaseKinds)('ABM sync under faults (%s)', (kind: TestDbKind
       expect(await stored()).toEqual(serials.slice(10));
     });
 
+    it('runs each due sync once across nodes, with its progress visible while it runs', async () => {
+      const second = createAbm({
+        db: handle.db, secrets: loadSecretBox({ dataDir }), log: pino({ level: 'silent' }), publicUrl: 'https://pomona.example', settings: SETTINGS, nodeId: 'other-node',
+      });
+      sim.faults.add({ path: '/server/devices', skip: 2, action: { kind: 'delay', ms: 800 } });
+      sim.clearRequests();
+      const ticks = Promise.all([abm.abmJob.tick(), second.abmJob.tick()]);
+      let seen: Awaited<ReturnType<typeof abm.abmServers.view>> | undefined;
+      for (let i = 0; i < 50 && !seen; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const v = await second.abmServers.view(id);
+        if (v.sync.running && v.sync.pages >= 2) seen = v;
+      }
+      expect(seen?.sync).toMatchObject({ running: true, kind: 'full', devices: 200 });
+      await ticks;
+      // One full fetch: five pages and the sync that follows, not two of each.
+      expect(sim.requests().filter((q) => q.path === '/server/devices')).toHaveLength(5);
+      expect(await stored()).toEqual(serials);
+      const v = await abm.abmServers.view(id);
+      expect(v.sync).toMatchObject({ running: false, requested: null });
+      // Not due again until the interval has passed.
+      await Promise.all([abm.abmJob.tick(), second.abmJob.tick()]);
+      expect(sim.requests().filter((q) => q.path === '/server/devices')).toHaveLength(5);
+    });
+
+    it('keeps a staged key pair apart until the token for it arrives', async () => {
+      const before = await abm.abmServers.publicKey(id);
+      const staged = await abm.abmServers.stageNewKey(id);
+      expect(staged.certPem).not.toBe(before.certPem);
+      expect((await abm.abmServers.publicKey(id)).staged).toBe(true);
+      // The current token still works while the new key waits.
+      expect((await abm.abmServers.testConnection(id)).server_name).toBe('Faults');
+      const apple = sim.servers()[0].serverUuid;
+      await abm.abmServers.uploadToken(id, Buffer.from(sim.issueToken(apple, staged.certPem).smime));
+      const after = await abm.abmServers.publicKey(id);
+      expect(after).toMatchObject({ staged: false, certPem: staged.certPem });
+      expect((await abm.abmServers.testConnection(id)).server_name).toBe('Faults');
+    });
+
     it('resumes after the Pomona process is killed in the middle of a page', async () => {
       // The third page takes long enough for the kill to land while it is in flight.
       sim.faults.add({ path: '/server/devices', skip: 2, action: { kind: 'delay', ms: 5_000 } });

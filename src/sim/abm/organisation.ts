@@ -230,12 +230,15 @@ export class Organisation {
 
   /**
    * New OAuth credentials for a server (what "Download Token" does). Earlier tokens of that
-   * server stop working (`token_rejected`) unless keepPrevious.
+   * server stop working (`token_rejected`) unless keepPrevious. The consumer key and secret
+   * belong to the MDM server, so a renewal keeps them and only the access token changes.
    */
   newToken(server: SimServer, opts: { expiresAt?: number; keepPrevious?: boolean; tokens?: DepTokenSet } = {}): TokenRecord {
     if (!opts.keepPrevious) for (const t of server.tokens) t.rejected = true;
     const now = this.now;
-    const tokens = opts.tokens ?? generateTokenSet(now, opts.expiresAt);
+    const first = server.tokens[0]?.tokens;
+    const fresh = generateTokenSet(now, opts.expiresAt);
+    const tokens = opts.tokens ?? (first ? { ...fresh, consumer_key: first.consumer_key, consumer_secret: first.consumer_secret } : fresh);
     const rec: TokenRecord = { tokens, issuedAt: now, expiresAt: Date.parse(tokens.access_token_expiry), rejected: false };
     server.tokens.push(rec);
     return rec;
