@@ -4,11 +4,13 @@
  * command round trips/s, p50/p99 connect latency, the server process's own CPU ms per
  * round trip and per enrollment (read from /proc, so device-side signing does not count),
  * and the server's peak RSS — on SQLite and on PostgreSQL (when TEST_DATABASE_URL or
- * --postgres is given). Options: --devices N --commands K --concurrency W --postgres URL.
+ * --postgres is given). Options: --devices N --commands K --concurrency W --postgres URL
+ * --log-level LEVEL (the server's, default info as `pomona serve`; its lines are discarded)
+ * --profile DIR (writes a V8 CPU profile of the server during the command phase to DIR).
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -23,11 +25,19 @@ const N = Number(arg('devices', '1000'));
 const K = Number(arg('commands', '5'));
 const W = Number(arg('concurrency', '8'));
 const postgresBase = arg('postgres', process.env.TEST_DATABASE_URL ?? '');
+const logLevel = arg('log-level', 'info');
+const profileDir = arg('profile', '');
+const serverScript = arg('server', 'bench/server-process.ts'); // a variant, for experiments
 
 const TICK = 100; // USER_HZ on Linux
-function cpuMs(pid: number): number {
+/** The process's user and system CPU so far, in ms. */
+function cpuTimes(pid: number): { user: number; system: number } {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / TICK;
+  return { user: (Number(f[11]) * 1000) / TICK, system: (Number(f[12]) * 1000) / TICK };
+}
+function cpuMs(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.system;
 }
 const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
@@ -41,11 +51,22 @@ async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<void>) {
 
 async function run(label: string, databaseUrl: string) {
   const port = await freePort();
-  const child = spawn(process.execPath, ['bin/run-ts.js', 'bench/server-process.ts', databaseUrl, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The server's stdout (its log lines) goes to /dev/null: we measure making them, not a reader.
+  // Readiness and profiling talk over the IPC channel.
+  const child = spawn(process.execPath, ['bin/run-ts.js', serverScript, databaseUrl, String(port), logLevel], {
+    stdio: ['ignore', openSync('/dev/null', 'w'), 'inherit', 'ipc'],
+  });
   const ready = await new Promise<{ url: string; token: string }>((resolve, reject) => {
-    child.stdout.once('data', (d: Buffer) => resolve(JSON.parse(d.toString().split('\n')[0])));
+    child.once('message', (m) => resolve(m as { url: string; token: string }));
     child.once('exit', (c) => reject(new Error(`server exited ${c}`)));
   });
+  const profile = async (command: 'start' | 'stop', file?: string) => {
+    if (!profileDir) return;
+    await new Promise<void>((resolve) => {
+      child.once('message', () => resolve());
+      child.send({ profile: command, file });
+    });
+  };
   const pid = child.pid!;
   const auth = { authorization: `Bearer ${ready.token}` };
   // Keys are made before the measured window; a small pool is shared (the server cannot tell).
@@ -58,7 +79,7 @@ async function run(label: string, databaseUrl: string) {
     profiles.push(Buffer.from(await res.arrayBuffer()));
   }
 
-  let cpu0 = cpuMs(pid);
+  const cpu0 = cpuMs(pid);
   let t0 = performance.now();
   await pool(devices.map((d, i) => [d, i] as const), W, async ([d, i]) => d.enroll(profiles[i]));
   const enrollSeconds = (performance.now() - t0) / 1000;
@@ -81,24 +102,34 @@ async function run(label: string, databaseUrl: string) {
     return new Response(body, { status: r.status, headers: r.headers });
   };
   for (const d of devices) (d as unknown as { http: typeof fetch }).http = timed;
-  cpu0 = cpuMs(pid);
+  await profile('start');
+  const times0 = cpuTimes(pid);
   t0 = performance.now();
   await pool(devices, W, async (d) => {
     const answered = await d.connect();
     if (answered.length !== K) throw new Error(`device got ${answered.length} of ${K} commands`);
   });
   const cmdSeconds = (performance.now() - t0) / 1000;
-  const cmdCpu = cpuMs(pid) - cpu0;
+  const times1 = cpuTimes(pid);
+  const cmdCpu = times1.user + times1.system - (times0.user + times0.system);
+  if (profileDir) {
+    mkdirSync(profileDir, { recursive: true });
+    const file = join(profileDir, `connect-${label}-${Date.now()}.cpuprofile`);
+    await profile('stop', file);
+    console.log(`CPU profile of the command phase: ${file}`);
+  }
   const roundTrips = N * K;
   const result = {
-    database: label, devices: N, commandsPerDevice: K, concurrency: W,
+    database: label, devices: N, commandsPerDevice: K, concurrency: W, serverLogLevel: logLevel, profiled: Boolean(profileDir),
     enrollmentsPerSecond: +(N / enrollSeconds).toFixed(1),
     serverCpuMsPerEnrollment: +(enrollCpu / N).toFixed(3),
     commandRoundTripsPerSecond: +(roundTrips / cmdSeconds).toFixed(1),
     serverCpuMsPerRoundTrip: +(cmdCpu / roundTrips).toFixed(3),
+    serverCpuMsPerRoundTripSplit: { user: +((times1.user - times0.user) / roundTrips).toFixed(3), system: +((times1.system - times0.system) / roundTrips).toFixed(3) },
     connectLatencyMs: { p50: +pct(latencies, 50).toFixed(2), p99: +pct(latencies, 99).toFixed(2) },
     serverPeakRssMb: +peakRssMb(pid).toFixed(1),
   };
+  child.disconnect();
   child.kill('SIGTERM');
   return result;
 }
