@@ -31,4 +31,4 @@ process.on('disconnect', async () => {
   await ctx.close();
   process.exit(0);
 });
-process.send!({ ready: true });
+process.send!({ ready: true, rssMb: process.memoryUsage().rss / 1048576 });

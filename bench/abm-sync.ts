@@ -33,7 +33,7 @@ async function run(label: string, databaseUrl: string) {
   const apple = sim.createServer({ name: 'Bench' }).serverUuid;
   const serials = sim.addDevices(apple, N, { spreadDays: 365 });
   const child = fork('bench/abm-sync-process.ts', [databaseUrl, sim.url, apple], { execArgv: ['--import', 'tsx', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  await message(child, (m) => m.ready);
+  const { rssMb: readyRssMb } = await message<{ rssMb: number }>(child, (m) => m.ready);
   const pid = child.pid!;
 
   const timed = async () => {
@@ -60,6 +60,7 @@ async function run(label: string, databaseUrl: string) {
     sync: { seconds: +incremental.seconds.toFixed(2), changesPerSecond: Math.round(C / incremental.seconds), pages: incremental.result.pages, serverCpuMs: Math.round(incremental.cpuMs) },
     totalSeconds: +(full.seconds + incremental.seconds).toFixed(2),
     serverPeakRssMb: +peakRssMb(pid).toFixed(1),
+    serverRssBeforeSyncMb: +readyRssMb.toFixed(1),
   };
   child.disconnect();
   await new Promise((r) => child.once('exit', r));
@@ -67,7 +68,7 @@ async function run(label: string, databaseUrl: string) {
   return out;
 }
 
-const results = [await run('sqlite', `sqlite:${join(mkdtempSync(join(tmpdir(), 'pomona-bench-db-')), 'pomona.db')}`)];
+const results = [await run('sqlite', `sqlite:${join(mkdtempSync(join(process.env.BENCH_DB_DIR ?? tmpdir(), 'pomona-bench-db-')), 'pomona.db')}`)];
 if (postgresBase) results.push(await withPostgresDatabase(postgresBase, 'pomona_bench', (url) => run('postgres', url)));
 else console.log('PostgreSQL skipped: give --postgres URL or TEST_DATABASE_URL');
 console.table(results.map((r) => ({

@@ -261,11 +261,11 @@ const ON_DELETED = [
  */
 async function upsertPage(tx: Transaction<Database>, p: PageCommit, devices: AbmDeviceRecord[], removed: boolean): Promise<number> {
   const onConflict = removed ? ON_DELETED : ON_LIVE;
-  const fixed = [p.serverId, p.now, p.now, removed ? p.now : null, 'auto', p.now];
-  const rows = devices.map((d) => [...RECORD_COLUMNS.map((c) => (c === 'profile_id' ? (d.profile_uuid && p.adopt.get(d.profile_uuid)) || null : d[c])), ...fixed]);
+  const profileOf = (d: AbmDeviceRecord) => (d.profile_uuid && p.adopt.get(d.profile_uuid)) || null;
   if (isPostgres(tx as never)) {
     const types = RECORD_COLUMNS.map((c) => `${c} ${(TIMES as readonly string[]).includes(c) ? 'bigint' : 'text'}`).join(', ');
-    const json = JSON.stringify(rows.map((r) => Object.fromEntries(RECORD_COLUMNS.map((c, i) => [c, r[i]]))));
+    // The record already has every column under its own name; `deleted` is ignored by the column list.
+    const json = JSON.stringify(devices.map((d) => ({ ...d, profile_id: profileOf(d) })));
     // xmax = 0 marks a row this statement inserted rather than updated.
     const res = await tx.executeQuery<{ n: string }>(
       CompiledQuery.raw(
@@ -286,9 +286,15 @@ async function upsertPage(tx: Transaction<Database>, p: PageCommit, devices: Abm
       JSON.stringify(devices.map((d) => d.serial_number)), p.serverId,
     ]),
   );
-  for (let i = 0; i < rows.length; i += SQLITE_ROWS) {
-    const chunk = rows.slice(i, i + SQLITE_ROWS);
-    await tx.executeQuery(CompiledQuery.raw(sqliteInsert(chunk.length, onConflict), chunk.flat()));
+  const fixed = [p.serverId, p.now, p.now, removed ? p.now : null, 'auto', p.now];
+  for (let i = 0; i < devices.length; i += SQLITE_ROWS) {
+    const chunk = devices.slice(i, i + SQLITE_ROWS);
+    const params: unknown[] = [];
+    for (const d of chunk) {
+      for (const c of RECORD_COLUMNS) params.push(c === 'profile_id' ? profileOf(d) : d[c]);
+      params.push(...fixed);
+    }
+    await tx.executeQuery(CompiledQuery.raw(sqliteInsert(chunk.length, onConflict), params));
   }
   return devices.length - Number(known.rows[0].n);
 }
