@@ -10,26 +10,12 @@ import type { AbmDeviceTable, Database } from '../db/schema.js';
 
 export type AbmDeviceRow = Selectable<AbmDeviceTable>;
 
-/** One device record as the sync stores it (Apple's fields already mapped to columns). */
-export interface AbmDeviceRecord {
-  serial_number: string;
-  model: string | null;
-  description: string | null;
-  color: string | null;
-  asset_tag: string | null;
-  os: string | null;
-  device_family: string | null;
-  profile_status: string | null;
-  profile_uuid: string | null;
-  profile_assign_time: number | null;
-  profile_push_time: number | null;
-  device_assigned_date: number | null;
-  device_assigned_by: string | null;
-  op_type: string | null;
-  op_date: number | null;
-  apple_json: string;
-  deleted: boolean;
-}
+/** One device record as the sync stores it: Apple's fields mapped to their columns. */
+export type AbmDeviceRecord = Pick<
+  AbmDeviceTable,
+  | 'serial_number' | 'model' | 'description' | 'color' | 'asset_tag' | 'os' | 'device_family' | 'profile_status' | 'profile_uuid'
+  | 'profile_assign_time' | 'profile_push_time' | 'device_assigned_date' | 'device_assigned_by' | 'op_type' | 'op_date' | 'apple_json'
+> & { deleted: boolean };
 
 export interface PageCommit {
   serverId: string;
