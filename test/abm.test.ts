@@ -201,6 +201,23 @@ describe.each(testDatabaseKinds)('ABM servers, sync and assignment (%s)', (kind)
       expect((await server()).tokenState).toBe('ok');
     });
 
+    it('shows a token revoked in ABM as rejected, and a reset cursor refetches everything', async () => {
+      sim.rejectToken(appleServer);
+      sim.expireSessions();
+      const test = await pomona.api(`/api/v1/abm-servers/${id}/test`, { body: {} });
+      expect(test.status).toBe(502);
+      expect((await server())).toMatchObject({ tokenState: 'rejected', lastError: { code: expect.stringMatching(/token_rejected|auth/) } });
+      const pem = await (await fetch(`${pomona.url}/api/v1/abm-servers/${id}/public-key`, { headers: { authorization: `Bearer ${pomona.token}` } })).text();
+      expect((await uploadToken(sim.issueToken(appleServer, pem).smime)).json.server.tokenState).toBe('ok');
+
+      expect((await pomona.api(`/api/v1/abm-servers/${id}/reset-cursor`, { body: {} })).status).toBe(204);
+      expect((await server()).sync).toMatchObject({ requested: 'full', fetchComplete: false, cursorAt: null });
+      await runJob();
+      const s = await server();
+      expect(s.sync.lastResult).toMatchObject({ kind: 'full', added: 0, missing: 0 });
+      expect(s.sync.lastResult.modified).toBe((await pomona.api(`/api/v1/abm-devices?server=${id}&state=active`)).json.total);
+    });
+
     it('refuses a full sync while one runs, and a token for another MDM server unless forced', async () => {
       await pomona.ctx.leases.acquire(abmLeaseName(id), 'another-node', 60_000, Date.now());
       await pomona.ctx.database.db.updateTable('abm_servers').set({ sync_started_at: Date.now() }).where('id', '=', id).execute();
