@@ -5,6 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import type { Enrollment, IdentityCertificate } from '../db/schema.js';
+import { refuse } from './device-refusal.js';
+import { prepareQuery } from './prepared-query.js';
 
 export interface DeviceFacts {
   udid?: string | null;
@@ -44,11 +46,21 @@ export interface TokenUpdateRecord {
   rawPlist: string;
 }
 
+export type ChannelState = Pick<Enrollment, 'id' | 'device_id' | 'status' | 'last_seen_at'>;
+
 /** Only commands not yet answered (or refused with NotNow) are cleared by a re-enrollment. */
 const CLEARABLE = ['Pending', 'NotNow'];
 
 export class CheckinStore {
-  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
+  // Read on every command report; prepared once (see prepared-query.ts).
+  readonly #channelStates;
+
+  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {
+    // On the device channel both ids are the same, and IN (x, x) finds the one row.
+    this.#channelStates = prepareQuery(db, 2, (enrollmentId: string, deviceChannelId: string) =>
+      db.selectFrom('enrollments').select(['id', 'device_id', 'status', 'last_seen_at']).where('id', 'in', [enrollmentId, deviceChannelId]),
+    );
+  }
 
   findCertificate(sha256: string): Promise<IdentityCertificate | undefined> {
     return this.db.selectFrom('identity_certificates').selectAll().where('sha256', '=', sha256).executeTakeFirst();
@@ -65,6 +77,15 @@ export class CheckinStore {
 
   getEnrollment(id: string): Promise<Enrollment | undefined> {
     return this.db.selectFrom('enrollments').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /**
+   * What a command report needs to know about its channel and, for a user channel, its device
+   * channel: one indexed read of at most two rows, without the stored plists.
+   */
+  async channelStates(enrollmentId: string, deviceChannelId: string): Promise<Map<string, ChannelState>> {
+    const { rows } = await this.#channelStates(enrollmentId, deviceChannelId);
+    return new Map(rows.map((r) => [r.id, r]));
   }
 
   /**
@@ -108,11 +129,15 @@ export class CheckinStore {
           })
           .execute();
       }
-      await tx
+      // A binding is written once: IdentityAuth remembers it on every node. Checked here too, in
+      // the transaction, so two concurrent Authenticates cannot both bind one certificate.
+      const bound = await tx
         .updateTable('identity_certificates')
         .set({ enrollment_id: rec.enrollmentId, bound_at: now })
         .where('sha256', '=', rec.certSha256)
-        .execute();
+        .where((eb) => eb.or([eb('enrollment_id', 'is', null), eb('enrollment_id', '=', rec.enrollmentId)]))
+        .executeTakeFirst();
+      if (Number(bound.numUpdatedRows) !== 1) refuse('bad-request', 'identity certificate is bound to another enrollment; re-use refused');
       return { deviceId, reEnrollment: Boolean(existing) };
     });
   }

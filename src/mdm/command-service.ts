@@ -3,7 +3,7 @@
  * command for devices, push them, read results.
  */
 import type { CheckinStore, DeviceFacts } from './checkin-store.js';
-import type { CommandStore } from './command-store.js';
+import type { Answer, CommandStore } from './command-store.js';
 import type { DeviceStore } from './device-store.js';
 import { refuse } from './device-refusal.js';
 import type { DeviceMessage } from './checkin-service.js';
@@ -44,39 +44,53 @@ export class CommandService {
     },
   ) {}
 
+  /**
+   * One command report. On the hot path it costs one statement (store the answer, take the
+   * next command: CommandStore.report), the identity check being answered from memory once
+   * the certificate's binding is known. Only when that statement writes nothing is the channel
+   * read, to tell a removed enrollment (refused) from one with nothing to do.
+   */
   async connect(msg: DeviceMessage, cert: PresentedCertificate): Promise<ConnectReply> {
     const { commands, checkins, auth, events } = this.deps;
     const { identity } = msg;
     await auth.forMessage(cert, identity.deviceId);
-    const enrollment = await checkins.getEnrollment(identity.enrollmentId);
-    if (!enrollment || enrollment.status === 'removed') return refuse('unrecognized', 'enrollment was removed or never completed');
-    if (identity.channel === 'user') {
-      const parent = await checkins.getEnrollment(identity.deviceId);
-      if (!parent || parent.status === 'removed') return refuse('unrecognized', 'device enrollment was removed');
-    }
-
-    const now = (this.deps.now ?? Date.now)();
-    if (!enrollment.last_seen_at || now - enrollment.last_seen_at > TOUCH_INTERVAL_MS) {
-      await checkins.touch(enrollment.id, enrollment.device_id);
-    }
-    // A channel that has not sent TokenUpdate since (re-)Authenticate gets no commands yet.
-    if (enrollment.status !== 'active') return { kind: 'empty' };
 
     const status = msg.raw.Status as string;
-    if (status !== 'Idle') {
-      const uuid = msg.raw.CommandUUID as string;
-      const json = JSON.stringify(plistToJson(msg.raw));
-      const stored = await commands.recordResult(enrollment.id, uuid, status, msg.rawPlist, json);
-      if (stored) {
-        if (stored.requestType === 'DeviceInformation' && status === 'Acknowledged') {
-          await this.absorbDeviceInformation(enrollment.device_id, msg.raw.QueryResponses);
-        }
-        events.emit('commandResult', { enrollmentId: enrollment.id, deviceId: enrollment.device_id, commandUuid: uuid, requestType: stored.requestType, status });
+    const answer: Answer | undefined =
+      status === 'Idle'
+        ? undefined
+        : { commandUuid: msg.raw.CommandUUID as string, status, rawPlist: msg.rawPlist, json: JSON.stringify(plistToJson(msg.raw)) };
+    const done = await commands.report({ enrollmentId: identity.enrollmentId, deviceChannelId: identity.deviceId, answer });
+    if (!done) return this.idleChannel(identity);
+
+    await this.touchIfStale(identity.enrollmentId, done.deviceId, done.lastSeenAt);
+    if (answer && done.answeredRequestType) {
+      if (done.answeredRequestType === 'DeviceInformation' && status === 'Acknowledged') {
+        await this.absorbDeviceInformation(done.deviceId, msg.raw.QueryResponses);
       }
+      events.emit('commandResult', { enrollmentId: identity.enrollmentId, deviceId: done.deviceId, commandUuid: answer.commandUuid, requestType: done.answeredRequestType, status });
     }
-    // A new session always opens with Idle: only then are NotNow commands offered again.
-    const next = await commands.next(enrollment.id, status === 'Idle');
-    return next ? { kind: 'command', uuid: next.uuid, plist: next.plist } : { kind: 'empty' };
+    return done.next ? { kind: 'command', uuid: done.next.uuid, plist: done.next.plist } : { kind: 'empty' };
+  }
+
+  /** A report that wrote nothing: refuse a removed channel, else answer empty (pending, or nothing queued). */
+  private async idleChannel(identity: DeviceMessage['identity']): Promise<ConnectReply> {
+    const states = await this.deps.checkins.channelStates(identity.enrollmentId, identity.deviceId);
+    const enrollment = states.get(identity.enrollmentId);
+    if (!enrollment || enrollment.status === 'removed') return refuse('unrecognized', 'enrollment was removed or never completed');
+    if (identity.channel === 'user') {
+      const parent = states.get(identity.deviceId);
+      if (!parent || parent.status === 'removed') return refuse('unrecognized', 'device enrollment was removed');
+    }
+    // A channel that has not sent TokenUpdate since (re-)Authenticate gets no commands yet.
+    await this.touchIfStale(enrollment.id, enrollment.device_id, enrollment.last_seen_at);
+    return { kind: 'empty' };
+  }
+
+  /** Records that the channel was seen, at most once a minute (a busy session would write on every request). */
+  private async touchIfStale(enrollmentId: string, deviceId: string, lastSeenAt: number | null): Promise<void> {
+    const now = (this.deps.now ?? Date.now)();
+    if (lastSeenAt === null || now - lastSeenAt > TOUCH_INTERVAL_MS) await this.deps.checkins.touch(enrollmentId, deviceId);
   }
 
   async enqueue(req: { targets: string[]; command: Record<string, unknown>; push?: boolean; actor?: string; priority?: number }): Promise<EnqueueResult> {

@@ -2,12 +2,32 @@
  * The command queue: one `commands` row per command, one `command_queue` row per target
  * enrollment holding its delivery state and latest result.
  */
+import { sql, type AliasedExpression, type ExpressionBuilder, type UpdateQueryBuilder } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { Database } from '../db/schema.js';
+import { prepareQuery } from './prepared-query.js';
 
 export interface NextCommand {
   uuid: string;
   requestType: string;
   plist: string;
+}
+
+/** A device's answer to a command, as stored: the plist as sent and its JSON form. */
+export interface Answer {
+  commandUuid: string;
+  status: string;
+  rawPlist: string;
+  json: string;
+}
+
+export interface ReportOutcome {
+  /** the channel's device, and when the channel was last seen (before this report) */
+  deviceId: string;
+  lastSeenAt: number | null;
+  /** set when the answer was stored */
+  answeredRequestType?: string;
+  next?: NextCommand;
 }
 
 export interface CommandResultRow {
@@ -25,8 +45,14 @@ export interface CommandResultRow {
 export class CommandStore {
   /** Commands queued one after another in the same millisecond must still be delivered in order. */
   #lastQueuedAt = 0;
+  // The statement of every command report, prepared once per kind (see prepared-query.ts).
+  readonly #idle: ReturnType<typeof idleReportQuery>;
+  readonly #answer: Record<'answer' | 'notNow', ReturnType<typeof answerReportQuery>>;
 
-  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
+  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {
+    this.#idle = idleReportQuery(db);
+    this.#answer = { answer: answerReportQuery(db, false), notNow: answerReportQuery(db, true) };
+  }
 
   async enqueue(cmd: { uuid: string; requestType: string; plist: string; createdBy: string | null }, enrollmentIds: string[], priority = 0): Promise<void> {
     const now = (this.#lastQueuedAt = Math.max(this.now(), this.#lastQueuedAt + 1));
@@ -48,52 +74,27 @@ export class CommandStore {
   }
 
   /**
-   * The next command for an enrollment. Commands the device answered NotNow are offered
-   * again only when `includeNotNow` (a new session, which always opens with Idle), so a
-   * refused command is never re-sent within the session that refused it.
+   * One command report in one statement (no transaction; one round trip on PostgreSQL):
+   * stores the answer, if any, and takes the next command, marking it sent — both only while
+   * the channel is active and its device channel not removed. Undefined when no row was
+   * written: the channel is not active, or there was nothing to store and nothing to send.
+   *
+   * Commands answered NotNow are offered again only on Idle (a new session always opens with
+   * it), so a refused command is never re-sent within the session that refused it.
    */
-  async next(enrollmentId: string, includeNotNow: boolean): Promise<NextCommand | undefined> {
-    const row = await this.db
-      .selectFrom('command_queue as q')
-      .innerJoin('commands as c', 'c.uuid', 'q.command_uuid')
-      .select(['c.uuid', 'c.request_type', 'c.plist'])
-      .where('q.enrollment_id', '=', enrollmentId)
-      .where('q.active', '=', 1)
-      .where('q.status', 'in', includeNotNow ? ['Pending', 'NotNow'] : ['Pending'])
-      .orderBy('q.priority', 'desc')
-      .orderBy('q.queued_at', 'asc')
-      .orderBy('q.command_uuid')
-      .limit(1)
-      .executeTakeFirst();
-    if (!row) return undefined;
-    await this.db
-      .updateTable('command_queue')
-      .set({ sent_at: this.now() })
-      .where('enrollment_id', '=', enrollmentId)
-      .where('command_uuid', '=', row.uuid)
-      .execute();
-    return { uuid: row.uuid, requestType: row.request_type, plist: row.plist };
-  }
-
-  /** Stores a result; false when no such command was queued for this enrollment. */
-  async recordResult(enrollmentId: string, commandUuid: string, status: string, rawPlist: string, json: string): Promise<{ requestType: string } | undefined> {
+  async report(r: { enrollmentId: string; deviceChannelId: string; answer?: Answer }): Promise<ReportOutcome | undefined> {
     const now = this.now();
-    const notNow = status === 'NotNow';
-    const res = await this.db
-      .updateTable('command_queue')
-      .set((eb) => ({
-        status,
-        result_plist: rawPlist,
-        result_json: json,
-        answered_at: now,
-        ...(notNow ? { not_now_count: eb('not_now_count', '+', 1), not_now_at: now } : {}),
-      }))
-      .where('enrollment_id', '=', enrollmentId)
-      .where('command_uuid', '=', commandUuid)
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) return undefined;
-    const cmd = await this.db.selectFrom('commands').select('request_type').where('uuid', '=', commandUuid).executeTakeFirst();
-    return cmd ? { requestType: cmd.request_type } : undefined;
+    const a = r.answer;
+    const { rows } = a
+      ? await this.#answer[a.status === 'NotNow' ? 'notNow' : 'answer'](r.enrollmentId, r.deviceChannelId, now, a.commandUuid, a.status, a.rawPlist, a.json)
+      : await this.#idle(r.enrollmentId, r.deviceChannelId, now);
+    if (rows.length === 0) return undefined;
+    const out: ReportOutcome = { deviceId: rows[0].device_id!, lastSeenAt: rows[0].last_seen_at };
+    for (const row of rows) {
+      if (a && row.command_uuid === a.commandUuid) out.answeredRequestType = row.request_type ?? undefined;
+      else if (row.plist !== null && row.request_type !== null) out.next = { uuid: row.command_uuid, requestType: row.request_type, plist: row.plist };
+    }
+    return out;
   }
 
   getCommand(uuid: string) {
@@ -124,4 +125,92 @@ export class CommandStore {
       .offset(offset)
       .execute();
   }
+}
+
+/** The channel may take part: it is active, and its device channel (itself, or a user channel's parent) not removed. */
+function whereChannelOpen<O>(qb: UpdateQueryBuilder<Database, 'command_queue', 'command_queue', O>, enrollmentId: string, deviceChannelId: string) {
+  return qb
+    .where((eb) => eb.exists(eb.selectFrom('enrollments as e').select('e.id').where('e.id', '=', enrollmentId).where('e.status', '=', 'active')))
+    .where((eb) => eb.exists(eb.selectFrom('enrollments as d').select('d.id').where('d.id', '=', deviceChannelId).where('d.status', '<>', 'removed')));
+}
+
+/** The first eligible command of an enrollment: highest priority, then oldest. */
+function nextCommandUuid(eb: ExpressionBuilder<Database, 'command_queue'>, enrollmentId: string, statuses: string[], except?: string) {
+  let q = eb
+    .selectFrom('command_queue as q')
+    .select('q.command_uuid')
+    .where('q.enrollment_id', '=', enrollmentId)
+    .where('q.active', '=', 1)
+    .where('q.status', 'in', statuses);
+  if (except !== undefined) q = q.where('q.command_uuid', '<>', except);
+  return q.orderBy('q.priority', 'desc').orderBy('q.queued_at', 'asc').orderBy('q.command_uuid').limit(1);
+}
+
+/** What every report returns per row: the command, and the channel's device and last sighting. */
+function returningReport(eb: ExpressionBuilder<Database, 'command_queue'>, enrollmentId: string, plist: AliasedExpression<string | null, 'plist'>) {
+  return [
+    eb.ref('command_uuid').as('command_uuid'),
+    eb.selectFrom('commands as c').select('c.request_type').whereRef('c.uuid', '=', 'command_queue.command_uuid').as('request_type'),
+    plist,
+    eb.selectFrom('enrollments as e').select('e.device_id').where('e.id', '=', enrollmentId).as('device_id'),
+    eb.selectFrom('enrollments as e').select('e.last_seen_at').where('e.id', '=', enrollmentId).as('last_seen_at'),
+  ] as const;
+}
+
+const plistOf = (eb: ExpressionBuilder<Database, 'command_queue'>) =>
+  eb.selectFrom('commands as c').select('c.plist').whereRef('c.uuid', '=', 'command_queue.command_uuid').$asScalar();
+
+/** Idle: the next command, NotNow ones included, marked sent. */
+function idleReportQuery(db: Db) {
+  return prepareQuery(db, 3, (enrollmentId: string, deviceChannelId: string, now: number) =>
+    whereChannelOpen(
+      db
+        .updateTable('command_queue')
+        .set({ sent_at: now })
+        .where('enrollment_id', '=', enrollmentId)
+        .where('command_uuid', '=', (eb) => nextCommandUuid(eb, enrollmentId, ['Pending', 'NotNow'])),
+      enrollmentId,
+      deviceChannelId,
+    ).returning((eb) => returningReport(eb, enrollmentId, plistOf(eb).as('plist'))),
+  );
+}
+
+/**
+ * An answer: two rows of one enrollment in one UPDATE — the answered command gets the result
+ * (raw and as JSON), the next pending one (never the answered one) is marked sent. Both
+ * databases evaluate the subquery against the rows as they were before the statement.
+ */
+function answerReportQuery(db: Db, notNow: boolean) {
+  return prepareQuery(
+    db,
+    7,
+    (enrollmentId: string, deviceChannelId: string, now: number, commandUuid: string, status: string, rawPlist: string, json: string) =>
+      whereChannelOpen(
+        db
+          .updateTable('command_queue')
+          .set((eb) => {
+            const answered = sql<boolean>`${eb.ref('command_uuid')} = ${commandUuid}`;
+            const either = <T>(ifAnswered: unknown, otherwise: unknown) => sql<T>`case when ${answered} then ${ifAnswered} else ${otherwise} end`;
+            return {
+              status: either<string>(status, eb.ref('status')),
+              result_plist: either<string | null>(rawPlist, eb.ref('result_plist')),
+              result_json: either<string | null>(json, eb.ref('result_json')),
+              answered_at: either<number | null>(now, eb.ref('answered_at')),
+              sent_at: either<number | null>(eb.ref('sent_at'), now),
+              ...(notNow
+                ? {
+                    not_now_count: either<number>(sql`${eb.ref('not_now_count')} + 1`, eb.ref('not_now_count')),
+                    not_now_at: either<number | null>(now, eb.ref('not_now_at')),
+                  }
+                : {}),
+            };
+          })
+          .where('enrollment_id', '=', enrollmentId)
+          .where((eb) => eb('command_uuid', 'in', [eb.val(commandUuid), nextCommandUuid(eb, enrollmentId, ['Pending'], commandUuid)])),
+        enrollmentId,
+        deviceChannelId,
+      ).returning((eb) =>
+        returningReport(eb, enrollmentId, sql<string | null>`case when ${eb.ref('command_uuid')} = ${commandUuid} then null else (${plistOf(eb)}) end`.as('plist')),
+      ),
+  );
 }
