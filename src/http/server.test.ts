@@ -1,0 +1,46 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { buildServer } from './server.js';
+
+function capture() {
+  const lines: Array<Record<string, any>> = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
+      done();
+    },
+  });
+  return { lines, stream };
+}
+
+describe('buildServer request log', () => {
+  it('logs one line per request, with method, URL, status and time, and no secrets', async () => {
+    const { lines, stream } = capture();
+    const config = { bodyLimit: 1024, logLevel: 'info' as const, publicUrl: 'http://localhost' };
+    const app = await buildServer(config, { logger: { level: 'info', stream, redact: { paths: ['req.headers.authorization'], censor: '[redacted]' } } });
+    app.put('/mdm/connect', async () => '');
+    await app.ready();
+    await app.inject({ method: 'PUT', url: '/mdm/connect', headers: { 'mdm-signature': 'c2VjcmV0', authorization: 'Bearer pom_secret' }, payload: 'x' });
+    await app.inject({ method: 'GET', url: '/healthz' });
+    await app.close();
+    const requests = lines.filter((l) => l.req || l.res);
+    expect(requests.map((l) => l.msg)).toEqual(['request completed', 'request completed']);
+    expect(requests[0]).toMatchObject({ level: 30, req: { method: 'PUT', url: '/mdm/connect' }, res: { statusCode: 200 }, responseTime: expect.any(Number) });
+    expect(requests[1]).toMatchObject({ req: { method: 'GET', url: '/healthz' }, res: { statusCode: 200 } });
+    expect(JSON.stringify(lines)).not.toMatch(/c2VjcmV0|pom_secret/);
+    expect(lines.some((l) => l.msg === 'incoming request')).toBe(false);
+  });
+
+  it('still logs a failing request as an error', async () => {
+    const { lines, stream } = capture();
+    const app = await buildServer({ bodyLimit: 1024, logLevel: 'info', publicUrl: 'http://localhost' }, { logger: { level: 'info', stream } });
+    app.get('/boom', async () => {
+      throw new Error('kaput');
+    });
+    await app.ready();
+    expect((await app.inject({ method: 'GET', url: '/boom' })).statusCode).toBe(500);
+    await app.close();
+    expect(lines.some((l) => l.level === 50 && l.msg === 'request failed')).toBe(true);
+    expect(lines.filter((l) => l.msg === 'request completed')).toHaveLength(1);
+  });
+});
