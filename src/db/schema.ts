@@ -23,6 +23,10 @@ export interface DeviceTable {
   created_at: number;
   updated_at: number;
   last_seen_at: number | null;
+  /** the organization group the device belongs to ('global' until placed) */
+  organization_group_id: Generated<string>;
+  /** corporate-dedicated | corporate-shared | employee-owned; null until known */
+  ownership: string | null;
 }
 
 /**
@@ -296,6 +300,28 @@ export interface DepProfileDefinitionTable {
   defined_at: number;
 }
 
+/** A node of the organization tree; `path` is '/root/…/id/' so a subtree is one prefix match. */
+export interface OrganizationGroupTable {
+  id: string;
+  parent_id: string | null;
+  name: string;
+  /** the short Group ID users type (upper-case) */
+  group_code: string;
+  path: string;
+  depth: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A setting set at a group; its subtree inherits it unless a lower group sets it too. */
+export interface GroupSettingTable {
+  group_id: string;
+  key: string;
+  value_json: string;
+  updated_at: number;
+  updated_by: string | null;
+}
+
 export interface Database {
   devices: DeviceTable;
   enrollments: EnrollmentTable;
@@ -316,6 +342,8 @@ export interface Database {
   abm_devices: AbmDeviceTable;
   dep_profiles: DepProfileTable;
   dep_profile_definitions: DepProfileDefinitionTable;
+  organization_groups: OrganizationGroupTable;
+  group_settings: GroupSettingTable;
 }
 
 export type Device = Selectable<DeviceTable>;

@@ -1,11 +1,13 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001-core.js';
 import * as m0002 from './0002-abm.js';
+import * as m0003 from './0003-org.js';
 
 /** Migrations are listed here (not read from disk) so they run the same from source and tests. */
 const migrations: Record<string, Migration> = {
   '0001-core': m0001,
   '0002-abm': m0002,
+  '0003-org': m0003,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,79 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, skipUnlessAvailable, testDatabaseKinds, type TestDatabase } from '../../test/support/db.js';
+import { OrgGroupError, OrgGroupService, ROOT_GROUP_ID } from './org-group-service.js';
+import { OrgGroupStore } from './org-group-store.js';
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof OrgGroupError) return `${err.code}: ${err.message}`;
+    throw err;
+  }
+  throw new Error('expected an OrgGroupError');
+}
+
+describe.each(testDatabaseKinds)('organization groups (%s)', (kind) => {
+  describe.skipIf(skipUnlessAvailable(kind))('', () => {
+    let db: TestDatabase;
+    let groups: OrgGroupService;
+    beforeEach(async () => {
+      db = await createTestDatabase(kind);
+      groups = new OrgGroupService(new OrgGroupStore(db.db));
+    });
+    afterEach(() => db.dispose());
+
+    it('starts with the global root and builds a tree with typed Group IDs', async () => {
+      const tree = await groups.tree();
+      expect(tree).toEqual([{ id: ROOT_GROUP_ID, parentId: null, name: 'Global', groupId: 'GLOBAL', depth: 0, breadcrumb: ['Global'] }]);
+      const acme = await groups.create({ parentId: ROOT_GROUP_ID, name: 'Acme', groupId: 'acme' });
+      const paris = await groups.create({ parentId: acme.id, name: 'Paris', groupId: 'ACME-PAR' });
+      expect(paris).toMatchObject({ groupId: 'ACME-PAR', depth: 2, breadcrumb: ['Global', 'Acme', 'Paris'] });
+      expect((await groups.byGroupId(' acme-par '))?.id).toBe(paris.id);
+      expect(await codeOf(groups.create({ parentId: acme.id, name: 'Again', groupId: 'Acme' }))).toMatch(/^conflict: the Group ID "ACME" is taken/);
+      expect(await codeOf(groups.create({ parentId: acme.id, name: 'Bad', groupId: 'a b' }))).toMatch(/^invalid/);
+      expect(await codeOf(groups.create({ parentId: 'nope', name: 'X', groupId: 'XX' }))).toMatch(/^not_found/);
+    });
+
+    it('inherits settings down the subtree and says where each value comes from', async () => {
+      const acme = await groups.create({ parentId: ROOT_GROUP_ID, name: 'Acme', groupId: 'ACME' });
+      const paris = await groups.create({ parentId: acme.id, name: 'Paris', groupId: 'PAR' });
+      const shop = await groups.create({ parentId: paris.id, name: 'Shop', groupId: 'SHOP' });
+      await groups.setSetting(acme.id, 'enrollment.userEnrollmentAllowed', true, 'user:admin');
+      await groups.setSetting(paris.id, 'enrollment.userEnrollmentAllowed', false, 'user:admin');
+      const at = async (id: string) => (await groups.settings(id)).find((s) => s.key === 'enrollment.userEnrollmentAllowed')!;
+      expect(await at(ROOT_GROUP_ID)).toMatchObject({ value: false, source: { kind: 'default' } });
+      expect(await at(acme.id)).toMatchObject({ value: true, source: { kind: 'here' } });
+      expect(await at(paris.id)).toMatchObject({ value: false, source: { kind: 'here' } });
+      expect(await at(shop.id)).toMatchObject({ value: false, source: { kind: 'inherited', groupId: paris.id, groupName: 'Paris' } });
+      await groups.clearSetting(paris.id, 'enrollment.userEnrollmentAllowed');
+      expect(await at(shop.id)).toMatchObject({ value: true, source: { kind: 'inherited', groupName: 'Acme' } });
+      expect(await groups.setting(shop.id, 'enrollment.defaultOwnership')).toBe('corporate-dedicated');
+    });
+
+    it('refuses unknown settings and invalid values with the reason', async () => {
+      expect(await codeOf(groups.setSetting(ROOT_GROUP_ID, 'enrollment.nope', 1, 'x'))).toMatch(/^invalid: unknown setting "enrollment.nope"/);
+      expect(await codeOf(groups.setSetting(ROOT_GROUP_ID, 'alerts.recipients', ['not-an-address'], 'x'))).toMatch(/alerts.recipients\/0/);
+      expect(await codeOf(groups.setSetting(ROOT_GROUP_ID, 'enrollment.termsOfUse', { version: 0, text: '' }, 'x'))).toMatch(/^invalid/);
+      expect((await groups.setSetting(ROOT_GROUP_ID, 'enrollment.termsOfUse', { version: 2, text: 'Be nice.' }, 'x')).value).toEqual({ version: 2, text: 'Be nice.' });
+    });
+
+    it('moves a subtree, but never into itself; deletes only empty groups', async () => {
+      const a = await groups.create({ parentId: ROOT_GROUP_ID, name: 'A', groupId: 'A1' });
+      const b = await groups.create({ parentId: a.id, name: 'B', groupId: 'B1' });
+      const c = await groups.create({ parentId: b.id, name: 'C', groupId: 'C1' });
+      const other = await groups.create({ parentId: ROOT_GROUP_ID, name: 'Other', groupId: 'O1' });
+      expect(await codeOf(groups.move(a.id, c.id))).toMatch(/own subtree/);
+      expect(await codeOf(groups.move(ROOT_GROUP_ID, a.id))).toMatch(/root group cannot be moved/);
+      await groups.move(b.id, other.id);
+      expect(await groups.get(c.id)).toMatchObject({ depth: 3, breadcrumb: ['Global', 'Other', 'B', 'C'] });
+      expect(await groups.isWithin(c.id, other.id)).toBe(true);
+      expect(await groups.isWithin(c.id, a.id)).toBe(false);
+      expect(await codeOf(groups.delete(b.id))).toMatch(/^conflict: "B" still holds 1 child group/);
+      await groups.delete(c.id);
+      await groups.delete(b.id);
+      expect((await groups.tree()).map((g) => g.name).sort()).toEqual(['A', 'Global', 'Other']);
+      expect(await codeOf(groups.delete(ROOT_GROUP_ID))).toMatch(/root group cannot be deleted/);
+    });
+  });
+});

@@ -1,0 +1,185 @@
+/**
+ * The organization tree: a global root, then customers, sites, departments… Each group has a
+ * name and a short Group ID users can type. Settings set at a group apply to its subtree unless a
+ * lower group sets them too; reading a setting says which group its value comes from.
+ */
+import { randomUUID } from 'node:crypto';
+import { GROUP_SETTING_KEYS, GROUP_SETTINGS, isGroupSettingKey, settingProblems, type GroupSettingKey } from './group-settings.js';
+import type { OrgGroupRow, OrgGroupStore } from './org-group-store.js';
+
+export const ROOT_GROUP_ID = 'global';
+
+export class OrgGroupError extends Error {
+  constructor(readonly code: 'not_found' | 'conflict' | 'invalid', message: string) {
+    super(message);
+  }
+}
+
+export interface OrgGroupView {
+  id: string;
+  parentId: string | null;
+  name: string;
+  groupId: string;
+  depth: number;
+  /** names from the root down to this group */
+  breadcrumb: string[];
+}
+
+export interface ResolvedSetting {
+  key: GroupSettingKey;
+  value: unknown;
+  /** where the value comes from: this group, an ancestor, or Pomona's default */
+  source: { kind: 'here' } | { kind: 'inherited'; groupId: string; groupName: string } | { kind: 'default' };
+  description: string;
+}
+
+const CODE = /^[A-Z0-9][A-Z0-9_-]{1,31}$/;
+
+export class OrgGroupService {
+  readonly #now: () => number;
+
+  constructor(private readonly store: OrgGroupStore, opts: { now?: () => number } = {}) {
+    this.#now = opts.now ?? Date.now;
+  }
+
+  async tree(): Promise<OrgGroupView[]> {
+    const rows = await this.store.all();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return rows.map((r) => view(r, byId));
+  }
+
+  async get(id: string): Promise<OrgGroupView> {
+    const row = await this.#row(id);
+    const chain = await this.#chain(row);
+    return view(row, new Map(chain.map((r) => [r.id, r])));
+  }
+
+  /** The group a user's typed Group ID names (case-insensitive), or undefined. */
+  async byGroupId(code: string): Promise<OrgGroupView | undefined> {
+    const row = await this.store.byCode(code.trim().toUpperCase());
+    return row ? this.get(row.id) : undefined;
+  }
+
+  async create(input: { parentId: string; name: string; groupId: string }): Promise<OrgGroupView> {
+    const parent = await this.#row(input.parentId);
+    const name = checkName(input.name);
+    const code = await this.#freeCode(input.groupId);
+    const id = randomUUID();
+    const now = this.#now();
+    await this.store.insert({ id, parent_id: parent.id, name, group_code: code, path: `${parent.path}${id}/`, depth: parent.depth + 1, created_at: now, updated_at: now });
+    return this.get(id);
+  }
+
+  async update(id: string, input: { name?: string; groupId?: string }): Promise<OrgGroupView> {
+    const row = await this.#row(id);
+    const set: { name?: string; group_code?: string; updated_at: number } = { updated_at: this.#now() };
+    if (input.name !== undefined) set.name = checkName(input.name);
+    if (input.groupId !== undefined && input.groupId.trim().toUpperCase() !== row.group_code) set.group_code = await this.#freeCode(input.groupId);
+    await this.store.rename(id, set);
+    return this.get(id);
+  }
+
+  /** Moves a group (with its subtree) under another group; never under itself or its own subtree. */
+  async move(id: string, newParentId: string): Promise<OrgGroupView> {
+    const row = await this.#row(id);
+    if (!row.parent_id) throw new OrgGroupError('invalid', 'the root group cannot be moved');
+    const parent = await this.#row(newParentId);
+    if (parent.path.startsWith(row.path)) throw new OrgGroupError('invalid', `"${row.name}" cannot be moved into its own subtree`);
+    await this.store.moveSubtree(id, parent.id, row.path, `${parent.path}${id}/`, parent.depth + 1 - row.depth, this.#now());
+    return this.get(id);
+  }
+
+  /** Deletes an empty group: no child groups, devices or ABM servers left in it. */
+  async delete(id: string): Promise<void> {
+    const row = await this.#row(id);
+    if (!row.parent_id) throw new OrgGroupError('invalid', 'the root group cannot be deleted');
+    const used = await this.store.usage(id);
+    const left = [used.children && `${used.children} child group(s)`, used.devices && `${used.devices} device(s)`, used.abmServers && `${used.abmServers} ABM server(s)`].filter(Boolean);
+    if (left.length) throw new OrgGroupError('conflict', `"${row.name}" still holds ${left.join(', ')}; move them first`);
+    await this.store.delete(id);
+  }
+
+  /** Every setting as it applies at this group, with where its value comes from. */
+  async settings(id: string): Promise<ResolvedSetting[]> {
+    const row = await this.#row(id);
+    const chain = await this.#chain(row); // this group first, then up to the root
+    const set = await this.store.settingsOf(chain.map((g) => g.id));
+    return GROUP_SETTING_KEYS.map((key) => {
+      for (const g of chain) {
+        const s = set.find((x) => x.group_id === g.id && x.key === key);
+        if (s) {
+          return {
+            key, value: JSON.parse(s.value_json) as unknown, description: GROUP_SETTINGS[key].describe,
+            source: g.id === id ? { kind: 'here' as const } : { kind: 'inherited' as const, groupId: g.id, groupName: g.name },
+          };
+        }
+      }
+      return { key, value: GROUP_SETTINGS[key].default, source: { kind: 'default' as const }, description: GROUP_SETTINGS[key].describe };
+    });
+  }
+
+  /** The value of one setting at a group (inherited or set there). */
+  async setting<T = unknown>(id: string, key: GroupSettingKey): Promise<T> {
+    return (await this.settings(id)).find((s) => s.key === key)!.value as T;
+  }
+
+  async setSetting(id: string, key: string, value: unknown, actor: string): Promise<ResolvedSetting> {
+    await this.#row(id);
+    if (!isGroupSettingKey(key)) throw new OrgGroupError('invalid', `unknown setting "${key}"; settings are: ${GROUP_SETTING_KEYS.join(', ')}`);
+    const problems = settingProblems(key, value);
+    if (problems.length) throw new OrgGroupError('invalid', problems.join('; '));
+    await this.store.setSetting({ group_id: id, key, value_json: JSON.stringify(value), updated_at: this.#now(), updated_by: actor });
+    return (await this.settings(id)).find((s) => s.key === key)!;
+  }
+
+  /** Removes the override here, so the group inherits again. */
+  async clearSetting(id: string, key: string): Promise<ResolvedSetting> {
+    await this.#row(id);
+    if (!isGroupSettingKey(key)) throw new OrgGroupError('invalid', `unknown setting "${key}"`);
+    await this.store.clearSetting(id, key);
+    return (await this.settings(id)).find((s) => s.key === key)!;
+  }
+
+  /** Whether `groupId` is `ancestorId` or lies below it (role scopes, ABM servers serving a subtree). */
+  async isWithin(groupId: string, ancestorId: string): Promise<boolean> {
+    const [g, a] = await Promise.all([this.store.get(groupId), this.store.get(ancestorId)]);
+    return !!g && !!a && g.path.startsWith(a.path);
+  }
+
+  /** Places a device in a group; the caller records the audit event. */
+  async moveDevice(deviceId: string, groupId: string): Promise<void> {
+    await this.#row(groupId);
+    if (!(await this.store.moveDevice(deviceId, groupId))) throw new OrgGroupError('not_found', 'no such device');
+  }
+
+  async #row(id: string): Promise<OrgGroupRow> {
+    const row = await this.store.get(id);
+    if (!row) throw new OrgGroupError('not_found', 'no such organization group');
+    return row;
+  }
+
+  /** The group and its ancestors, nearest first. */
+  async #chain(row: OrgGroupRow): Promise<OrgGroupRow[]> {
+    const ids = row.path.split('/').filter(Boolean);
+    const rows = new Map((await this.store.many(ids)).map((r) => [r.id, r]));
+    return ids.reverse().map((i) => rows.get(i)!).filter(Boolean);
+  }
+
+  async #freeCode(input: string): Promise<string> {
+    const code = input.trim().toUpperCase();
+    if (!CODE.test(code)) throw new OrgGroupError('invalid', 'the Group ID must be 2 to 32 letters, digits, - or _, starting with a letter or digit');
+    if (await this.store.byCode(code)) throw new OrgGroupError('conflict', `the Group ID "${code}" is taken`);
+    return code;
+  }
+}
+
+function checkName(name: string): string {
+  const n = name.trim();
+  if (!n || n.length > 100) throw new OrgGroupError('invalid', 'the name must be 1 to 100 characters');
+  return n;
+}
+
+function view(r: OrgGroupRow, byId: Map<string, OrgGroupRow>): OrgGroupView {
+  const breadcrumb = r.path.split('/').filter(Boolean).map((id) => byId.get(id)?.name ?? '?');
+  return { id: r.id, parentId: r.parent_id, name: r.name, groupId: r.group_code, depth: r.depth, breadcrumb };
+}

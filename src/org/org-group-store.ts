@@ -1,0 +1,87 @@
+/** Queries for the organization tree and the settings set at its groups. */
+import type { Insertable, Selectable } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { GroupSettingTable, OrganizationGroupTable } from '../db/schema.js';
+
+export type OrgGroupRow = Selectable<OrganizationGroupTable>;
+export type GroupSettingRow = Selectable<GroupSettingTable>;
+
+export class OrgGroupStore {
+  constructor(private readonly db: Db) {}
+
+  async all(): Promise<OrgGroupRow[]> {
+    return this.db.selectFrom('organization_groups').selectAll().orderBy('depth').orderBy('name').execute();
+  }
+
+  async get(id: string): Promise<OrgGroupRow | undefined> {
+    return this.db.selectFrom('organization_groups').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async byCode(code: string): Promise<OrgGroupRow | undefined> {
+    return this.db.selectFrom('organization_groups').selectAll().where('group_code', '=', code).executeTakeFirst();
+  }
+
+  /** The groups whose ids are given, for walking a path to the root. */
+  async many(ids: string[]): Promise<OrgGroupRow[]> {
+    if (ids.length === 0) return [];
+    return this.db.selectFrom('organization_groups').selectAll().where('id', 'in', ids).execute();
+  }
+
+  async insert(row: Insertable<OrganizationGroupTable>): Promise<void> {
+    await this.db.insertInto('organization_groups').values(row).execute();
+  }
+
+  async rename(id: string, set: { name?: string; group_code?: string; updated_at: number }): Promise<void> {
+    await this.db.updateTable('organization_groups').set(set).where('id', '=', id).execute();
+  }
+
+  /** Moves a subtree: every path under `oldPath` is re-rooted at `newPath`, in one transaction. */
+  async moveSubtree(id: string, parentId: string, oldPath: string, newPath: string, depthDelta: number, now: number): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.updateTable('organization_groups').set({ parent_id: parentId, updated_at: now }).where('id', '=', id).execute();
+      const rows = await tx.selectFrom('organization_groups').select(['id', 'path', 'depth']).where('path', 'like', `${oldPath}%`).execute();
+      for (const r of rows) {
+        await tx.updateTable('organization_groups').set({ path: newPath + r.path.slice(oldPath.length), depth: r.depth + depthDelta }).where('id', '=', r.id).execute();
+      }
+    });
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('group_settings').where('group_id', '=', id).execute();
+      await tx.deleteFrom('organization_groups').where('id', '=', id).execute();
+    });
+  }
+
+  /** What still belongs to the group (a group is deleted only when empty). */
+  async usage(id: string): Promise<{ children: number; devices: number; abmServers: number }> {
+    const count = async (q: Promise<{ n: number | string | bigint } | undefined>) => Number((await q)?.n ?? 0);
+    return {
+      children: await count(this.db.selectFrom('organization_groups').select((eb) => eb.fn.countAll<number>().as('n')).where('parent_id', '=', id).executeTakeFirst()),
+      devices: await count(this.db.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n')).where('organization_group_id', '=', id).executeTakeFirst()),
+      abmServers: await count(this.db.selectFrom('abm_servers').select((eb) => eb.fn.countAll<number>().as('n')).where('organization_group_id', '=', id).executeTakeFirst()),
+    };
+  }
+
+  async settingsOf(groupIds: string[]): Promise<GroupSettingRow[]> {
+    if (groupIds.length === 0) return [];
+    return this.db.selectFrom('group_settings').selectAll().where('group_id', 'in', groupIds).execute();
+  }
+
+  async setSetting(row: Insertable<GroupSettingTable>): Promise<void> {
+    await this.db
+      .insertInto('group_settings')
+      .values(row)
+      .onConflict((oc) => oc.columns(['group_id', 'key']).doUpdateSet({ value_json: row.value_json, updated_at: row.updated_at, updated_by: row.updated_by }))
+      .execute();
+  }
+
+  async clearSetting(groupId: string, key: string): Promise<void> {
+    await this.db.deleteFrom('group_settings').where('group_id', '=', groupId).where('key', '=', key).execute();
+  }
+
+  async moveDevice(deviceId: string, groupId: string): Promise<boolean> {
+    const res = await this.db.updateTable('devices').set({ organization_group_id: groupId }).where('id', '=', deviceId).executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+}
