@@ -41,6 +41,9 @@ import { profileRoutes } from './enroll/profile-routes.js';
 import { registerAuth } from './http/auth.js';
 import { buildServer } from './http/server.js';
 import { Scheduler } from './jobs/scheduler.js';
+import { OrgGroupStore } from './org/org-group-store.js';
+import { OrgGroupService } from './org/org-group-service.js';
+import { orgGroupRoutes } from './org/org-group-routes.js';
 import { createAbm } from './abm/abm-module.js';
 import { abmServerRoutes } from './abm/abm-routes.js';
 import { abmDeviceRoutes } from './abm/abm-device-routes.js';
@@ -96,13 +99,14 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
     },
   });
 
+  const groups = new OrgGroupService(new OrgGroupStore(db));
   const abm = createAbm({ db, secrets, log, publicUrl: config.publicUrl, settings: config.abm, nodeId: config.nodeId });
   const scheduler = new Scheduler(log).add(abm.abmJob);
 
   return {
     config, log, secrets, database, appliedMigrations, ca, scep, pushcerts, apns, push, audit, admins, tokens,
     events, devices, commandStore, checkins, commands, enrollmentProfiles,
-    ...abm, scheduler,
+    groups, ...abm, scheduler,
     async close() {
       await scheduler.stop();
       await apns.close();
@@ -136,6 +140,7 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object }
   await app.register(abmServerRoutes, { servers: ctx.abmServers, audit: ctx.audit });
   await app.register(abmDeviceRoutes, { devices: ctx.abmDevices, assign: ctx.abmAssign, audit: ctx.audit });
   await app.register(depProfileRoutes, { profiles: ctx.depProfiles, audit: ctx.audit });
+  await app.register(orgGroupRoutes, { groups: ctx.groups, audit: ctx.audit });
   return app;
 }
 

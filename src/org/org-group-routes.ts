@@ -1,0 +1,170 @@
+/** Admin API for the organization tree, its inherited settings, and moving devices between groups. */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AuditService } from './audit-service.js';
+import { GROUP_SETTING_KEYS } from './group-settings.js';
+import { OrgGroupError, type OrgGroupService } from './org-group-service.js';
+
+const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
+const Id = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const Group = Type.Object({
+  id: Type.String(),
+  parentId: Type.Union([Type.String(), Type.Null()]),
+  name: Type.String(),
+  groupId: Type.String({ description: 'the short Group ID users type' }),
+  depth: Type.Integer(),
+  breadcrumb: Type.Array(Type.String()),
+});
+const Setting = Type.Object({
+  key: Type.String(),
+  value: Type.Unknown(),
+  source: Type.Union([
+    Type.Object({ kind: Type.Literal('here') }),
+    Type.Object({ kind: Type.Literal('inherited'), groupId: Type.String(), groupName: Type.String() }),
+    Type.Object({ kind: Type.Literal('default') }),
+  ]),
+  description: Type.String(),
+});
+
+function sendError(reply: FastifyReply, err: unknown) {
+  if (!(err instanceof OrgGroupError)) throw err;
+  return reply.code({ not_found: 404, conflict: 409, invalid: 400 }[err.code]).send({ error: err.code, message: err.message });
+}
+
+export async function orgGroupRoutes(app: FastifyInstance, deps: { groups: OrgGroupService; audit: AuditService }): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { groups, audit } = deps;
+  const tags = ['organization'];
+  const record = (req: { actor: { label: string } | null; ip: string }, action: string, target: string, details?: Record<string, unknown>) =>
+    audit.record({ actor: req.actor!.label, action, target, source: req.ip, outcome: 'success', details });
+
+  r.get('/api/v1/organization-groups', {
+    config: { permission: 'read' },
+    schema: { tags, summary: 'Every organization group (the tree, root first)', response: { 200: Type.Object({ items: Type.Array(Group) }) } },
+  }, async () => ({ items: await groups.tree() }));
+
+  r.post('/api/v1/organization-groups', {
+    config: { permission: 'admin' },
+    schema: {
+      tags,
+      summary: 'Create a group under another',
+      body: Type.Object({ parentId: Type.String({ maxLength: 64 }), name: Type.String({ minLength: 1, maxLength: 100 }), groupId: Type.String({ minLength: 2, maxLength: 32 }) }),
+      response: { 201: Group, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+    },
+  }, async (req, reply) => {
+    try {
+      const g = await groups.create(req.body);
+      await record(req, 'org.group.create', g.id, { name: g.name, groupId: g.groupId, parentId: g.parentId });
+      return reply.code(201).send(g);
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  r.get('/api/v1/organization-groups/:id', {
+    config: { permission: 'read' },
+    schema: { tags, summary: 'One group', params: Id, response: { 200: Group, 404: ErrorBody } },
+  }, async (req, reply) => groups.get(req.params.id).catch((err) => sendError(reply, err)));
+
+  r.patch('/api/v1/organization-groups/:id', {
+    config: { permission: 'admin' },
+    schema: {
+      tags,
+      summary: 'Rename a group or change its Group ID',
+      params: Id,
+      body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), groupId: Type.Optional(Type.String({ minLength: 2, maxLength: 32 })) }),
+      response: { 200: Group, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+    },
+  }, async (req, reply) => {
+    try {
+      const g = await groups.update(req.params.id, req.body);
+      await record(req, 'org.group.update', g.id, req.body);
+      return g;
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  r.post('/api/v1/organization-groups/:id/move', {
+    config: { permission: 'admin' },
+    schema: { tags, summary: 'Move a group (with its subtree) under another group', params: Id, body: Type.Object({ parentId: Type.String({ maxLength: 64 }) }), response: { 200: Group, 400: ErrorBody, 404: ErrorBody } },
+  }, async (req, reply) => {
+    try {
+      const g = await groups.move(req.params.id, req.body.parentId);
+      await record(req, 'org.group.move', g.id, { parentId: req.body.parentId });
+      return g;
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  r.delete('/api/v1/organization-groups/:id', {
+    config: { permission: 'admin' },
+    schema: { tags, summary: 'Delete an empty group', params: Id, response: { 204: Type.Null(), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody } },
+  }, async (req, reply) => {
+    try {
+      await groups.delete(req.params.id);
+      await record(req, 'org.group.delete', req.params.id);
+      return reply.code(204).send(null);
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  r.get('/api/v1/organization-groups/:id/settings', {
+    config: { permission: 'read' },
+    schema: { tags, summary: 'Every setting as it applies at this group, and where its value comes from', params: Id, response: { 200: Type.Object({ items: Type.Array(Setting) }), 404: ErrorBody } },
+  }, async (req, reply) => groups.settings(req.params.id).then((items) => ({ items }), (err) => sendError(reply, err)));
+
+  r.put('/api/v1/organization-groups/:id/settings/:key', {
+    config: { permission: 'admin' },
+    schema: {
+      tags,
+      summary: 'Set (override) a setting at this group; its subtree inherits it',
+      description: `Settings: ${GROUP_SETTING_KEYS.join(', ')}.`,
+      params: Type.Object({ id: Type.String({ maxLength: 64 }), key: Type.String({ maxLength: 100 }) }),
+      body: Type.Object({ value: Type.Unknown() }),
+      response: { 200: Setting, 400: ErrorBody, 404: ErrorBody },
+    },
+  }, async (req, reply) => {
+    try {
+      const s = await groups.setSetting(req.params.id, req.params.key, req.body.value, req.actor!.label);
+      await record(req, 'org.setting.set', req.params.id, { key: req.params.key, value: req.body.value });
+      return s;
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  r.delete('/api/v1/organization-groups/:id/settings/:key', {
+    config: { permission: 'admin' },
+    schema: {
+      tags,
+      summary: 'Remove the override here: the group inherits the setting again',
+      params: Type.Object({ id: Type.String({ maxLength: 64 }), key: Type.String({ maxLength: 100 }) }),
+      response: { 200: Setting, 400: ErrorBody, 404: ErrorBody },
+    },
+  }, async (req, reply) => {
+    try {
+      const s = await groups.clearSetting(req.params.id, req.params.key);
+      await record(req, 'org.setting.clear', req.params.id, { key: req.params.key });
+      return s;
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  r.post('/api/v1/devices/:id/organization-group', {
+    config: { permission: 'operate' },
+    schema: { tags, summary: 'Move a device to another organization group (audited)', params: Id, body: Type.Object({ groupId: Type.String({ maxLength: 64 }) }), response: { 204: Type.Null(), 404: ErrorBody } },
+  }, async (req, reply) => {
+    try {
+      await groups.moveDevice(req.params.id, req.body.groupId);
+      await record(req, 'device.move_group', req.params.id, { groupId: req.body.groupId });
+      return reply.code(204).send(null);
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+}

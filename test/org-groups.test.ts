@@ -1,0 +1,39 @@
+/** The organization tree through the admin API, on SQLite and PostgreSQL. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { skipUnlessAvailable, testDatabaseKinds } from './support/db.js';
+import { startTestServer, type TestServer } from './support/server.js';
+
+describe.each(testDatabaseKinds)('organization groups API (%s)', (kind) => {
+  describe.skipIf(skipUnlessAvailable(kind))('', () => {
+    let pomona: TestServer;
+    beforeAll(async () => {
+      pomona = await startTestServer(kind);
+    });
+    afterAll(() => pomona?.close());
+
+    it('builds the tree, inherits settings, and moves devices with an audit event', async () => {
+      const acme = await pomona.api('/api/v1/organization-groups', { body: { parentId: 'global', name: 'Acme', groupId: 'acme' } });
+      expect(acme.status).toBe(201);
+      const site = await pomona.api('/api/v1/organization-groups', { body: { parentId: acme.json.id, name: 'Lyon', groupId: 'ACME-LYS' } });
+      expect(site.json).toMatchObject({ groupId: 'ACME-LYS', breadcrumb: ['Global', 'Acme', 'Lyon'] });
+
+      const set = await pomona.api(`/api/v1/organization-groups/${acme.json.id}/settings/enrollment.webEnrollmentAllowed`, { method: 'PUT', body: { value: true } });
+      expect(set.json).toMatchObject({ value: true, source: { kind: 'here' } });
+      const bad = await pomona.api(`/api/v1/organization-groups/${acme.json.id}/settings/enrollment.defaultOwnership`, { method: 'PUT', body: { value: 'mine' } });
+      expect(bad.status).toBe(400);
+      const settings = (await pomona.api(`/api/v1/organization-groups/${site.json.id}/settings`)).json.items;
+      expect(settings.find((s: { key: string }) => s.key === 'enrollment.webEnrollmentAllowed')).toMatchObject({ value: true, source: { kind: 'inherited', groupName: 'Acme' } });
+
+      const now = Date.now();
+      await pomona.ctx.database.db.insertInto('devices').values({ id: 'dev-1', udid: 'UDID-1', serial_number: 'C02TEST', model: null, model_name: null, product_name: null, device_name: null, os_version: null, build_version: null, imei: null, meid: null, info_json: null, created_at: now, updated_at: now, last_seen_at: null, ownership: null }).execute();
+      expect((await pomona.api('/api/v1/devices/dev-1/organization-group', { body: { groupId: site.json.id } })).status).toBe(204);
+      expect((await pomona.api('/api/v1/devices/nope/organization-group', { body: { groupId: site.json.id } })).status).toBe(404);
+      const row = await pomona.ctx.database.db.selectFrom('devices').select('organization_group_id').where('id', '=', 'dev-1').executeTakeFirstOrThrow();
+      expect(row.organization_group_id).toBe(site.json.id);
+      const audit = await pomona.ctx.audit.list({ action: 'device.move_group' });
+      expect(audit.events[0]).toMatchObject({ target: 'dev-1', outcome: 'success' });
+
+      expect((await pomona.api(`/api/v1/organization-groups/${site.json.id}`, { method: 'DELETE' })).status).toBe(409);
+    });
+  });
+});
