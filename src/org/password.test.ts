@@ -34,3 +34,14 @@ describe('password hashing', () => {
     expect(() => checkPasswordPolicy('x'.repeat(2000))).toThrow(/at most/);
   });
 });
+
+describe('argon2id', () => {
+  it('hashes with argon2id and verifies through the same entry point', async () => {
+    const { hashPasswordArgon2 } = await import('./password.js');
+    const h = await hashPasswordArgon2('correct horse battery');
+    expect(h).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect(await verifyPassword('correct horse battery', h)).toBe(true);
+    expect(await verifyPassword('correct horse batterz', h)).toBe(false);
+    expect(await verifyPassword('x', '$argon2id$garbage')).toBe(false);
+  });
+});

@@ -4,6 +4,7 @@
  * without invalidating existing hashes: verification always uses the stored parameters.
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 
 export const MIN_PASSWORD_LENGTH = 12;
 /** Long enough for any passphrase, short enough that hashing stays cheap to refuse. */
@@ -63,8 +64,20 @@ function parseHash(stored: string): { params: ScryptParams; salt: Buffer; hash: 
   return { params: { N, r, p }, salt, hash };
 }
 
+/**
+ * Argon2id (OWASP's parameters: 19 MiB, 2 passes) for end users' passwords and PINs; the PHC
+ * string (`$argon2id$v=19$m=…`) carries its parameters, and verifyPassword reads both kinds.
+ */
+export function hashPasswordArgon2(password: string): Promise<string> {
+  return argon2Hash(password.normalize('NFC'), { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+}
+
 /** Constant-time comparison of the derived key; false (never a throw) for a malformed hash. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  if (stored.startsWith('$argon2')) {
+    if (typeof password !== 'string' || password.length > MAX_PASSWORD_LENGTH) return false;
+    return argon2Verify(stored, password.normalize('NFC')).catch(() => false);
+  }
   const parsed = parseHash(stored);
   if (!parsed || typeof password !== 'string' || password.length > MAX_PASSWORD_LENGTH) return false;
   const candidate = await derive(password, parsed.salt, parsed.params, parsed.hash.length);
