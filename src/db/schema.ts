@@ -322,6 +322,76 @@ export interface GroupSettingTable {
   updated_by: string | null;
 }
 
+export interface IdentityProviderTable {
+  id: string;
+  organization_group_id: string;
+  kind: 'local' | 'ldap' | 'saml' | 'oidc';
+  name: string;
+  /** the provider's settings without secrets */
+  config_json: string;
+  /** bind passwords, client secrets, SP keys: sealed JSON */
+  secrets_enc: Buffer | null;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A person who enrolls devices: local (password, optional PIN) or met through a provider. */
+export interface UserTable {
+  id: string;
+  /** 'local' or the identity provider's id */
+  source: string;
+  username: string;
+  external_id: string | null;
+  email: string | null;
+  display_name: string | null;
+  password_hash: string | null;
+  pin_hash: string | null;
+  default_group_id: string;
+  failed_sign_ins: number;
+  locked_until: number | null;
+  disabled_at: number | null;
+  last_sign_in_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UserGroupTable {
+  id: string;
+  source: string;
+  name: string;
+  created_at: number;
+}
+
+export interface UserGroupMemberTable {
+  user_group_id: string;
+  user_id: string;
+}
+
+export interface UserGroupMappingTable {
+  user_group_id: string;
+  organization_group_id: string;
+  rank: number;
+  created_at: number;
+}
+
+export interface RegistrationTokenTable {
+  id: string;
+  token_hash: string;
+  prefix: string;
+  organization_group_id: string;
+  user_id: string | null;
+  platform: string | null;
+  max_uses: number | null;
+  uses: number;
+  two_factor: number;
+  expires_at: number;
+  created_by: string;
+  created_at: number;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
 export interface Database {
   devices: DeviceTable;
   enrollments: EnrollmentTable;
@@ -344,6 +414,12 @@ export interface Database {
   dep_profile_definitions: DepProfileDefinitionTable;
   organization_groups: OrganizationGroupTable;
   group_settings: GroupSettingTable;
+  identity_providers: IdentityProviderTable;
+  users: UserTable;
+  user_groups: UserGroupTable;
+  user_group_members: UserGroupMemberTable;
+  user_group_mappings: UserGroupMappingTable;
+  registration_tokens: RegistrationTokenTable;
 }
 
 export type Device = Selectable<DeviceTable>;

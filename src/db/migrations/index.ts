@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001-core.js';
 import * as m0002 from './0002-abm.js';
 import * as m0003 from './0003-org.js';
+import * as m0004 from './0004-users.js';
 
 /** Migrations are listed here (not read from disk) so they run the same from source and tests. */
 const migrations: Record<string, Migration> = {
   '0001-core': m0001,
   '0002-abm': m0002,
   '0003-org': m0003,
+  '0004-users': m0004,
 };
 
 export const migrationProvider: MigrationProvider = {
