@@ -44,6 +44,11 @@ import { Scheduler } from './jobs/scheduler.js';
 import { OrgGroupStore } from './org/org-group-store.js';
 import { OrgGroupService } from './org/org-group-service.js';
 import { orgGroupRoutes } from './org/org-group-routes.js';
+import { UserStore } from './org/user-store.js';
+import { UserService } from './org/user-service.js';
+import { RegistrationTokenStore } from './org/registration-token-store.js';
+import { RegistrationTokenService } from './org/registration-token-service.js';
+import { userRoutes } from './org/user-routes.js';
 import { createAbm } from './abm/abm-module.js';
 import { abmServerRoutes } from './abm/abm-routes.js';
 import { abmDeviceRoutes } from './abm/abm-device-routes.js';
@@ -100,13 +105,15 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
   });
 
   const groups = new OrgGroupService(new OrgGroupStore(db));
+  const users = new UserService(new UserStore(db), groups);
+  const registrationTokens = new RegistrationTokenService(new RegistrationTokenStore(db), groups, users);
   const abm = createAbm({ db, secrets, log, publicUrl: config.publicUrl, settings: config.abm, nodeId: config.nodeId });
   const scheduler = new Scheduler(log).add(abm.abmJob);
 
   return {
     config, log, secrets, database, appliedMigrations, ca, scep, pushcerts, apns, push, audit, admins, tokens,
     events, devices, commandStore, checkins, commands, enrollmentProfiles,
-    groups, ...abm, scheduler,
+    groups, users, registrationTokens, ...abm, scheduler,
     async close() {
       await scheduler.stop();
       await apns.close();
@@ -141,6 +148,7 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object }
   await app.register(abmDeviceRoutes, { devices: ctx.abmDevices, assign: ctx.abmAssign, audit: ctx.audit });
   await app.register(depProfileRoutes, { profiles: ctx.depProfiles, audit: ctx.audit });
   await app.register(orgGroupRoutes, { groups: ctx.groups, audit: ctx.audit });
+  await app.register(userRoutes, { users: ctx.users, tokens: ctx.registrationTokens, audit: ctx.audit });
   return app;
 }
 

@@ -35,5 +35,24 @@ describe.each(testDatabaseKinds)('organization groups API (%s)', (kind) => {
 
       expect((await pomona.api(`/api/v1/organization-groups/${site.json.id}`, { method: 'DELETE' })).status).toBe(409);
     });
+
+    it('manages users, user-group mappings and registration tokens', async () => {
+      const user = await pomona.api('/api/v1/users', { body: { username: 'dee', password: 'dee has a passphrase', defaultGroupId: 'global' } });
+      expect(user.status).toBe(201);
+      expect(user.json).not.toHaveProperty('password_hash');
+      expect((await pomona.api('/api/v1/users', { body: { username: 'dee2', password: 'short', defaultGroupId: 'global' } })).status).toBe(400);
+      const ug = await pomona.api('/api/v1/user-groups', { body: { name: 'Engineering' } });
+      expect((await pomona.api(`/api/v1/user-groups/${ug.json.id}/mapping`, { method: 'PUT', body: { organizationGroupId: 'global', rank: 5 } })).status).toBe(204);
+      expect((await pomona.api('/api/v1/user-groups')).json.items).toContainEqual(expect.objectContaining({ name: 'Engineering', organization_group_id: 'global', rank: 5 }));
+
+      const created = await pomona.api('/api/v1/registration-tokens', { body: { groupId: 'global', userId: user.json.id, platform: 'iOS', twoFactor: true } });
+      expect(created.status).toBe(201);
+      expect(created.json.token).toMatch(/^[A-Z2-9]{10}$/);
+      const listed = (await pomona.api('/api/v1/registration-tokens')).json.items;
+      expect(JSON.stringify(listed)).not.toContain(created.json.token);
+      expect(listed[0]).toMatchObject({ status: 'registration active', twoFactor: true, platform: 'iOS' });
+      expect((await pomona.api(`/api/v1/registration-tokens/${created.json.registrationToken.id}`, { method: 'DELETE' })).status).toBe(204);
+      expect((await pomona.api('/api/v1/registration-tokens')).json.items[0].status).toBe('revoked');
+    });
   });
 });

@@ -1,0 +1,147 @@
+/** Admin API for end users, user groups and their mapping to organization groups, and registration tokens. */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AuditService } from './audit-service.js';
+import { PasswordPolicyError } from './password.js';
+import { PLATFORMS, RegistrationTokenError, type RegistrationTokenService } from './registration-token-service.js';
+import { UserError, type UserService } from './user-service.js';
+
+const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+const User = Type.Object({
+  id: Type.String(), source: Type.String(), username: Type.String(), email: Nullable(Type.String()), displayName: Nullable(Type.String()),
+  defaultGroupId: Type.String(), hasPin: Type.Boolean(), locked: Type.Boolean(), disabled: Type.Boolean(), lastSignInAt: Nullable(Type.Number()),
+});
+const Token = Type.Object({
+  id: Type.String(), prefix: Type.String(), groupId: Type.String(), userId: Nullable(Type.String()), platform: Nullable(Type.String()),
+  maxUses: Nullable(Type.Integer()), uses: Type.Integer(), twoFactor: Type.Boolean(), expiresAt: Type.Number(), createdBy: Type.String(), createdAt: Type.Number(),
+  status: Type.String(),
+});
+
+function sendError(reply: FastifyReply, err: unknown) {
+  if (err instanceof PasswordPolicyError) return reply.code(400).send({ error: 'invalid', message: err.message });
+  if (err instanceof UserError || err instanceof RegistrationTokenError) {
+    return reply.code({ not_found: 404, conflict: 409, invalid: 400, refused: 403 }[err.code]).send({ error: err.code, message: err.message });
+  }
+  if (err instanceof Error && /no such organization group/.test(err.message)) return reply.code(404).send({ error: 'not_found', message: err.message });
+  throw err;
+}
+
+export async function userRoutes(app: FastifyInstance, deps: { users: UserService; tokens: RegistrationTokenService; audit: AuditService }): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { users, tokens, audit } = deps;
+  const tags = ['users'];
+  const record = (req: { actor: { label: string } | null; ip: string }, action: string, target: string, details?: Record<string, unknown>) =>
+    audit.record({ actor: req.actor!.label, action, target, source: req.ip, outcome: 'success', details });
+
+  r.post('/api/v1/users', {
+    config: { permission: 'admin' },
+    schema: {
+      tags,
+      summary: 'Create a local user (argon2id password, optional PIN)',
+      body: Type.Object({
+        username: Type.String({ minLength: 1, maxLength: 128 }), password: Type.String({ maxLength: 1024 }), pin: Type.Optional(Type.String({ maxLength: 8 })),
+        email: Type.Optional(Type.String({ maxLength: 254 })), displayName: Type.Optional(Type.String({ maxLength: 200 })), defaultGroupId: Type.String({ maxLength: 64 }),
+      }),
+      response: { 201: User, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
+    },
+  }, async (req, reply) => {
+    try {
+      const u = await users.createLocal(req.body);
+      await record(req, 'user.create', u.id, { username: u.username });
+      return reply.code(201).send(u);
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  r.get('/api/v1/users/:id', {
+    config: { permission: 'read' },
+    schema: { tags, summary: 'One user', params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response: { 200: User, 404: ErrorBody } },
+  }, async (req, reply) => users.view(req.params.id).catch((err) => sendError(reply, err)));
+
+  r.get('/api/v1/user-groups', {
+    config: { permission: 'read' },
+    schema: {
+      tags,
+      summary: 'User groups (local, and directory groups seen at sign-in) with the organization group each maps to',
+      response: { 200: Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), source: Type.String(), name: Type.String(), organization_group_id: Nullable(Type.String()), rank: Nullable(Type.Integer()) })) }) },
+    },
+  }, async () => ({ items: await users.listGroups() }));
+
+  r.post('/api/v1/user-groups', {
+    config: { permission: 'admin' },
+    schema: { tags, summary: 'Create a local user group', body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }), response: { 201: Type.Object({ id: Type.String() }), 400: ErrorBody, 409: ErrorBody } },
+  }, async (req, reply) => {
+    try {
+      const g = await users.createGroup(req.body.name);
+      await record(req, 'user_group.create', g.id, { name: req.body.name });
+      return reply.code(201).send(g);
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  r.put('/api/v1/user-groups/:id/mapping', {
+    config: { permission: 'admin' },
+    schema: {
+      tags,
+      summary: 'Map a user group to an organization group (null removes the mapping); the lowest rank wins',
+      params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+      body: Type.Object({ organizationGroupId: Nullable(Type.String({ maxLength: 64 })), rank: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000 })) }),
+      response: { 204: Type.Null(), 404: ErrorBody },
+    },
+  }, async (req, reply) => {
+    try {
+      await users.mapGroup(req.params.id, req.body.organizationGroupId, req.body.rank);
+      await record(req, 'user_group.map', req.params.id, req.body);
+      return reply.code(204).send(null);
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  r.get('/api/v1/registration-tokens', {
+    config: { permission: 'read' },
+    schema: { tags, summary: 'Registration tokens (prefix and status only)', querystring: Type.Object({ groupId: Type.Optional(Type.String({ maxLength: 64 })) }), response: { 200: Type.Object({ items: Type.Array(Token) }) } },
+  }, async (req) => ({ items: await tokens.list(req.query.groupId) }));
+
+  r.post('/api/v1/registration-tokens', {
+    config: { permission: 'operate' },
+    schema: {
+      tags,
+      summary: 'Create a registration token (shown once)',
+      body: Type.Object({
+        groupId: Type.String({ maxLength: 64 }),
+        userId: Type.Optional(Type.String({ maxLength: 64 })),
+        platform: Type.Optional(Type.Union(PLATFORMS.map((p) => Type.Literal(p)))),
+        maxUses: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 100000 }))),
+        expiresInHours: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 8760 })),
+        twoFactor: Type.Optional(Type.Boolean()),
+      }),
+      response: { 201: Type.Object({ token: Type.String(), registrationToken: Token }), 400: ErrorBody, 404: ErrorBody },
+    },
+  }, async (req, reply) => {
+    try {
+      const { token, view } = await tokens.create({ ...req.body, platform: req.body.platform as never, createdBy: req.actor!.label });
+      await record(req, 'registration_token.create', view.id, { groupId: view.groupId, platform: view.platform, maxUses: view.maxUses, twoFactor: view.twoFactor });
+      return reply.code(201).send({ token, registrationToken: view });
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  r.delete('/api/v1/registration-tokens/:id', {
+    config: { permission: 'operate' },
+    schema: { tags, summary: 'Revoke a registration token', params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response: { 204: Type.Null(), 404: ErrorBody } },
+  }, async (req, reply) => {
+    try {
+      await tokens.revoke(req.params.id);
+      await record(req, 'registration_token.revoke', req.params.id);
+      return reply.code(204).send(null);
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+}
