@@ -3,7 +3,7 @@
  * (`openContext`, used by the CLI too), and the HTTP server on top (`startServer`).
  */
 import { readFileSync } from 'node:fs';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Config } from './config.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/database.js';
 import { loadSecretBox } from './pki/secret-box.js';
@@ -125,8 +125,9 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
 export type Context = Awaited<ReturnType<typeof openContext>>;
 
 /** The HTTP server with every route, on an open context. */
-export async function buildApp(ctx: Context, opts: { logger?: boolean | object } = {}): Promise<FastifyInstance> {
+export async function buildApp(ctx: Context, opts: { logger?: boolean | object; onRoute?: (route: RouteOptions) => void } = {}): Promise<FastifyInstance> {
   const app = await buildServer(ctx.config, opts);
+  if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
   registerAuth(app, { admins: ctx.admins, tokens: ctx.tokens, audit: ctx.audit });
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     try {
