@@ -332,7 +332,7 @@ describe('SamlProvider against a loopback IdP', () => {
     });
 
     it('reads Entra ID (Azure AD) claim URIs from an unprefixed assertion', async () => {
-      const p = provider({ attributes: { username: `${AZURE}/name` } });
+      const p = provider({ attributes: { username: `${AZURE}/name`, groups: undefined } });
       const { form } = await browserSignIn(p, idp, undefined, {
         azureStyle: true,
         nameId: 'Xk3lq0n2Jd9s-pairwise-id',
@@ -440,6 +440,11 @@ describe('SamlProvider against a loopback IdP', () => {
       expect(e.reason).toMatch(/^unsigned assertion.*only the Response is signed/);
     });
 
+    it('an unsigned Response when the provider requires a signed Response', async () => {
+      const e = await refused({ sign: 'assertion' }, provider({ wantResponseSigned: true }));
+      expect(e.reason).toBe('unsigned response: this provider requires a signed Response');
+    });
+
     it('an unsigned Response with an unsigned assertion, whatever the settings', async () => {
       const e = await refused({ sign: 'none' }, provider({ wantAssertionsSigned: false }));
       expect(e.reason).toMatch(/neither the Response nor the Assertion is signed/);
@@ -475,6 +480,7 @@ describe('SamlProvider against a loopback IdP', () => {
     it('a Response for another Destination, and a bearer confirmation for another Recipient', async () => {
       expect((await refused({ destination: 'https://other-sp.test/acs' })).reason).toMatch(/^wrong Destination/);
       expect((await refused({ recipient: 'https://other-sp.test/acs' })).reason).toMatch(/^wrong Recipient/);
+      expect((await refused({ destination: null, sign: 'both' })).reason).toBe('the Response is signed but has no Destination');
     });
 
     it('an assertion from another issuer', async () => {

@@ -393,7 +393,7 @@ export class SamlProvider {
       signAuthnRequests: config.signAuthnRequests ?? SAML_CONFIG_DEFAULTS.signAuthnRequests,
       spPrivateKey: config.spPrivateKey,
       spCertificate: config.spCertificate === undefined ? undefined : certificateFrom(config.spCertificate)!.toString(),
-      attributes: { ...DEFAULT_SAML_ATTRIBUTES, ...config.attributes },
+      attributes: attributeNames(config.attributes),
       clockSkewMs: (config.clockSkewSeconds ?? SAML_CONFIG_DEFAULTS.clockSkewSeconds) * 1000,
       wantAssertionsSigned: config.wantAssertionsSigned ?? SAML_CONFIG_DEFAULTS.wantAssertionsSigned,
       wantResponseSigned: config.wantResponseSigned ?? SAML_CONFIG_DEFAULTS.wantResponseSigned,
@@ -456,6 +456,9 @@ export class SamlProvider {
     if (destination && destination !== this.#config.acsUrl) {
       refuse(`wrong Destination ${quote(destination)}: this provider's ACS URL is ${quote(this.#config.acsUrl)}`);
     }
+    const responseSigned = children(response, NS.dsig, 'Signature').length > 0;
+    // Bindings §3.5.5.2: a signed message must say where it is going.
+    if (responseSigned && !destination) refuse('the Response is signed but has no Destination');
 
     if (children(response, NS.assertion, 'EncryptedAssertion').length > 0) {
       refuse('encrypted assertions are not supported: turn assertion encryption off at the IdP');
@@ -464,7 +467,6 @@ export class SamlProvider {
     if (assertions.length !== 1) {
       refuse(`expected exactly one Assertion in the Response, found ${assertions.length}${assertions.length > 1 ? ' (possible signature wrapping)' : ''}`);
     }
-    const responseSigned = children(response, NS.dsig, 'Signature').length > 0;
     const assertionSigned = children(assertions[0], NS.dsig, 'Signature').length > 0;
     if (this.#config.wantAssertionsSigned && !assertionSigned) {
       refuse(`unsigned assertion: this provider requires signed assertions${responseSigned ? ' (only the Response is signed)' : ''}`);
@@ -703,6 +705,7 @@ export class SamlProvider {
     const groups = new Set<string>();
     for (const name of names.groups) for (const value of attributes.get(name.toLowerCase()) ?? []) groups.add(value);
 
+    // A transient NameID changes at every sign-in: the username attribute is then the stable key.
     const persistentNameId = nameId && nameId.format !== NAMEID_FORMAT.transient ? nameId.value : undefined;
     const identity: Identity = {
       provider: this.#providerId,
@@ -719,6 +722,15 @@ export class SamlProvider {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+/** The defaults, overridden by each role the configuration sets (an `undefined` keeps the default). */
+function attributeNames(overrides: Partial<SamlAttributeNames> | undefined): SamlAttributeNames {
+  const names: SamlAttributeNames = { ...DEFAULT_SAML_ATTRIBUTES };
+  for (const [key, value] of Object.entries(overrides ?? {}) as Array<[keyof SamlAttributeNames, never]>) {
+    if (value !== undefined) names[key] = value;
+  }
+  return names;
+}
 
 function refuse(reason: string, message: string = SIGN_IN_NOT_VERIFIED): never {
   throw new SignInError(message, reason);
