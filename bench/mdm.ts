@@ -6,11 +6,13 @@
  * and the server's peak RSS — on SQLite and on PostgreSQL (when TEST_DATABASE_URL or
  * --postgres is given). Options: --devices N --commands K --concurrency W --postgres URL
  * --log-level LEVEL (the server's, default info as `pomona serve`; its lines are discarded)
+ * --warmup C (C commands per device answered before the measured phase, default 0: the figures
+ * then include the JIT compiling the command path, which a long-running server has done)
  * --profile DIR (writes a V8 CPU profile of the server during the command phase to DIR).
  */
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -24,6 +26,7 @@ const arg = (name: string, dflt: string) => {
 const N = Number(arg('devices', '1000'));
 const K = Number(arg('commands', '5'));
 const W = Number(arg('concurrency', '8'));
+const WARMUP = Number(arg('warmup', '0'));
 const postgresBase = arg('postgres', process.env.TEST_DATABASE_URL ?? '');
 const logLevel = arg('log-level', 'info');
 const profileDir = arg('profile', '');
@@ -85,11 +88,19 @@ async function run(label: string, databaseUrl: string) {
   const enrollSeconds = (performance.now() - t0) / 1000;
   const enrollCpu = cpuMs(pid) - cpu0;
 
-  for (let k = 0; k < K; k++) {
-    const type = ['DeviceInformation', 'ProfileList', 'SecurityInfo', 'InstalledApplicationList', 'RestartDevice'][k % 5];
-    const res = await fetch(`${ready.url}/api/v1/commands`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ devices: devices.map((d) => d.udid), command: { RequestType: type }, push: false }) });
-    if (res.status !== 201) throw new Error(`enqueue answered ${res.status}`);
+  const enqueue = async (count: number) => {
+    for (let k = 0; k < count; k++) {
+      const type = ['DeviceInformation', 'ProfileList', 'SecurityInfo', 'InstalledApplicationList', 'RestartDevice'][k % 5];
+      const res = await fetch(`${ready.url}/api/v1/commands`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ devices: devices.map((d) => d.udid), command: { RequestType: type }, push: false }) });
+      if (res.status !== 201) throw new Error(`enqueue answered ${res.status}`);
+    }
+  };
+  // Optional unmeasured command sessions first: a long-running server has compiled its hot path.
+  if (WARMUP > 0) {
+    await enqueue(WARMUP);
+    await pool(devices, W, async (d) => void (await d.connect()));
   }
+  await enqueue(K);
 
   // Time each PUT of each device session.
   const latencies: number[] = [];
@@ -120,7 +131,7 @@ async function run(label: string, databaseUrl: string) {
   }
   const roundTrips = N * K;
   const result = {
-    database: label, devices: N, commandsPerDevice: K, concurrency: W, serverLogLevel: logLevel, profiled: Boolean(profileDir),
+    database: label, devices: N, commandsPerDevice: K, concurrency: W, warmupCommandsPerDevice: WARMUP, serverLogLevel: logLevel, profiled: Boolean(profileDir),
     enrollmentsPerSecond: +(N / enrollSeconds).toFixed(1),
     serverCpuMsPerEnrollment: +(enrollCpu / N).toFixed(3),
     commandRoundTripsPerSecond: +(roundTrips / cmdSeconds).toFixed(1),
@@ -129,13 +140,19 @@ async function run(label: string, databaseUrl: string) {
     connectLatencyMs: { p50: +pct(latencies, 50).toFixed(2), p99: +pct(latencies, 99).toFixed(2) },
     serverPeakRssMb: +peakRssMb(pid).toFixed(1),
   };
+  // Closing the IPC channel ends the server (it removes its data directory first).
+  const exited = new Promise((resolve) => child.once('exit', resolve));
   child.disconnect();
-  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGTERM'), 5000);
+  await exited;
+  clearTimeout(timer);
   return result;
 }
 
 const machine = { cpus: cpus().length, model: cpus()[0]?.model, node: process.version };
-const results = [await run('sqlite', `sqlite:${join(mkdtempSync(join(tmpdir(), 'pomona-bench-db-')), 'pomona.db')}`)];
+const sqliteDir = mkdtempSync(join(tmpdir(), 'pomona-bench-db-'));
+const results = [await run('sqlite', `sqlite:${join(sqliteDir, 'pomona.db')}`)];
+rmSync(sqliteDir, { recursive: true, force: true });
 if (postgresBase) {
   const name = `pomona_bench_${Date.now()}`;
   const admin = new pg.Client({ connectionString: postgresBase });

@@ -4,7 +4,7 @@
  * ready, and answers {profile: 'start'} and {profile: 'stop', file} by recording a V8 CPU
  * profile of just that window, written as a .cpuprofile file. Logs go to stdout as in `pomona serve`.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,5 +37,8 @@ process.on('message', async (m: { profile: 'start' | 'stop'; file?: string }) =>
     process.send!({ profile: 'stopped' });
   }
 });
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', () => {
+  rmSync(dataDir, { recursive: true, force: true });
+  process.exit(0);
+});
 process.send!({ url: `http://127.0.0.1:${port}`, token: secret });
