@@ -571,7 +571,7 @@ export type LdapTestResult =
       ok: true;
       details: { servers: LdapServerCheck[]; boundAs: string; userSearchBase: string; groupSearchBase?: string; user?: Identity | null };
     }
-  | { ok: false; error: string; details?: { servers: LdapServerCheck[]; problems?: LdapConfigProblem[] } };
+  | { ok: false; error: string; details: { servers: LdapServerCheck[] } };
 
 interface UserEntry {
   dn: string;
@@ -587,7 +587,8 @@ interface Connection {
 const noLog: LdapLog = { info() {}, warn() {} };
 
 export class LdapDirectory {
-  readonly config: ResolvedLdapConfig;
+  /** private: it holds the service password (redactLdapConfig is for showing a config) */
+  private readonly config: ResolvedLdapConfig;
   private readonly log: LdapLog;
   private readonly provider: string;
 
@@ -673,7 +674,7 @@ export class LdapDirectory {
 
   /**
    * Connects to every configured server (TLS as configured), binds as the service account and
-   * reads the search bases; with `username`, also looks that person up through the first server.
+   * reads the search bases; with `username`, also looks that person up (first server that answers).
    */
   async testConnection(opts: { username?: string } = {}): Promise<LdapTestResult> {
     const servers: LdapServerCheck[] = [];
