@@ -392,6 +392,15 @@ export interface RegistrationTokenTable {
   last_used_at: number | null;
 }
 
+/** An SSO sign-in between the redirect to the IdP and its answer; consumed once. */
+export interface SignInFlowTable {
+  id: string;
+  provider_id: string;
+  data_json: string;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
 export interface Database {
   devices: DeviceTable;
   enrollments: EnrollmentTable;
@@ -420,6 +429,7 @@ export interface Database {
   user_group_members: UserGroupMemberTable;
   user_group_mappings: UserGroupMappingTable;
   registration_tokens: RegistrationTokenTable;
+  sign_in_flows: SignInFlowTable;
 }
 
 export type Device = Selectable<DeviceTable>;

@@ -90,10 +90,21 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('revoked_at', ms)
     .addColumn('last_used_at', ms)
     .execute();
+
+  // SSO sign-ins in flight (SAML request ids, OIDC state with nonce and PKCE verifier), so the
+  // node that receives the IdP's answer need not be the one that sent the user there.
+  await db.schema
+    .createTable('sign_in_flows')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('provider_id', 'text', (c) => c.notNull())
+    .addColumn('data_json', 'text', (c) => c.notNull())
+    .addColumn('expires_at', ms, (c) => c.notNull())
+    .addColumn('consumed_at', ms)
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ['registration_tokens', 'user_group_mappings', 'user_group_members', 'user_groups', 'users', 'identity_providers']) {
+  for (const t of ['sign_in_flows', 'registration_tokens', 'user_group_mappings', 'user_group_members', 'user_groups', 'users', 'identity_providers']) {
     await db.schema.dropTable(t).ifExists().execute();
   }
 }
