@@ -49,6 +49,9 @@ import { UserService } from './org/user-service.js';
 import { RegistrationTokenStore } from './org/registration-token-store.js';
 import { RegistrationTokenService } from './org/registration-token-service.js';
 import { userRoutes } from './org/user-routes.js';
+import { IdentityProviderStore } from './org/identity-provider-store.js';
+import { IdentityProviderService } from './org/identity-provider-service.js';
+import { identityProviderRoutes } from './org/identity-provider-routes.js';
 import { createAbm } from './abm/abm-module.js';
 import { abmServerRoutes } from './abm/abm-routes.js';
 import { abmDeviceRoutes } from './abm/abm-device-routes.js';
@@ -107,13 +110,14 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
   const groups = new OrgGroupService(new OrgGroupStore(db));
   const users = new UserService(new UserStore(db), groups);
   const registrationTokens = new RegistrationTokenService(new RegistrationTokenStore(db), groups, users);
+  const idps = new IdentityProviderService(new IdentityProviderStore(db), groups, secrets, { publicUrl: config.publicUrl });
   const abm = createAbm({ db, secrets, log, publicUrl: config.publicUrl, settings: config.abm, nodeId: config.nodeId });
   const scheduler = new Scheduler(log).add(abm.abmJob);
 
   return {
     config, log, secrets, database, appliedMigrations, ca, scep, pushcerts, apns, push, audit, admins, tokens,
     events, devices, commandStore, checkins, commands, enrollmentProfiles,
-    groups, users, registrationTokens, ...abm, scheduler,
+    groups, users, registrationTokens, idps, ...abm, scheduler,
     async close() {
       await scheduler.stop();
       await apns.close();
@@ -150,6 +154,7 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object; 
   await app.register(depProfileRoutes, { profiles: ctx.depProfiles, audit: ctx.audit });
   await app.register(orgGroupRoutes, { groups: ctx.groups, audit: ctx.audit });
   await app.register(userRoutes, { users: ctx.users, tokens: ctx.registrationTokens, audit: ctx.audit });
+  await app.register(identityProviderRoutes, { idps: ctx.idps, audit: ctx.audit });
   return app;
 }
 

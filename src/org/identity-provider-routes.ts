@@ -1,0 +1,106 @@
+/** Admin API for identity providers, and the SAML metadata an IdP administrator imports. */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AuditService } from './audit-service.js';
+import { IdentityProviderError, type IdentityProviderService } from './identity-provider-service.js';
+
+const Problem = Type.Object({ path: Type.String(), message: Type.String() });
+const ErrorBody = Type.Object({ error: Type.String(), message: Type.String(), problems: Type.Optional(Type.Array(Problem)) });
+const Id = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const Provider = Type.Object({
+  id: Type.String(), groupId: Type.String(), kind: Type.String(), name: Type.String(), enabled: Type.Boolean(),
+  config: Type.Record(Type.String(), Type.Unknown()), secretSet: Type.Boolean(), endpoints: Type.Record(Type.String(), Type.String()),
+});
+const Kind = Type.Union([Type.Literal('ldap'), Type.Literal('saml'), Type.Literal('oidc')]);
+const SECRET_NOTE = 'The secret (LDAP bindPassword, SAML spPrivateKey, OIDC clientSecret) is stored sealed and never returned; leave it out of an update to keep it.';
+
+function sendError(reply: FastifyReply, err: unknown) {
+  if (err instanceof IdentityProviderError) {
+    return reply.code(err.code === 'not_found' ? 404 : 400).send({ error: err.code, message: err.message, ...(err.problems.length ? { problems: err.problems } : {}) });
+  }
+  if (err instanceof Error && /no such organization group/.test(err.message)) return reply.code(404).send({ error: 'not_found', message: err.message });
+  throw err;
+}
+
+export async function identityProviderRoutes(app: FastifyInstance, deps: { idps: IdentityProviderService; audit: AuditService }): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { idps, audit } = deps;
+  const tags = ['users'];
+
+  r.get('/api/v1/organization-groups/:id/identity-providers', {
+    config: { permission: 'read' },
+    schema: { tags, summary: 'Identity providers a group uses: its own, then its ancestors\'', params: Id, response: { 200: Type.Object({ items: Type.Array(Provider) }), 404: ErrorBody } },
+  }, async (req, reply) => idps.forGroup(req.params.id).then((items) => ({ items }), (err) => sendError(reply, err)));
+
+  r.post('/api/v1/identity-providers', {
+    config: { permission: 'admin' },
+    schema: {
+      tags, summary: 'Add an LDAP, SAML or OpenID Connect provider to an organization group', description: SECRET_NOTE,
+      body: Type.Object({ groupId: Type.String({ maxLength: 64 }), kind: Kind, name: Type.String({ minLength: 1, maxLength: 100 }), config: Type.Record(Type.String(), Type.Unknown()) }),
+      response: { 201: Provider, 400: ErrorBody, 404: ErrorBody },
+    },
+  }, async (req, reply) => {
+    try {
+      const p = await idps.create(req.body);
+      await audit.record({ actor: req.actor!.label, action: 'idp.create', target: p.id, source: req.ip, outcome: 'success', details: { kind: p.kind, name: p.name, groupId: p.groupId } });
+      return reply.code(201).send(p);
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  r.patch('/api/v1/identity-providers/:id', {
+    config: { permission: 'admin' },
+    schema: {
+      tags, summary: 'Rename, enable/disable or reconfigure a provider', description: SECRET_NOTE, params: Id,
+      body: Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), enabled: Type.Optional(Type.Boolean()), config: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
+      response: { 200: Provider, 400: ErrorBody, 404: ErrorBody },
+    },
+  }, async (req, reply) => {
+    try {
+      const p = await idps.update(req.params.id, req.body);
+      await audit.record({ actor: req.actor!.label, action: 'idp.update', target: p.id, source: req.ip, outcome: 'success', details: { name: req.body.name, enabled: req.body.enabled, config: req.body.config ? 'changed' : undefined } });
+      return p;
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  r.delete('/api/v1/identity-providers/:id', {
+    config: { permission: 'admin' },
+    schema: { tags, summary: 'Remove a provider', params: Id, response: { 204: Type.Null(), 404: ErrorBody } },
+  }, async (req, reply) => {
+    try {
+      await idps.delete(req.params.id);
+      await audit.record({ actor: req.actor!.label, action: 'idp.delete', target: req.params.id, source: req.ip, outcome: 'success' });
+      return reply.code(204).send(null);
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  r.post('/api/v1/identity-providers/:id/test', {
+    config: { permission: 'admin' },
+    schema: {
+      tags, summary: 'Test an LDAP provider: bind, search bases, and optionally look a user up', params: Id,
+      body: Type.Optional(Type.Object({ username: Type.Optional(Type.String({ maxLength: 256 })) })),
+      response: { 200: Type.Object({ ok: Type.Boolean(), error: Type.Optional(Type.String()), details: Type.Unknown() }), 404: ErrorBody },
+    },
+  }, async (req, reply) => {
+    try {
+      return await (await idps.directory(req.params.id)).testConnection({ username: req.body?.username });
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
+  // Public: the IdP administrator (or the IdP itself) fetches it.
+  r.get('/sso/saml/:id/metadata', { schema: { hide: true, params: Id } }, async (req, reply) => {
+    try {
+      return reply.type('application/samlmetadata+xml').send(await idps.samlMetadata(req.params.id));
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+}
