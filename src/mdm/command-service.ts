@@ -51,7 +51,7 @@ export class CommandService {
    * read, to tell a removed enrollment (refused) from one with nothing to do.
    */
   async connect(msg: DeviceMessage, cert: PresentedCertificate): Promise<ConnectReply> {
-    const { commands, checkins, auth, events } = this.deps;
+    const { commands, auth, events } = this.deps;
     const { identity } = msg;
     await auth.forMessage(cert, identity.deviceId);
 
@@ -61,7 +61,7 @@ export class CommandService {
         ? undefined
         : { commandUuid: msg.raw.CommandUUID as string, status, rawPlist: msg.rawPlist, json: JSON.stringify(plistToJson(msg.raw)) };
     const done = await commands.report({ enrollmentId: identity.enrollmentId, deviceChannelId: identity.deviceId, answer });
-    if (!done) return this.idleChannel(identity);
+    if (!done) return this.reportNotWritten(identity);
 
     await this.touchIfStale(identity.enrollmentId, done.deviceId, done.lastSeenAt);
     if (answer && done.answeredRequestType) {
@@ -73,8 +73,11 @@ export class CommandService {
     return done.next ? { kind: 'command', uuid: done.next.uuid, plist: done.next.plist } : { kind: 'empty' };
   }
 
-  /** A report that wrote nothing: refuse a removed channel, else answer empty (pending, or nothing queued). */
-  private async idleChannel(identity: DeviceMessage['identity']): Promise<ConnectReply> {
+  /**
+   * A report that wrote nothing: refuse a removed channel; else answer empty — nothing queued,
+   * or a channel that has not sent TokenUpdate since (re-)Authenticate and gets no commands yet.
+   */
+  private async reportNotWritten(identity: DeviceMessage['identity']): Promise<ConnectReply> {
     const states = await this.deps.checkins.channelStates(identity.enrollmentId, identity.deviceId);
     const enrollment = states.get(identity.enrollmentId);
     if (!enrollment || enrollment.status === 'removed') return refuse('unrecognized', 'enrollment was removed or never completed');
@@ -82,7 +85,6 @@ export class CommandService {
       const parent = states.get(identity.deviceId);
       if (!parent || parent.status === 'removed') return refuse('unrecognized', 'device enrollment was removed');
     }
-    // A channel that has not sent TokenUpdate since (re-)Authenticate gets no commands yet.
     await this.touchIfStale(enrollment.id, enrollment.device_id, enrollment.last_seen_at);
     return { kind: 'empty' };
   }

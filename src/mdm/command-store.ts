@@ -177,8 +177,9 @@ function idleReportQuery(db: Db) {
 
 /**
  * An answer: two rows of one enrollment in one UPDATE — the answered command gets the result
- * (raw and as JSON), the next pending one (never the answered one) is marked sent. Both
- * databases evaluate the subquery against the rows as they were before the statement.
+ * (raw and as JSON), the next pending one is marked sent. The next one is chosen among the
+ * others, never the answered one, so the choice does not depend on when the database
+ * evaluates the subquery relative to the first row's update.
  */
 function answerReportQuery(db: Db, notNow: boolean) {
   return prepareQuery(
