@@ -9,7 +9,7 @@ import { refuse } from './device-refusal.js';
 import type { DeviceMessage } from './checkin-service.js';
 import type { IdentityAuth, PresentedCertificate } from './identity-auth.js';
 import type { MdmEvents } from './mdm-events.js';
-import { plistToJson } from './plist-json.js';
+import { plistJson } from './plist-json.js';
 
 export type ConnectReply = { kind: 'empty' } | { kind: 'command'; uuid: string; plist: string };
 
@@ -59,7 +59,7 @@ export class CommandService {
     const answer: Answer | undefined =
       status === 'Idle'
         ? undefined
-        : { commandUuid: msg.raw.CommandUUID as string, status, rawPlist: msg.rawPlist, json: JSON.stringify(plistToJson(msg.raw)) };
+        : { commandUuid: msg.raw.CommandUUID as string, status, rawPlist: msg.rawPlist, json: plistJson(msg.raw) };
     const done = await commands.report({ enrollmentId: identity.enrollmentId, deviceChannelId: identity.deviceId, answer });
     if (!done) return this.reportNotWritten(identity);
 
@@ -142,6 +142,6 @@ export class CommandService {
       serial_number: s('SerialNumber'), model: s('Model'), model_name: s('ModelName'), product_name: s('ProductName'),
       device_name: s('DeviceName'), os_version: s('OSVersion'), build_version: s('BuildVersion'), imei: s('IMEI'), meid: s('MEID'),
     };
-    await this.deps.checkins.updateDeviceFacts(deviceId, facts, JSON.stringify(plistToJson(r)));
+    await this.deps.checkins.updateDeviceFacts(deviceId, facts, plistJson(r));
   }
 }

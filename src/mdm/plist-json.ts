@@ -1,10 +1,13 @@
-/** Plist values as JSON: data as base64 strings, dates as ISO strings. */
-export function plistToJson(v: unknown): unknown {
-  if (Buffer.isBuffer(v) || v instanceof Uint8Array) return Buffer.from(v).toString('base64');
-  if (v instanceof Date) return v.toISOString();
-  if (Array.isArray(v)) return v.map(plistToJson);
-  if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, plistToJson(x)]));
-  }
-  return v;
+/**
+ * Plist values as JSON text: data as base64 strings, dates as ISO strings. Written by
+ * JSON.stringify with a replacer rather than through a converted copy of the tree: every
+ * command result goes through here.
+ */
+export function plistJson(v: unknown): string {
+  return JSON.stringify(v, function (this: Record<string, unknown>, key: string, value: unknown) {
+    // `value` has been through toJSON already (a Buffer's is {type, data}); look at the original.
+    const original = this[key];
+    if (original instanceof Uint8Array) return Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64');
+    return value; // a Date's toJSON is its ISO string
+  });
 }
