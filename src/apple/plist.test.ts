@@ -86,6 +86,12 @@ describe('parsePlist on recorded messages', () => {
     expect(parsePlist(body)).toEqual({ a: '<x>&y & b\nc', e: {}, f: [], g: true, r: -1500 });
     expect(parsePlist('\n  ' + wrap('<dict/>'))).toEqual({});
   });
+
+  it('accepts names with every allowed character, whitespace inside tags, and paired surrogates', () => {
+    const body = '<?xml version="1.0"?>\n<!DOCTYPE\tplist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "x">\n<plist version = "1.0" x_y:z.w-1=\'2\' >\r\n\t<dict\n><key >a</key\t><string>\uD83D\uDE00 ok</string ><key>b</key><true\r\n/></dict></plist>';
+    expect(parsePlist(body)).toEqual({ a: '\uD83D\uDE00 ok', b: true });
+    expect(parsePlist(Buffer.from(body))).toEqual({ a: '\uD83D\uDE00 ok', b: true });
+  });
 });
 
 describe('parsePlist refuses hostile or malformed input', () => {
@@ -117,9 +123,19 @@ describe('parsePlist refuses hostile or malformed input', () => {
     ['UTF-16 declaration', `<?xml version="1.0" encoding="UTF-16"?><plist>${dict}</plist>`, /encoding/],
     ['binary plist text', 'bplist00xyz', /Buffer|too short/],
     ['deep nesting', wrap('<dict><key>a</key>' + '<array>'.repeat(200) + '</array>'.repeat(200) + '</dict>'), /too deep/],
+    ['tag name starting with a digit', wrap('<dict><key>a</key><1x/></dict>'), /expected a name/],
+    ['empty tag name', wrap('<dict><key>a</key>< true/></dict>'), /expected a name/],
+    ['attribute without whitespace', '<plist version="1.0"x="1"><dict/></plist>', /malformed <plist> tag/],
+    ['DOCTYPE without whitespace', wrap(dict, '<!DOCTYPEplist>'), /expected whitespace/],
+    ['U+FFFE', wrap('<dict><key>a</key><string>\uFFFE</string></dict>'), /forbidden character/],
   ])('%s', (_name, body, reason) => {
     expectPlistError(body, reason);
     expectPlistError(Buffer.from(body), reason);
+  });
+
+  it('refuses unpaired surrogates in string input (UTF-8 bytes cannot carry them)', () => {
+    expectPlistError(wrap('<dict><key>a</key><string>\uD800x</string></dict>'), /forbidden character/);
+    expectPlistError(wrap('<dict><key>a</key><string>x\uDC00</string></dict>'), /forbidden character/);
   });
 
   it('refuses non-UTF-8 bytes', () => {

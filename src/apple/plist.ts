@@ -60,15 +60,18 @@ export function isPlistDict(value: unknown): value is PlistDict {
 // ---------------------------------------------------------------------------------------------
 // XML reader
 
-const XML_WS = /[ \t\r\n]/;
+const isXmlWs = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+const isNameStart = (c: number) => (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a; // a-z A-Z _ :
+const isNameChar = (c: number) => isNameStart(c) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e; // 0-9 - .
 // Characters XML 1.0 forbids anywhere in a document, and unpaired surrogates (possible in string input).
 const FORBIDDEN_CHARS =
   /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+// Every character FORBIDDEN_CHARS can match, and paired surrogates too: one pass, no lookaround.
+const SUSPECT_CHARS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/;
 // Any `&` that does not start one of the five predefined entities or a character reference.
 const BAD_AMPERSAND = /&(?!(?:lt|gt|amp|quot|apos|#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6});)/;
 const REFERENCE = /&(lt|gt|amp|quot|apos|#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6});/g;
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-const NAME = /[A-Za-z_:][-A-Za-z0-9_:.]*/y;
 const INTEGER = /^[+-]?[0-9]+$/;
 const REAL = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
 const REAL_SPECIAL = /^([+-]?)(nan|inf|infinity)$/i;
@@ -108,7 +111,8 @@ class XmlPlistReader {
   document(): PlistValue {
     const s = this.s;
     if (s.charCodeAt(0) === 0xfeff) this.i = 1; // BOM
-    if (FORBIDDEN_CHARS.test(s)) fail('forbidden character in XML');
+    // The cheap class first: text without control characters or surrogates (nearly all) is done.
+    if (SUSPECT_CHARS.test(s) && FORBIDDEN_CHARS.test(s)) fail('forbidden character in XML');
     if (s.includes('<!ENTITY')) fail('entity declarations not allowed');
     this.ws(false); // strict XML forbids whitespace before the declaration; some writers emit it
     if (s.startsWith('<?xml', this.i)) this.declaration();
@@ -177,18 +181,23 @@ class XmlPlistReader {
     return v;
   }
 
+  // ws() and name() run for every tag: character codes, not regular expressions.
   private ws(required: boolean): void {
+    const s = this.s;
     const start = this.i;
-    while (this.i < this.s.length && XML_WS.test(this.s[this.i]!)) this.i++;
+    while (this.i < s.length && isXmlWs(s.charCodeAt(this.i))) this.i++;
     if (required && this.i === start) fail('expected whitespace');
   }
 
+  /** [A-Za-z_:][-A-Za-z0-9_:.]* — the names plists use (tags, attributes, the DOCTYPE's). */
   private name(): string {
-    NAME.lastIndex = this.i;
-    const m = NAME.exec(this.s);
-    if (!m) fail('expected a name');
-    this.i += m![0].length;
-    return m![0];
+    const s = this.s;
+    const start = this.i;
+    if (start >= s.length || !isNameStart(s.charCodeAt(start))) fail('expected a name');
+    let i = start + 1;
+    while (i < s.length && isNameChar(s.charCodeAt(i))) i++;
+    this.i = i;
+    return s.slice(start, i);
   }
 
   /** Skips whitespace, comments and processing instructions between elements. */
@@ -215,7 +224,7 @@ class XmlPlistReader {
     this.i++;
     const name = this.name();
     for (;;) {
-      const hadWs = this.i < s.length && XML_WS.test(s[this.i]!);
+      const hadWs = this.i < s.length && isXmlWs(s.charCodeAt(this.i));
       this.ws(false);
       const c = s[this.i];
       if (c === '>') {
