@@ -5,6 +5,7 @@
 import type { AbmDeviceRow, AbmDeviceStore, DeviceFilter, DeviceSort } from './abm-device-store.js';
 import type { DepProfileStore } from './dep-profile-store.js';
 import type { AbmServerStore } from './abm-server-store.js';
+import { appleRecord } from './apple-device-record.js';
 
 export interface AbmDeviceView {
   serialNumber: string;
@@ -69,7 +70,7 @@ export class AbmDeviceService {
     }
     yield csvLine(CSV_COLUMNS.map((c) => c[0]));
     for await (const row of this.o.devices.iterate(filter)) {
-      const apple = JSON.parse(row.apple_json) as Record<string, unknown>;
+      const apple = appleRecord(row);
       const ctx = { row, apple, server: servers.get(row.abm_server_id) ?? '', profile: row.profile_id ? (profileNames.get(row.profile_id) ?? '') : (defaults.get(row.abm_server_id) ?? '') };
       yield csvLine(CSV_COLUMNS.map((c) => c[1](ctx)));
     }
@@ -106,7 +107,7 @@ export class AbmDeviceService {
         attemptedAt: r.assign_attempted_at,
         retryAt: r.assign_retry_at,
       },
-      apple: JSON.parse(r.apple_json),
+      apple: appleRecord(r),
     };
   }
 }

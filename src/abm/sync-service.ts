@@ -13,6 +13,7 @@ import type { AbmServerService } from './abm-server-service.js';
 import type { AbmServerStore } from './abm-server-store.js';
 import type { AbmDeviceRecord, AbmDeviceStore } from './abm-device-store.js';
 import type { DepProfileStore } from './dep-profile-store.js';
+import { columnValue, extrasJson } from './apple-device-record.js';
 
 export interface SyncResult {
   kind: 'full' | 'incremental';
@@ -161,26 +162,25 @@ function toRecord(d: Device): AbmDeviceRecord {
   const op = typeof d.op_type === 'string' ? d.op_type.toLowerCase() : null;
   return {
     serial_number: d.serial_number,
-    model: str(d.model),
-    description: str(d.description),
-    color: str(d.color),
-    asset_tag: str(d.asset_tag),
-    os: str(d.os),
-    device_family: str(d.device_family),
-    profile_status: str(d.profile_status),
-    profile_uuid: str(d.profile_uuid),
+    model: columnValue(d.model),
+    description: columnValue(d.description),
+    color: columnValue(d.color),
+    asset_tag: columnValue(d.asset_tag),
+    os: columnValue(d.os),
+    device_family: columnValue(d.device_family),
+    profile_status: columnValue(d.profile_status),
+    profile_uuid: columnValue(d.profile_uuid),
     profile_assign_time: time(d.profile_assign_time),
     profile_push_time: time(d.profile_push_time),
     device_assigned_date: time(d.device_assigned_date),
-    device_assigned_by: str(d.device_assigned_by),
-    op_type: op,
+    device_assigned_by: columnValue(d.device_assigned_by),
+    op_type: columnValue(d.op_type),
     op_date: time(d.op_date),
-    apple_json: JSON.stringify(d),
+    apple_json: extrasJson(d as unknown as Record<string, unknown>),
     deleted: op === 'deleted',
   };
 }
 
-const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v.slice(0, 1000) : null);
 
 function time(v: unknown): number | null {
   if (typeof v !== 'string') return null;
