@@ -10,10 +10,10 @@
  * then include the JIT compiling the command path, which a long-running server has done)
  * --profile DIR (writes a V8 CPU profile of the server during the command phase to DIR).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { SimulatedDevice } from '../src/sim/device.js';
@@ -149,7 +149,14 @@ async function run(label: string, databaseUrl: string) {
   return result;
 }
 
-const machine = { cpus: cpus().length, model: cpus()[0]?.model, node: process.version };
+const commit = (() => {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+})();
+const machine = { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadAverageAtStart: loadavg().map((l) => +l.toFixed(2)), commit };
 const sqliteDir = mkdtempSync(join(tmpdir(), 'pomona-bench-db-'));
 const results = [await run('sqlite', `sqlite:${join(sqliteDir, 'pomona.db')}`)];
 rmSync(sqliteDir, { recursive: true, force: true });
