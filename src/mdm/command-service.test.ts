@@ -125,6 +125,24 @@ describe.each(testDatabaseKinds)('CommandService.connect (%s)', (kind) => {
       expect((err as DeviceRefusal).kind).toBe('unrecognized');
     });
 
+    it('a re-enrollment with a new certificate: pending (queue cleared) until TokenUpdate, then served', async () => {
+      const deviceId = await enroll('UDID-7');
+      const before = await enqueue('UDID-7', { RequestType: 'ProfileList' });
+      await service.connect(idle('UDID-7'), cert('UDID-7')); // old certificate remembered, command sent
+      await db.db
+        .insertInto('identity_certificates')
+        .values({ sha256: 'sha-UDID-7-new', enrollment_id: null, serial: '02', subject: 'CN=UDID-7', issued_by_pomona: 1, not_before: 0, not_after: 4e12, der: Buffer.from('new'), created_at: 1, bound_at: null })
+        .execute();
+      await checkins.authenticate({ enrollmentId: 'UDID-7', type: 'Device', topic: 't', facts: { udid: 'UDID-7' }, rawPlist: '<a/>', certSha256: 'sha-UDID-7-new' });
+      const fresh = { der: Buffer.from('new'), sha256: 'sha-UDID-7-new' };
+      expect(await service.connect(ack('UDID-7', before), fresh)).toEqual({ kind: 'empty' });
+      expect(await service.connect(idle('UDID-7'), cert('UDID-7'))).toEqual({ kind: 'empty' });
+      expect((await service.status(before))?.results[0]).toMatchObject({ status: 'Cleared', result: null });
+      await tokenUpdate('UDID-7', deviceId);
+      const after = await enqueue('UDID-7', { RequestType: 'SecurityInfo' });
+      expect(await service.connect(idle('UDID-7'), fresh)).toMatchObject({ kind: 'command', uuid: after });
+    });
+
     it('refuses a certificate bound to another device, from memory too', async () => {
       await enroll('UDID-6');
       await service.connect(idle('UDID-6'), cert('UDID-6'));
