@@ -63,6 +63,8 @@ function withStatementCache(sqlite: SqliteDatabase.Database) {
     close: () => sqlite.close(),
     prepare(sql: string) {
       let stmt = cache.get(sql);
+      // A statement still iterating (Kysely's streamQuery) cannot run again; give that caller its own.
+      if (stmt?.busy) return sqlite.prepare(sql);
       if (stmt) {
         cache.delete(sql);
       } else {
