@@ -25,7 +25,9 @@ process.on('message', async (m: { run: 'sync' }) => {
   if (m.run !== 'sync') return;
   const t0 = performance.now();
   const result = await ctx.abmSync.run(server.id);
-  process.send!({ result, seconds: (performance.now() - t0) / 1000 });
+  const mb = (n: number) => Math.round(n / 1048576);
+  const mem = process.memoryUsage();
+  process.send!({ result, seconds: (performance.now() - t0) / 1000, memory: { rss: mb(mem.rss), heapTotal: mb(mem.heapTotal), heapUsed: mb(mem.heapUsed), external: mb(mem.external), arrayBuffers: mb(mem.arrayBuffers) } });
 });
 process.on('disconnect', async () => {
   await ctx.close();

@@ -39,8 +39,8 @@ async function run(label: string, databaseUrl: string) {
   const timed = async () => {
     const cpu0 = cpuMs(pid);
     child.send({ run: 'sync' });
-    const { result, seconds } = await message<{ result: any; seconds: number }>(child, (m) => 'result' in m);
-    return { result, seconds, cpuMs: cpuMs(pid) - cpu0 };
+    const { result, seconds, memory } = await message<{ result: any; seconds: number; memory: Record<string, number> }>(child, (m) => 'result' in m);
+    return { result, seconds, memory, cpuMs: cpuMs(pid) - cpu0 };
   };
   const full = await timed();
   if (full.result.added !== N) throw new Error(`full fetch stored ${full.result.added} of ${N} devices`);
@@ -61,6 +61,8 @@ async function run(label: string, databaseUrl: string) {
     totalSeconds: +(full.seconds + incremental.seconds).toFixed(2),
     serverPeakRssMb: +peakRssMb(pid).toFixed(1),
     serverRssBeforeSyncMb: +readyRssMb.toFixed(1),
+    /** process.memoryUsage() in MB right after each run */
+    serverMemoryAfterMb: { fullFetch: full.memory, sync: incremental.memory },
   };
   child.disconnect();
   await new Promise((r) => child.once('exit', r));
