@@ -27,7 +27,11 @@ process.on('message', async (m: { run: 'sync' }) => {
   const result = await ctx.abmSync.run(server.id);
   const mb = (n: number) => Math.round(n / 1048576);
   const mem = process.memoryUsage();
-  process.send!({ result, seconds: (performance.now() - t0) / 1000, memory: { rss: mb(mem.rss), heapTotal: mb(mem.heapTotal), heapUsed: mb(mem.heapUsed), external: mb(mem.external), arrayBuffers: mb(mem.arrayBuffers) } });
+  // With --expose-gc (BENCH_NODE_FLAGS), also what is still alive after a full collection.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const live = gc ? mb(process.memoryUsage().heapUsed) : undefined;
+  process.send!({ result, seconds: (performance.now() - t0) / 1000, memory: { rss: mb(mem.rss), heapTotal: mb(mem.heapTotal), heapUsed: mb(mem.heapUsed), external: mb(mem.external), arrayBuffers: mb(mem.arrayBuffers), heapLiveAfterGc: live } });
 });
 process.on('disconnect', async () => {
   await ctx.close();

@@ -250,8 +250,10 @@ async function upsertPage(tx: Transaction<Database>, p: PageCommit, devices: Abm
   const profileOf = (d: AbmDeviceRecord) => (d.profile_uuid && p.adopt.get(d.profile_uuid)) || null;
   if (isPostgres(tx as never)) {
     const types = RECORD_COLUMNS.map((c) => `${c} ${(TIMES as readonly string[]).includes(c) ? 'bigint' : 'text'}`).join(', ');
-    // The record already has every column under its own name; `deleted` is ignored by the column list.
-    const json = JSON.stringify(devices.map((d) => ({ ...d, profile_id: profileOf(d) })));
+    // json_to_recordset reads a missing profile_id as NULL, so a page adopting no profile is
+    // written as it is: per-record copies are garbage that raises the peak RSS of a big sync.
+    const adopts = p.adopt.size > 0 && devices.some((d) => d.profile_uuid && p.adopt.has(d.profile_uuid));
+    const json = JSON.stringify(adopts ? devices.map((d) => ({ ...d, profile_id: profileOf(d) })) : devices);
     // xmax = 0 marks a row this statement inserted rather than updated.
     const res = await tx.executeQuery<{ n: string }>(
       CompiledQuery.raw(
