@@ -34,6 +34,15 @@ describe.each(testDatabaseKinds)('organization groups API (%s)', (kind) => {
       expect(audit.events[0]).toMatchObject({ target: 'dev-1', outcome: 'success' });
 
       expect((await pomona.api(`/api/v1/organization-groups/${site.json.id}`, { method: 'DELETE' })).status).toBe(409);
+
+      // The audit log exports as CSV, filtered, with outside text defused.
+      await pomona.api('/api/v1/organization-groups', { body: { parentId: 'global', name: '=cmd|calc', groupId: 'EVIL' } });
+      const res = await fetch(`${pomona.url}/api/v1/audit-events.csv?action=org.group.create`, { headers: { authorization: `Bearer ${pomona.token}` } });
+      expect(res.headers.get('content-type')).toMatch(/text\/csv/);
+      const lines = (await res.text()).trim().split('\r\n');
+      expect(lines[0]).toBe('id,at,actor,action,target,source,outcome,details');
+      expect(lines).toHaveLength(4);
+      expect(lines[1]).toContain(`"{""name"":""=cmd|calc""`);
     });
 
     it('manages users, user-group mappings and registration tokens', async () => {

@@ -6,6 +6,7 @@ import type { AbmDeviceRow, AbmDeviceStore, DeviceFilter, DeviceSort } from './a
 import type { DepProfileStore } from './dep-profile-store.js';
 import type { AbmServerStore } from './abm-server-store.js';
 import { appleRecord } from './apple-device-record.js';
+import { csvLine } from '../csv.js';
 
 export interface AbmDeviceView {
   serialNumber: string;
@@ -155,18 +156,3 @@ const CSV_COLUMNS: [string, (c: Ctx) => string][] = [
   ['last_seen_at', (c) => iso(c.row.last_seen_at)],
   ['removed_from_abm_at', (c) => iso(c.row.removed_at)],
 ];
-
-/**
- * RFC 4180 quoting; a cell that a spreadsheet would run as a formula (=, +, -, @ first) is
- * prefixed with an apostrophe, since device fields come from outside.
- */
-export function csvLine(cells: string[]): string {
-  return (
-    cells
-      .map((v) => {
-        const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
-        return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-      })
-      .join(',') + '\r\n'
-  );
-}

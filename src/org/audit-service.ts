@@ -6,6 +6,7 @@
  * time. As a safety net only, values under obviously secret key names are replaced by
  * "[redacted]" — do not rely on it.
  */
+import { csvLine } from '../csv.js';
 import type { AuditEvent } from '../db/schema.js';
 import type { AuditStore } from './audit-store.js';
 
@@ -121,5 +122,19 @@ export class AuditService {
     const events = rows.map(toRecord);
     const last = events[events.length - 1];
     return { events, nextCursor: events.length === limit && last ? last.id : null };
+  }
+
+  /** The events the query matches as CSV lines (header first), read a page at a time. */
+  async *exportCsv(query: Omit<AuditQuery, 'limit' | 'offset' | 'cursor'> = {}): AsyncGenerator<string> {
+    yield csvLine(['id', 'at', 'actor', 'action', 'target', 'source', 'outcome', 'details']);
+    let cursor: number | undefined;
+    for (;;) {
+      const page = await this.list({ ...query, limit: MAX_AUDIT_PAGE, cursor });
+      for (const e of page.events) {
+        yield csvLine([String(e.id), new Date(e.at).toISOString(), e.actor, e.action, e.target ?? '', e.source ?? '', e.outcome, e.details ? JSON.stringify(e.details) : '']);
+      }
+      if (page.nextCursor === null) return;
+      cursor = page.nextCursor;
+    }
   }
 }

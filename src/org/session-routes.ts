@@ -4,6 +4,7 @@
  * The auth hook (src/http/auth.ts) must be registered on the root instance first.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { sessionCookie, sessionIdFrom } from '../http/auth.js';
@@ -246,6 +247,17 @@ export async function auditRoutes(app: FastifyInstance, deps: { audit: AuditServ
       },
     },
     async (request) => deps.audit.list(request.query),
+  );
+  r.get(
+    '/api/v1/audit-events.csv',
+    {
+      config: { permission: 'admin' },
+      schema: { tags: ['audit'], summary: 'Export the audit events the filter matches as CSV, newest first', querystring: Type.Omit(AuditQuerystring, ['limit', 'offset', 'cursor']), produces: ['text/csv'] },
+    },
+    async (request, reply) => {
+      reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="audit-${new Date().toISOString().slice(0, 10)}.csv"`);
+      return reply.send(Readable.from(deps.audit.exportCsv(request.query)));
+    },
   );
 }
 
