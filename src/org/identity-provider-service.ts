@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { SecretBox } from '../pki/secret-box.js';
 import type { Identity } from './idp/identity.js';
 import { LdapDirectory, redactLdapConfig, validateLdapConfig, type LdapConfig } from './idp/ldap-directory.js';
-import { SamlProvider, validateSamlConfig, type SamlConfig } from './idp/saml-provider.js';
+import type { SamlConfig, SamlProvider } from './idp/saml-provider.js';
 import { OidcRelyingParty, validateOidcConfig, type OidcConfig, type OidcPendingLogin } from './idp/oidc-provider.js';
 import { safeRedirectPath } from './idp/safe-redirect.js';
 import type { OrgGroupService } from './org-group-service.js';
@@ -67,7 +67,7 @@ export class IdentityProviderService {
   async create(input: { groupId: string; kind: ProviderKind; name: string; config: Record<string, unknown> }): Promise<IdentityProviderView> {
     await this.groups.get(input.groupId);
     const id = randomUUID();
-    const { settings, secret } = this.#check(input.kind, id, input.config, undefined);
+    const { settings, secret } = await this.#check(input.kind, id, input.config, undefined);
     const now = this.#now();
     await this.store.insert({
       id, organization_group_id: input.groupId, kind: input.kind, name: checkName(input.name), config_json: JSON.stringify(settings),
@@ -83,7 +83,7 @@ export class IdentityProviderService {
     if (input.enabled !== undefined) set.enabled = input.enabled ? 1 : 0;
     if (input.config) {
       const kept = row.secrets_enc ? this.secrets.openString(row.secrets_enc) : undefined;
-      const { settings, secret } = this.#check(row.kind as ProviderKind, id, input.config, kept);
+      const { settings, secret } = await this.#check(row.kind as ProviderKind, id, input.config, kept);
       set.config_json = JSON.stringify(settings);
       set.secrets_enc = secret === undefined ? null : this.secrets.seal(secret);
     }
@@ -122,7 +122,7 @@ export class IdentityProviderService {
     const row = await this.#row(id);
     const back = safeRedirectPath(returnTo, '/');
     if (row.kind === 'saml') {
-      return this.#saml(row).startLogin({ relayState: back.length <= 80 ? back : '/' }).then((r) => ({ redirectUrl: r.redirectUrl }));
+      return (await this.#saml(row)).startLogin({ relayState: back.length <= 80 ? back : '/' }).then((r) => ({ redirectUrl: r.redirectUrl }));
     }
     if (row.kind === 'oidc') {
       const { redirectUrl, pending } = await this.#rp(row).startLogin();
@@ -133,7 +133,7 @@ export class IdentityProviderService {
   }
 
   async finishSaml(id: string, form: { SAMLResponse: string; RelayState?: string }): Promise<{ identity: Identity; returnTo: string }> {
-    const { identity, relayState } = await this.#saml(await this.#row(id, 'saml')).finishLogin(form);
+    const { identity, relayState } = await (await this.#saml(await this.#row(id, 'saml'))).finishLogin(form);
     return { identity, returnTo: safeRedirectPath(relayState, '/') };
   }
 
@@ -148,10 +148,12 @@ export class IdentityProviderService {
 
   /** Provider metadata for SAML (what the IdP administrator imports). */
   async samlMetadata(id: string): Promise<string> {
-    return this.#saml(await this.#row(id, 'saml')).metadata();
+    return (await this.#saml(await this.#row(id, 'saml'))).metadata();
   }
 
-  #saml(row: IdentityProviderRow): SamlProvider {
+  /** node-saml and its XML stack cost ~13 MB of memory: loaded only once a SAML provider is used. */
+  async #saml(row: IdentityProviderRow): Promise<SamlProvider> {
+    const { SamlProvider } = await import('./idp/saml-provider.js');
     return new SamlProvider(this.#config(row) as unknown as SamlConfig, {
       providerId: row.id,
       now: this.#now,
@@ -187,13 +189,14 @@ export class IdentityProviderService {
   }
 
   /** Validates a configuration as its module does; splits off the secret. */
-  #check(kind: ProviderKind, id: string, input: Record<string, unknown>, keptSecret: string | undefined) {
+  async #check(kind: ProviderKind, id: string, input: Record<string, unknown>, keptSecret: string | undefined) {
     if (!['ldap', 'saml', 'oidc'].includes(kind)) throw new IdentityProviderError('invalid', 'the kind must be ldap, saml or oidc');
     const { [SECRET_FIELD[kind]]: given, ...settings } = input;
     for (const k of Object.keys(this.#computed(kind, id))) delete settings[k];
     const secret = typeof given === 'string' && given !== '' ? given : keptSecret;
     const full = { ...settings, ...this.#computed(kind, id), ...(secret !== undefined ? { [SECRET_FIELD[kind]]: secret } : {}) };
-    const problems = kind === 'ldap' ? validateLdapConfig(full) : kind === 'saml' ? validateSamlConfig(full) : validateOidcConfig(full);
+    const problems =
+      kind === 'ldap' ? validateLdapConfig(full) : kind === 'saml' ? (await import('./idp/saml-provider.js')).validateSamlConfig(full) : validateOidcConfig(full);
     if (problems.length) throw new IdentityProviderError('invalid', problems.map((p) => `${p.path}: ${p.message}`).join('; '), problems);
     return { settings, secret };
   }
