@@ -45,6 +45,16 @@ describe.each(testDatabaseKinds)('organization groups API (%s)', (kind) => {
       expect(lines[1]).toContain(`"{""name"":""=cmd|calc""`);
     });
 
+    it('throttles admin sign-in failures in the database (shared by every node)', async () => {
+      const attempt = () => fetch(`${pomona.url}/api/v1/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'mallory', password: 'not the password' }) });
+      for (let i = 0; i < 5; i++) expect((await attempt()).status).toBe(401);
+      const blocked = await attempt();
+      expect(blocked.status).toBe(429);
+      expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+      const rows = await pomona.ctx.database.db.selectFrom('sign_in_failures').select('key').where('key', '=', 'user:mallory').execute();
+      expect(rows).toHaveLength(5);
+    });
+
     it('manages users, user-group mappings and registration tokens', async () => {
       const user = await pomona.api('/api/v1/users', { body: { username: 'dee', password: 'dee has a passphrase', defaultGroupId: 'global' } });
       expect(user.status).toBe(201);

@@ -401,6 +401,11 @@ export interface SignInFlowTable {
   consumed_at: number | null;
 }
 
+export interface SignInFailureTable {
+  key: string;
+  at: number;
+}
+
 export interface Database {
   devices: DeviceTable;
   enrollments: EnrollmentTable;
@@ -430,6 +435,7 @@ export interface Database {
   user_group_mappings: UserGroupMappingTable;
   registration_tokens: RegistrationTokenTable;
   sign_in_flows: SignInFlowTable;
+  sign_in_failures: SignInFailureTable;
 }
 
 export type Device = Selectable<DeviceTable>;

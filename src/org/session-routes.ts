@@ -5,6 +5,7 @@
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Readable } from 'node:stream';
+import type { SignInThrottle } from './sign-in-throttle.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { sessionCookie, sessionIdFrom } from '../http/auth.js';
@@ -13,8 +14,8 @@ import { ApiTokenError, type ApiTokenInfo, type ApiTokenService } from './api-to
 import { MAX_AUDIT_PAGE, type AuditService } from './audit-service.js';
 
 // ---------------------------------------------------------------------------------------
-// Failed-login throttle. In memory per node: an attacker spreading guesses over N nodes
-// gets N times the budget, which is still a handful per minute.
+// Failed-login throttle in memory, for a single node and for tests; `pomona serve` uses the
+// database-backed one (sign-in-throttle.ts) so every node shares the budget.
 
 export interface LoginThrottleOptions {
   maxFailures?: number;
@@ -156,7 +157,8 @@ export interface SessionRouteDeps {
   admins: AdminService;
   audit: AuditService;
   /** defaults to 5 failures per 5 minutes, per source address and per username */
-  throttle?: LoginThrottle;
+  /** default: in memory, per node; the server passes the database-backed one */
+  throttle?: SignInThrottle;
 }
 
 export async function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps): Promise<void> {
@@ -179,7 +181,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps
       const keys = [`ip:${request.ip}`, `user:${username}`];
       const event = { actor: 'anonymous', action: 'session.login', target: `user:${username}`, source: request.ip };
 
-      const waitMs = throttle.retryAfterMs(keys);
+      const waitMs = await throttle.retryAfterMs(keys);
       if (waitMs > 0) {
         await audit.record({ ...event, outcome: 'denied', details: { reason: 'rate-limited' } });
         return reply
@@ -189,14 +191,14 @@ export async function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps
       }
       const user = await admins.verifyCredentials(request.body.username, request.body.password);
       if (!user) {
-        throttle.recordFailure(keys);
+        await throttle.recordFailure(keys);
         await audit.record({ ...event, outcome: 'failure' });
         return reply
           .code(401)
           .header('www-authenticate', 'Bearer')
           .send({ error: 'unauthorized', message: 'invalid username or password' });
       }
-      throttle.reset(keys);
+      await throttle.reset(keys);
       const session = await admins.createSession(user.id);
       reply.header(
         'set-cookie',

@@ -3,6 +3,7 @@ import * as m0001 from './0001-core.js';
 import * as m0002 from './0002-abm.js';
 import * as m0003 from './0003-org.js';
 import * as m0004 from './0004-users.js';
+import * as m0005 from './0005-sign-in-failures.js';
 
 /** Migrations are listed here (not read from disk) so they run the same from source and tests. */
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '0002-abm': m0002,
   '0003-org': m0003,
   '0004-users': m0004,
+  '0005-sign-in-failures': m0005,
 };
 
 export const migrationProvider: MigrationProvider = {
