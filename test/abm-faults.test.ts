@@ -88,6 +88,22 @@ describe.each(testDatabaseKinds)('ABM sync under faults (%s)', (kind: TestDbKind
       expect(await stored()).toEqual(serials);
     });
 
+    it('records a failure before the first page and waits for the interval before trying again', async () => {
+      sim.faults.add({ path: '/account', times: Infinity, action: { kind: 'status', status: 503 } });
+      await expect(abm.abmSync.run(id)).rejects.toBeInstanceOf(DepError);
+      const v = await abm.abmServers.view(id);
+      expect(v.sync.lastError).toMatch(/Apple Business Manager/);
+      expect(v.sync.nextSyncAt).toBeGreaterThan(Date.now() + 25 * 60_000);
+      expect(v.sync.running).toBe(false);
+    });
+
+    it('refuses a token already connected to another Pomona ABM server', async () => {
+      const other = await abm.abmServers.create({ name: 'Second', baseUrl: sim.url });
+      const apple = sim.servers()[0].serverUuid;
+      const file = Buffer.from(sim.issueToken(apple, (await abm.abmServers.publicKey(other.id)).certPem, { keepPrevious: true }).smime);
+      await expect(abm.abmServers.uploadToken(other.id, file)).rejects.toThrow(/already connected to the ABM server "Faults"/);
+    });
+
     it('rides out a short 5xx storm and a session expiring mid-sync', async () => {
       sim.faults.add({ path: '/server/devices', skip: 1, times: 2, action: { kind: 'status', status: 500 } });
       sim.faults.add({ path: '/server/devices', skip: 3, action: { kind: 'expire-session' } });

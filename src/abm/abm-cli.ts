@@ -5,7 +5,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from '@commander-js/extra-typings';
 import type { Context } from '../app.js';
+import { hostname } from 'node:os';
 import type { DeviceFilter } from './abm-device-store.js';
+import { withLease } from '../jobs/scheduler.js';
+import { abmLeaseName } from './abm-sync-job.js';
 
 type WithContext = (cmd: { optsWithGlobals(): Record<string, unknown> }, fn: (ctx: Context) => Promise<void>) => Promise<void>;
 
@@ -100,11 +103,14 @@ export function registerAbmCommands(program: Command<any, any, any>, withContext
     .action(async (o, cmd) =>
       withContext(cmd, async (ctx) => {
         const id = await serverId(ctx, o.server);
-        if (o.full) await ctx.abmServers.requestSync(id, 'full'); // refused while another node syncs
-        const r = await ctx.abmSync.run(id, { full: o.full });
-        console.log(`${r.kind} sync: ${r.pages} pages, ${r.added} added, ${r.modified} modified, ${r.deleted} deleted, ${r.missing} no longer in ABM`);
-        const a = await ctx.abmAssign.run(id);
-        console.log(`assignment: ${a.sent} sent, ${a.succeeded} succeeded, ${a.failed} failed, ${a.throttled} throttled, ${a.notAccessible} not accessible${a.errors.length ? `; ${a.errors.join('; ')}` : ''}`);
+        // Under the same lease as the servers' job, so it never runs beside a node's sync.
+        const ran = await withLease(ctx.leases, { name: abmLeaseName(id), holder: `cli:${hostname()}:${process.pid}`, ttlMs: 60_000 }, async (heartbeat) => {
+          const r = await ctx.abmSync.run(id, { full: o.full, heartbeat });
+          console.log(`${r.kind} sync: ${r.pages} pages, ${r.added} added, ${r.modified} modified, ${r.deleted} deleted, ${r.missing} no longer in ABM`);
+          const a = await ctx.abmAssign.run(id, heartbeat);
+          console.log(`assignment: ${a.sent} sent, ${a.succeeded} succeeded, ${a.failed} failed, ${a.throttled} throttled, ${a.notAccessible} not accessible${a.errors.length ? `; ${a.errors.join('; ')}` : ''}`);
+        });
+        if (!ran) throw new Error(`a sync of "${o.server}" is running on a Pomona node; try again when it has finished`);
       }),
     );
 

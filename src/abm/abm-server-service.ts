@@ -198,6 +198,11 @@ export class AbmServerService {
         'this token belongs to a different MDM server in Apple Business Manager than the one this ABM server was connected to; upload it with force to switch (the device list will be fetched again)',
       );
     }
+    // One MDM server in ABM, one Pomona ABM server: two syncing the same devices would fight over them.
+    const holder = await this.o.store.byConsumerKey(tokens.consumerKey);
+    if (holder && holder.id !== id) {
+      throw new AbmServerError('conflict', `this token is already connected to the ABM server "${holder.name}"; upload it there, or delete that server first`);
+    }
     const promote = keyIndex === 1;
     await this.o.store.update(id, {
       ...(promote ? { cert_pem: row.staged_cert_pem!, key_enc: row.staged_key_enc!, staged_cert_pem: null, staged_key_enc: null } : {}),
@@ -212,6 +217,7 @@ export class AbmServerService {
       ...(replacedServer ? { cursor: null, cursor_at: null, fetch_complete: 0, full_fetch_started_at: null, sync_requested: 'full' } : { sync_requested: row.sync_requested ?? 'sync' }),
       updated_at: now,
     });
+    if (replacedServer) await this.o.store.forgetAppleProfiles(id);
     return { server: await this.view(id), replacedServer };
   }
 

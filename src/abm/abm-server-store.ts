@@ -23,6 +23,15 @@ export class AbmServerStore {
     return this.db.selectFrom('abm_servers').selectAll().where('name', '=', name).executeTakeFirst();
   }
 
+  async byConsumerKey(consumerKey: string): Promise<AbmServerRow | undefined> {
+    return this.db.selectFrom('abm_servers').selectAll().where('consumer_key', '=', consumerKey).executeTakeFirst();
+  }
+
+  /** After a switch to another MDM server, its Apple profiles are unknown there: define them again. */
+  async forgetAppleProfiles(serverId: string): Promise<void> {
+    await this.db.updateTable('dep_profiles').set({ apple_profile_uuid: null, apple_version: null }).where('abm_server_id', '=', serverId).execute();
+  }
+
   async list(): Promise<AbmServerRow[]> {
     return this.db.selectFrom('abm_servers').selectAll().orderBy('name').execute();
   }

@@ -14,4 +14,9 @@ describe('Apple device record split across columns and apple_json', () => {
     expect(JSON.parse(json)).toHaveProperty('asset_tag', ''); // not representable in a column: kept as sent
     expect(appleRecord({ serial_number: d.serial_number, apple_json: json, ...columns })).toEqual(d);
   });
+
+  it('keeps a value with NUL out of the columns (PostgreSQL text cannot hold it)', () => {
+    expect(columnValue('TAG\u0000X')).toBeNull();
+    expect(JSON.parse(extrasJson({ serial_number: 'S', asset_tag: 'TAG\u0000X' }))).toEqual({ asset_tag: 'TAG\u0000X' });
+  });
 });

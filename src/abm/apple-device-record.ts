@@ -6,8 +6,11 @@
  */
 export const VERBATIM = ['model', 'description', 'color', 'asset_tag', 'os', 'device_family', 'profile_status', 'profile_uuid', 'device_assigned_by', 'op_type'] as const;
 
-/** A column holds Apple's string exactly when it is a non-empty string of at most 1000 characters. */
-export const columnValue = (v: unknown): string | null => (typeof v === 'string' && v !== '' && v.length <= 1000 ? v : null);
+/**
+ * A column holds Apple's string exactly when it is a non-empty string of at most 1000 characters
+ * without NUL (PostgreSQL text cannot hold one); anything else stays in apple_json, escaped.
+ */
+export const columnValue = (v: unknown): string | null => (typeof v === 'string' && v !== '' && v.length <= 1000 && !v.includes('\0') ? v : null);
 
 /** Apple's fields that are not kept verbatim in a column, as JSON. */
 export function extrasJson(d: Record<string, unknown>): string {

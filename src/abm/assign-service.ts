@@ -86,10 +86,11 @@ export class AssignService {
         });
         if (serials.length === 0) break;
         const outcomes = await this.#send(serverId, appleUuid, serials);
+        if (outcomes.length === 0) break; // another node claimed them first
         tally(total, outcomes);
         await heartbeat?.();
         // A whole-request failure leaves the batch backing off; do not spin on it.
-        if (outcomes.every((o) => o.result === 'ERROR')) {
+        if (outcomes.length > 0 && outcomes.every((o) => o.result === 'ERROR')) {
           total.errors.push(outcomes[0]?.error ?? 'assignment failed');
           break;
         }

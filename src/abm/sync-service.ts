@@ -54,8 +54,23 @@ export class SyncService {
    */
   async run(serverId: string, opts: { full?: boolean; heartbeat?: () => Promise<void> } = {}): Promise<SyncResult> {
     const started = this.#now();
-    let row = await this.o.serverStore.get(serverId);
+    const row = await this.o.serverStore.get(serverId);
     if (!row) throw new Error(`no ABM server ${serverId}`);
+    // Every outcome — including a failure before the first page — is recorded and schedules the
+    // next run, so a failing server is retried at its interval, not on every tick.
+    try {
+      const result = await this.#run(row, started, opts);
+      await this.#finish(serverId, row.sync_interval_minutes, { last_sync_json: JSON.stringify(result), last_sync_error: null });
+      return result;
+    } catch (err) {
+      await this.#finish(serverId, row.sync_interval_minutes, { last_sync_error: err instanceof Error ? err.message : String(err) });
+      throw err;
+    }
+  }
+
+  async #run(first: NonNullable<Awaited<ReturnType<AbmServerStore['get']>>>, started: number, opts: { full?: boolean; heartbeat?: () => Promise<void> }): Promise<SyncResult> {
+    const serverId = first.id;
+    let row = first;
     const client = await this.o.servers.client(serverId);
     if (row.page_limit === null) {
       await this.o.servers.testConnection(serverId);
@@ -76,62 +91,57 @@ export class SyncService {
     const request = (c: string | null, p: 'fetch' | 'sync') =>
       p === 'fetch' ? client.fetchDevices(c ? { cursor: c, limit } : { limit }) : client.syncDevices({ cursor: c!, limit });
     let ahead: { cursor: string; phase: 'fetch' | 'sync'; page: ReturnType<typeof request> } | undefined;
-    try {
-      for (;;) {
-        let page;
-        try {
-          if (ahead && ahead.cursor === cursor && ahead.phase === phase) page = await ahead.page;
-          else page = await request(cursor, phase);
-        } catch (err) {
-          if (!(err instanceof DepError)) throw err;
-          if (err.kind === 'cursor-exhausted' && phase === 'fetch' && cursor) {
-            phase = 'sync';
-            continue;
-          }
-          if ((err.kind === 'cursor-expired' || err.kind === 'cursor-invalid') && !result.restartedFullFetch) {
-            // Start over; the stored cursor is replaced only when the first new page commits.
-            result.restartedFullFetch = true;
-            result.kind = 'full';
-            cursor = null;
-            phase = 'fetch';
-            fullFrom = this.#now();
-            await this.o.serverStore.update(serverId, { full_fetch_started_at: fullFrom, sync_kind: 'full' });
-            continue;
-          }
-          throw err;
-        } finally {
-          ahead = undefined;
-        }
-        const drained = !page.more_to_follow;
-        if (!drained && page.cursor !== cursor) {
-          ahead = { cursor: page.cursor, phase, page: request(page.cursor, phase) };
-          ahead.page.catch(() => {}); // a failure surfaces when the page is awaited
-        }
-        const records = latestPerSerial(page.devices);
-        const { added } = await this.o.devices.commitPage({ serverId, now: this.#now(), devices: records, adopt, cursor: page.cursor, fetchComplete: phase === 'sync' || drained });
-        const deleted = records.filter((r) => r.deleted).length;
-        result.added += added;
-        result.modified += records.length - deleted - added;
-        result.deleted += deleted;
-        result.pages++;
-        result.records += page.devices.length;
-        await opts.heartbeat?.();
-        if (phase === 'fetch' && drained) {
-          if (fullFrom !== null) result.missing = await this.o.devices.markMissing(serverId, fullFrom, this.#now());
+    for (;;) {
+      let page;
+      try {
+        if (ahead && ahead.cursor === cursor && ahead.phase === phase) page = await ahead.page;
+        else page = await request(cursor, phase);
+      } catch (err) {
+        if (!(err instanceof DepError)) throw err;
+        if (err.kind === 'cursor-exhausted' && phase === 'fetch' && cursor) {
           phase = 'sync';
-        } else if (drained || page.cursor === cursor) {
-          // Done — or Apple says there is more but handed back the same cursor: stop rather than spin.
-          break;
+          continue;
         }
-        cursor = page.cursor;
+        // EXHAUSTED_CURSOR on sync (documented, never seen) has no way forward but a new fetch either.
+        if ((err.kind === 'cursor-expired' || err.kind === 'cursor-invalid' || err.kind === 'cursor-exhausted') && !result.restartedFullFetch) {
+          // Start over; the stored cursor is replaced only when the first new page commits.
+          result.restartedFullFetch = true;
+          result.kind = 'full';
+          cursor = null;
+          phase = 'fetch';
+          fullFrom = this.#now();
+          await this.o.serverStore.update(serverId, { full_fetch_started_at: fullFrom, sync_kind: 'full' });
+          continue;
+        }
+        throw err;
+      } finally {
+        ahead = undefined;
       }
-      result.durationMs = this.#now() - started;
-      await this.#finish(serverId, row.sync_interval_minutes, { last_sync_json: JSON.stringify(result), last_sync_error: null });
-      return result;
-    } catch (err) {
-      await this.#finish(serverId, row.sync_interval_minutes, { last_sync_error: err instanceof Error ? err.message : String(err) });
-      throw err;
+      const drained = !page.more_to_follow;
+      if (!drained && page.cursor !== cursor) {
+        ahead = { cursor: page.cursor, phase, page: request(page.cursor, phase) };
+        ahead.page.catch(() => {}); // a failure surfaces when the page is awaited
+      }
+      const records = latestPerSerial(page.devices);
+      const { added } = await this.o.devices.commitPage({ serverId, now: this.#now(), devices: records, adopt, cursor: page.cursor, fetchComplete: phase === 'sync' || drained });
+      const deleted = records.filter((r) => r.deleted).length;
+      result.added += added;
+      result.modified += records.length - deleted - added;
+      result.deleted += deleted;
+      result.pages++;
+      result.records += page.devices.length;
+      await opts.heartbeat?.();
+      if (phase === 'fetch' && drained) {
+        if (fullFrom !== null) result.missing = await this.o.devices.markMissing(serverId, fullFrom, this.#now());
+        phase = 'sync';
+      } else if (drained || page.cursor === cursor) {
+        // Done — or Apple says there is more but handed back the same cursor: stop rather than spin.
+        break;
+      }
+      cursor = page.cursor;
     }
+    result.durationMs = this.#now() - started;
+    return result;
   }
 
   async #finish(serverId: string, intervalMinutes: number, outcome: { last_sync_json?: string; last_sync_error: string | null }) {

@@ -20,8 +20,10 @@ export class LeaseLost extends Error {
 }
 
 /**
- * Runs `fn` while holding the lease, renewing it whenever `fn` calls `heartbeat`; returns
- * undefined without running when another node holds it.
+ * Runs `fn` while holding the lease, renewed on a timer (every third of its lifetime) for as long
+ * as `fn` runs — one slow call to Apple must not let another node take over mid-run. `heartbeat`
+ * throws LeaseLost once a renewal found the lease gone, so `fn` stops at its next checkpoint.
+ * Returns undefined without running when another node holds it.
  */
 export async function withLease<T>(
   leases: LeaseStore,
@@ -30,16 +32,20 @@ export async function withLease<T>(
 ): Promise<{ value: T } | undefined> {
   const now = o.now ?? Date.now;
   if (!(await leases.acquire(o.name, o.holder, o.ttlMs, now()))) return undefined;
-  let lastRenew = now();
+  let lost = false;
+  const renew = async () => {
+    if (!lost && !(await leases.acquire(o.name, o.holder, o.ttlMs, now()).catch(() => false))) lost = true;
+  };
+  const timer = setInterval(() => void renew(), Math.max(1000, Math.floor(o.ttlMs / 3)));
+  timer.unref();
   const heartbeat = async () => {
-    if (now() - lastRenew < o.ttlMs / 4) return;
-    if (!(await leases.acquire(o.name, o.holder, o.ttlMs, now()))) throw new LeaseLost(o.name);
-    lastRenew = now();
+    if (lost) throw new LeaseLost(o.name);
   };
   try {
     return { value: await fn(heartbeat) };
   } finally {
-    await leases.release(o.name, o.holder).catch(() => {});
+    clearInterval(timer);
+    if (!lost) await leases.release(o.name, o.holder).catch(() => {});
   }
 }
 
