@@ -104,6 +104,24 @@ describe.each(testDatabaseKinds)('ABM sync under faults (%s)', (kind: TestDbKind
       await expect(abm.abmServers.uploadToken(other.id, file)).rejects.toThrow(/already connected to the ABM server "Faults"/);
     });
 
+    it('waits before defining again a profile Apple refused, and has one default even when two are created at once', async () => {
+      sim.faults.add({ method: 'POST', path: '/profile', times: Infinity, action: { kind: 'status', status: 500 } });
+      const [a, b] = await Promise.all([
+        abm.depProfiles.create(id, { apple: { profile_name: 'First' } }),
+        abm.depProfiles.create(id, { apple: { profile_name: 'Second' } }),
+      ]);
+      expect([a.isDefault, b.isDefault].filter(Boolean)).toHaveLength(1);
+      expect(a.apple.defineError).toMatch(/Apple Business Manager/);
+      sim.clearRequests();
+      const run = await abm.abmAssign.run(id);
+      expect(run.errors.join(' ')).toMatch(/tried again after a pause/);
+      expect(sim.requests().filter((q) => q.path === '/profile')).toHaveLength(0);
+      sim.faults.clear();
+      // Saving the profile tries again at once.
+      const saved = await abm.depProfiles.update(a.id, { apple: { profile_name: 'First', department: 'IT' } });
+      expect(saved.apple.upToDate).toBe(true);
+    });
+
     it('rides out a short 5xx storm and a session expiring mid-sync', async () => {
       sim.faults.add({ path: '/server/devices', skip: 1, times: 2, action: { kind: 'status', status: 500 } });
       sim.faults.add({ path: '/server/devices', skip: 3, action: { kind: 'expire-session' } });

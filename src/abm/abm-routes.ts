@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import { DepError } from './dep-errors.js';
 import type { AuditService } from '../org/audit-service.js';
 import { AbmServerError, type AbmServerService } from './abm-server-service.js';
+import { DepProfileServiceError } from './dep-profile-service.js';
 
 const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 const Id = Type.Object({ id: Type.String({ maxLength: 64 }) });
@@ -55,6 +56,7 @@ const STATUS: Record<AbmServerError['code'], number> = {
 /** Maps the service's and Apple's errors to answers; anything else is a real 500. */
 export function sendAbmError(reply: FastifyReply, err: unknown) {
   if (err instanceof AbmServerError) return reply.code(STATUS[err.code]).send({ error: err.code, message: err.message });
+  if (err instanceof DepProfileServiceError) return reply.code({ not_found: 404, conflict: 409, invalid: 400 }[err.code]).send({ error: err.code, message: err.message });
   if (err instanceof DepError) return reply.code(502).send({ error: `apple_${err.kind.replace(/-/g, '_')}`, message: err.message });
   throw err;
 }

@@ -124,7 +124,10 @@ export class AssignService {
     const mine = new Set(await this.o.devices.setProfile(serverId, unique, null, 'none', now));
     const outcomes: DeviceOutcome[] = unique.filter((s) => !mine.has(s)).map((serial) => ({ serial, result: 'NOT_FOUND', error: 'not a device of this ABM server' }));
     const client = await this.o.servers.client(serverId);
-    const list = [...mine];
+    // Claimed like an assignment, so an automatic one in flight cannot land after the removal.
+    const list = await this.o.devices.claimForAssignment([...mine], now, this.#staleBefore);
+    const busy = [...mine].filter((s) => !list.includes(s));
+    outcomes.push(...busy.map((serial) => ({ serial, result: 'BUSY', error: 'an assignment of this device is under way; try again in a moment' })));
     for (let i = 0; i < list.length; i += ASSIGN_BATCH) {
       const batch = list.slice(i, i + ASSIGN_BATCH);
       let answer: Record<string, string>;

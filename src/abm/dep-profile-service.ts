@@ -12,6 +12,8 @@ import type { AbmServerService } from './abm-server-service.js';
 import type { AbmDeviceStore } from './abm-device-store.js';
 import type { DepProfileRow, DepProfileStore } from './dep-profile-store.js';
 
+const DEFINE_BACKOFF_MS = 15 * 60_000;
+
 export class DepProfileServiceError extends Error {
   constructor(readonly code: 'not_found' | 'conflict' | 'invalid', message: string, readonly problems: DepProfileProblem[] = []) {
     super(message);
@@ -111,9 +113,16 @@ export class DepProfileService {
     return { movedDevices };
   }
 
-  /** The Apple UUID of the profile's current version, defining it first if needed. */
+  /**
+   * The Apple UUID of the profile's current version, defining it first if needed. After a failed
+   * definition the assigner waits (15 minutes) instead of asking Apple again on every tick;
+   * saving the profile tries again at once.
+   */
   async ensureDefined(row: DepProfileRow): Promise<string> {
     if (row.apple_profile_uuid && row.apple_version === row.version) return row.apple_profile_uuid;
+    if (row.define_failed_at !== null && this.#now() - row.define_failed_at < DEFINE_BACKOFF_MS) {
+      throw new DepProfileServiceError('conflict', `"${row.name}" could not be defined at Apple (${row.define_error ?? 'unknown error'}); it is tried again after a pause, or when the profile is saved`);
+    }
     return this.#define(row);
   }
 
@@ -128,7 +137,7 @@ export class DepProfileService {
       });
       return profile_uuid;
     } catch (err) {
-      if (err instanceof DepError) await this.o.profiles.update(row.id, { define_error: err.message });
+      if (err instanceof DepError) await this.o.profiles.update(row.id, { define_error: err.message, define_failed_at: this.#now() });
       throw err;
     }
   }

@@ -1,6 +1,6 @@
 /** Queries for Pomona's enrollment (DEP) profiles and the Apple profiles they defined. */
 import type { Insertable, Selectable, Updateable } from 'kysely';
-import type { Db } from '../db/database.js';
+import { isUniqueViolation, type Db } from '../db/database.js';
 import type { DepProfileDefinitionTable, DepProfileTable } from '../db/schema.js';
 
 export type DepProfileRow = Selectable<DepProfileTable>;
@@ -21,13 +21,19 @@ export class DepProfileStore {
     return this.db.selectFrom('dep_profiles').selectAll().where('abm_server_id', '=', serverId).where('is_default', '=', 1).executeTakeFirst();
   }
 
-  /** Inserts the profile; the first profile of a server becomes its default. */
+  /**
+   * Inserts the profile; the first profile of a server becomes its default. The unique index on
+   * defaults settles a race between two first profiles: the loser is inserted as a plain one.
+   */
   async insert(row: Insertable<DepProfileTable>): Promise<DepProfileRow> {
-    return this.db.transaction().execute(async (tx) => {
-      const existing = await tx.selectFrom('dep_profiles').select('id').where('abm_server_id', '=', row.abm_server_id).where('is_default', '=', 1).executeTakeFirst();
-      await tx.insertInto('dep_profiles').values({ ...row, is_default: existing ? 0 : 1 }).execute();
-      return tx.selectFrom('dep_profiles').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
-    });
+    const existing = await this.db.selectFrom('dep_profiles').select('id').where('abm_server_id', '=', row.abm_server_id).where('is_default', '=', 1).executeTakeFirst();
+    try {
+      await this.db.insertInto('dep_profiles').values({ ...row, is_default: existing ? 0 : 1 }).execute();
+    } catch (err) {
+      if (existing || !isUniqueViolation(err)) throw err;
+      await this.db.insertInto('dep_profiles').values({ ...row, is_default: 0 }).execute();
+    }
+    return this.db.selectFrom('dep_profiles').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
   }
 
   /** Writes new settings only if the row is still at `expectedVersion` (two admins saving at once: one wins). */
@@ -46,7 +52,7 @@ export class DepProfileStore {
       await tx.insertInto('dep_profile_definitions').values(def).execute();
       await tx
         .updateTable('dep_profiles')
-        .set({ apple_profile_uuid: def.apple_profile_uuid, apple_version: def.version, apple_defined_at: def.defined_at, define_error: null })
+        .set({ apple_profile_uuid: def.apple_profile_uuid, apple_version: def.version, apple_defined_at: def.defined_at, define_error: null, define_failed_at: null })
         .where('id', '=', def.profile_id)
         .where((eb) => eb.or([eb('apple_version', 'is', null), eb('apple_version', '<=', def.version)]))
         .execute();
@@ -70,7 +76,7 @@ export class DepProfileStore {
 
   async setDefault(serverId: string, id: string): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
-      await tx.updateTable('dep_profiles').set({ is_default: 0 }).where('abm_server_id', '=', serverId).execute();
+      await tx.updateTable('dep_profiles').set({ is_default: 0 }).where('abm_server_id', '=', serverId).where('id', '!=', id).execute();
       await tx.updateTable('dep_profiles').set({ is_default: 1 }).where('abm_server_id', '=', serverId).where('id', '=', id).execute();
     });
   }

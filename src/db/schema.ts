@@ -286,6 +286,8 @@ export interface DepProfileTable {
   apple_version: number | null;
   apple_defined_at: number | null;
   define_error: string | null;
+  /** the last failed definition; the assigner waits before trying again */
+  define_failed_at: number | null;
   created_at: number;
   updated_at: number;
 }

@@ -1,6 +1,6 @@
 /** Queries for admin users and their console sessions (Kysely only, no logic). */
 import type { Insertable } from 'kysely';
-import type { Db } from '../db/database.js';
+import { isUniqueViolation, type Db } from '../db/database.js';
 import type { AdminSessionTable, AdminUser, AdminUserTable } from '../db/schema.js';
 
 export interface SessionWithUser {
@@ -66,9 +66,4 @@ export class AdminStore {
     const result = await this.db.deleteFrom('admin_sessions').where('expires_at', '<=', now).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { isPostgres } from '../dialect.js';
 
 /**
@@ -103,10 +103,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('apple_version', 'integer')
     .addColumn('apple_defined_at', ms)
     .addColumn('define_error', 'text')
+    .addColumn('define_failed_at', ms)
     .addColumn('created_at', ms, (c) => c.notNull())
     .addColumn('updated_at', ms, (c) => c.notNull())
     .execute();
   await db.schema.createIndex('dep_profiles_server_name').on('dep_profiles').columns(['abm_server_id', 'name']).unique().execute();
+  // One default per server, even when two profiles are created at the same moment.
+  await db.schema.createIndex('dep_profiles_one_default').on('dep_profiles').column('abm_server_id').unique().where(sql.ref('is_default'), '=', 1).execute();
 
   await db.schema
     .createTable('dep_profile_definitions')
