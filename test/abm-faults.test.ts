@@ -173,6 +173,18 @@ describe.each(testDatabaseKinds)('ABM sync under faults (%s)', (kind: TestDbKind
       expect(sim.requests().filter((q) => q.path === '/server/devices')).toHaveLength(5);
     });
 
+    it('keeps a sync asked for while one runs for the next run', async () => {
+      sim.faults.add({ path: '/server/devices', skip: 1, action: { kind: 'delay', ms: 600 } });
+      const tick = abm.abmJob.tick();
+      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 5)); // a later millisecond than the run's start
+      await abm.abmServers.requestSync(id, 'sync');
+      await tick;
+      expect((await abm.abmServers.view(id)).sync.requested).toBe('sync');
+      await abm.abmJob.tick();
+      expect((await abm.abmServers.view(id)).sync.requested).toBeNull();
+    });
+
     it('keeps a staged key pair apart until the token for it arrives', async () => {
       const before = await abm.abmServers.publicKey(id);
       const staged = await abm.abmServers.stageNewKey(id);

@@ -25,6 +25,8 @@ export interface PageCommit {
   adopt: Map<string, string>;
   cursor: string;
   fetchComplete: boolean;
+  /** the last page of a full fetch started at this time: devices not seen since are no longer in ABM */
+  markMissingBefore?: number;
 }
 
 export interface DeviceFilter {
@@ -46,7 +48,7 @@ export class AbmDeviceStore {
    * Stores a page and advances the cursor in one transaction: a crash loses neither or both.
    * Returns how many of the page's live devices were new to this server.
    */
-  async commitPage(p: PageCommit): Promise<{ added: number }> {
+  async commitPage(p: PageCommit): Promise<{ added: number; missing: number }> {
     return this.db.transaction().execute(async (tx) => {
       const live = p.devices.filter((d) => !d.deleted);
       const gone = p.devices.filter((d) => d.deleted);
@@ -64,20 +66,10 @@ export class AbmDeviceStore {
         }))
         .where('id', '=', p.serverId)
         .execute();
-      return { added };
+      // In the same transaction, so a crash cannot leave a finished fetch whose stale devices were never marked.
+      const missing = p.markMissingBefore === undefined ? 0 : await markMissing(tx, p.serverId, p.markMissingBefore, p.now);
+      return { added, missing };
     });
-  }
-
-  /** After a complete full fetch: devices of the server that it did not return are no longer in ABM. */
-  async markMissing(serverId: string, seenSince: number, now: number): Promise<number> {
-    const res = await this.db
-      .updateTable('abm_devices')
-      .set({ removed_at: now, updated_at: now })
-      .where('abm_server_id', '=', serverId)
-      .where('removed_at', 'is', null)
-      .where('last_seen_at', '<', seenSince)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows);
   }
 
   async get(serial: string): Promise<AbmDeviceRow | undefined> {
@@ -209,6 +201,18 @@ export class AbmDeviceStore {
     const res = await this.db.updateTable('abm_devices').set({ profile_id: null, updated_at: now }).where('profile_id', '=', profileId).executeTakeFirst();
     return Number(res.numUpdatedRows);
   }
+}
+
+/** After a complete full fetch: devices of the server that it did not return are no longer in ABM. */
+async function markMissing(tx: Transaction<Database>, serverId: string, seenSince: number, now: number): Promise<number> {
+  const res = await tx
+    .updateTable('abm_devices')
+    .set({ removed_at: now, updated_at: now })
+    .where('abm_server_id', '=', serverId)
+    .where('removed_at', 'is', null)
+    .where('last_seen_at', '<', seenSince)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows);
 }
 
 /** Apple's fields as columns, named as in Apple's records. */

@@ -146,7 +146,7 @@ export class AbmServerService {
       throw new AbmServerError('conflict', `a sync of "${server.name}" is running (${server.sync.pages} pages, ${server.sync.devices} devices so far); start the full sync when it has finished`);
     }
     const keep = server.sync.requested === 'full' ? 'full' : kind;
-    await this.o.store.update(id, { sync_requested: keep, updated_at: this.#now() });
+    await this.o.store.update(id, { sync_requested: keep, sync_requested_at: this.#now(), updated_at: this.#now() });
     return { queued: true, running: server.sync.running };
   }
 
@@ -154,7 +154,7 @@ export class AbmServerService {
   async resetCursor(id: string): Promise<void> {
     const server = await this.view(id);
     if (server.sync.running) throw new AbmServerError('conflict', `a sync of "${server.name}" is running; reset the cursor when it has finished`);
-    await this.o.store.update(id, { cursor: null, cursor_at: null, fetch_complete: 0, full_fetch_started_at: null, sync_requested: 'full', updated_at: this.#now() });
+    await this.o.store.update(id, { cursor: null, cursor_at: null, fetch_complete: 0, full_fetch_started_at: null, sync_requested: 'full', sync_requested_at: this.#now(), updated_at: this.#now() });
   }
 
   /** The certificate to upload to Apple: the staged one while a key change is under way. */
@@ -215,6 +215,7 @@ export class AbmServerService {
       last_error_code: null,
       last_error_message: null,
       ...(replacedServer ? { cursor: null, cursor_at: null, fetch_complete: 0, full_fetch_started_at: null, sync_requested: 'full' } : { sync_requested: row.sync_requested ?? 'sync' }),
+      sync_requested_at: now,
       updated_at: now,
     });
     if (replacedServer) await this.o.store.forgetAppleProfiles(id);

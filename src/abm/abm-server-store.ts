@@ -64,9 +64,9 @@ export class AbmServerStore {
     return this.db.selectFrom('abm_servers').selectAll().where('tokens_enc', 'is not', null).execute();
   }
 
-  /** Clears a sync request only if it is still the one the run started with (a newer one stays). */
-  async takeSyncRequest(id: string, kind: string | null): Promise<void> {
-    if (kind === null) return;
-    await this.db.updateTable('abm_servers').set({ sync_requested: null }).where('id', '=', id).where('sync_requested', '=', kind).execute();
+  /** Clears the sync request the run started with; one made while it ran stays for the next run. */
+  async takeSyncRequest(id: string, requestedAt: number | null): Promise<void> {
+    if (requestedAt === null) return;
+    await this.db.updateTable('abm_servers').set({ sync_requested: null, sync_requested_at: null }).where('id', '=', id).where('sync_requested_at', '<=', requestedAt).execute();
   }
 }

@@ -39,13 +39,14 @@ export function abmSyncJob(o: AbmSyncJobOptions): Job {
           const isDue = row.sync_requested !== null || row.next_sync_at === null || row.next_sync_at <= now();
           if (isDue) {
             const requested = row.sync_requested;
+            const requestedAt = row.sync_requested_at;
             try {
               const result = await o.sync.run(row.id, { full: requested === 'full', heartbeat });
               log.info({ result }, 'ABM sync finished');
             } catch (err) {
               log.warn({ err: err instanceof Error ? err.message : err }, 'ABM sync failed');
             } finally {
-              await o.servers.takeSyncRequest(row.id, requested);
+              await o.servers.takeSyncRequest(row.id, requestedAt);
             }
           }
           try {

@@ -123,7 +123,11 @@ export class SyncService {
         ahead.page.catch(() => {}); // a failure surfaces when the page is awaited
       }
       const records = latestPerSerial(page.devices);
-      const { added } = await this.o.devices.commitPage({ serverId, now: this.#now(), devices: records, adopt, cursor: page.cursor, fetchComplete: phase === 'sync' || drained });
+      const lastOfFullFetch = phase === 'fetch' && drained && fullFrom !== null;
+      const { added, missing } = await this.o.devices.commitPage({
+        serverId, now: this.#now(), devices: records, adopt, cursor: page.cursor, fetchComplete: phase === 'sync' || drained, ...(lastOfFullFetch ? { markMissingBefore: fullFrom! } : {}),
+      });
+      result.missing += missing;
       const deleted = records.filter((r) => r.deleted).length;
       result.added += added;
       result.modified += records.length - deleted - added;
@@ -132,7 +136,6 @@ export class SyncService {
       result.records += page.devices.length;
       await opts.heartbeat?.();
       if (phase === 'fetch' && drained) {
-        if (fullFrom !== null) result.missing = await this.o.devices.markMissing(serverId, fullFrom, this.#now());
         phase = 'sync';
       } else if (drained || page.cursor === cursor) {
         // Done — or Apple says there is more but handed back the same cursor: stop rather than spin.

@@ -232,6 +232,8 @@ export interface AbmServerTable {
   last_sync_error: string | null;
   /** 'sync' | 'full' when an admin asked for a run */
   sync_requested: string | null;
+  /** when it was asked for: a run clears only the requests made before it started */
+  sync_requested_at: number | null;
   next_sync_at: number | null;
   created_at: number;
   updated_at: number;

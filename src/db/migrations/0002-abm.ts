@@ -49,6 +49,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('last_sync_json', 'text')
     .addColumn('last_sync_error', 'text')
     .addColumn('sync_requested', 'text')
+    .addColumn('sync_requested_at', ms)
     .addColumn('next_sync_at', ms)
     .addColumn('created_at', ms, (c) => c.notNull())
     .addColumn('updated_at', ms, (c) => c.notNull())
