@@ -120,6 +120,14 @@ describe.each(testDatabaseKinds)('ABM sync under faults (%s)', (kind: TestDbKind
       // Saving the profile tries again at once.
       const saved = await abm.depProfiles.update(a.id, { apple: { profile_name: 'First', department: 'IT' } });
       expect(saved.apple.upToDate).toBe(true);
+
+      // Two saves at once (here of Pomona-only settings, which do not change the version): one wins, one is told.
+      const both = await Promise.allSettled([
+        abm.depProfiles.update(a.id, { apple: { profile_name: 'First', department: 'IT' }, pomona: { awaitConfiguration: { timeLimitMinutes: 4 } } }),
+        abm.depProfiles.update(a.id, { apple: { profile_name: 'First', department: 'IT' }, pomona: { awaitConfiguration: { timeLimitMinutes: 6 } } }),
+      ]);
+      expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(both.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'conflict' } });
     });
 
     it('rides out a short 5xx storm and a session expiring mid-sync', async () => {

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { SecretBox } from '../pki/secret-box.js';
+import { isUniqueViolation } from '../db/database.js';
 import { createKeyExchangeCertificate } from '../pki/ca.js';
 import { DepError } from './dep-errors.js';
 import type { AccountDetail } from './dep-types.js';
@@ -204,6 +205,7 @@ export class AbmServerService {
       throw new AbmServerError('conflict', `this token is already connected to the ABM server "${holder.name}"; upload it there, or delete that server first`);
     }
     const promote = keyIndex === 1;
+    const alreadyConnected = () => new AbmServerError('conflict', 'this token is already connected to another ABM server; upload it there, or delete that server first');
     await this.o.store.update(id, {
       ...(promote ? { cert_pem: row.staged_cert_pem!, key_enc: row.staged_key_enc!, staged_cert_pem: null, staged_key_enc: null } : {}),
       consumer_key: tokens.consumerKey,
@@ -217,6 +219,9 @@ export class AbmServerService {
       ...(replacedServer ? { cursor: null, cursor_at: null, fetch_complete: 0, full_fetch_started_at: null, sync_requested: 'full' } : { sync_requested: row.sync_requested ?? 'sync' }),
       sync_requested_at: now,
       updated_at: now,
+    }).catch((err) => {
+      // The unique index settles two uploads of one token to two servers at the same moment.
+      throw isUniqueViolation(err) ? alreadyConnected() : err;
     });
     if (replacedServer) await this.o.store.forgetAppleProfiles(id);
     return { server: await this.view(id), replacedServer };

@@ -92,7 +92,7 @@ export class DepProfileService {
     }
     const changed = appleProfileChanged(JSON.parse(row.settings_json) as DepProfileSettings, settings as DepProfileSettings);
     const version = changed ? row.version + 1 : row.version;
-    const saved = await this.o.profiles.updateSettings(id, row.version, { name, settings_json: JSON.stringify(settings), version, updated_at: this.#now() });
+    const saved = await this.o.profiles.updateSettings(id, row.revision, { name, settings_json: JSON.stringify(settings), version, updated_at: this.#now() });
     if (!saved) throw new DepProfileServiceError('conflict', 'the profile was changed by someone else meanwhile; reload it and save again');
     if (changed) await this.#tryDefine((await this.o.profiles.get(id))!);
     return this.get(id);

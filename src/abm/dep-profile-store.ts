@@ -36,9 +36,14 @@ export class DepProfileStore {
     return this.db.selectFrom('dep_profiles').selectAll().where('id', '=', row.id).executeTakeFirstOrThrow();
   }
 
-  /** Writes new settings only if the row is still at `expectedVersion` (two admins saving at once: one wins). */
-  async updateSettings(id: string, expectedVersion: number, set: Updateable<DepProfileTable>): Promise<boolean> {
-    const res = await this.db.updateTable('dep_profiles').set(set).where('id', '=', id).where('version', '=', expectedVersion).executeTakeFirst();
+  /** Writes new settings only if the row is still at `expectedRevision` (two admins saving at once: one wins). */
+  async updateSettings(id: string, expectedRevision: number, set: Updateable<DepProfileTable>): Promise<boolean> {
+    const res = await this.db
+      .updateTable('dep_profiles')
+      .set((eb) => ({ ...set, revision: eb('revision', '+', 1) }))
+      .where('id', '=', id)
+      .where('revision', '=', expectedRevision)
+      .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
 

@@ -283,6 +283,7 @@ export interface DepProfileTable {
   is_default: number;
   settings_json: string;
   version: number;
+  revision: Generated<number>;
   apple_profile_uuid: string | null;
   /** the version apple_profile_uuid was defined from; behind `version` until the next define */
   apple_version: number | null;

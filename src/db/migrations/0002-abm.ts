@@ -55,6 +55,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', ms, (c) => c.notNull())
     .execute();
 
+  // One Pomona ABM server per MDM server in ABM (its consumer key), even when two uploads race.
+  await db.schema.createIndex('abm_servers_consumer_key').on('abm_servers').column('consumer_key').unique().where(sql.ref('consumer_key'), 'is not', null).execute();
+
   await db.schema
     .createTable('abm_devices')
     .addColumn('serial_number', 'text', (c) => c.primaryKey())
@@ -100,6 +103,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('is_default', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('settings_json', 'text', (c) => c.notNull())
     .addColumn('version', 'integer', (c) => c.notNull())
+    /** bumped by every save, so two saves made at once cannot both win */
+    .addColumn('revision', 'integer', (c) => c.notNull().defaultTo(1))
     .addColumn('apple_profile_uuid', 'text')
     .addColumn('apple_version', 'integer')
     .addColumn('apple_defined_at', ms)
