@@ -12,6 +12,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAbm } from '../src/abm/abm-module.js';
 import { DepError } from '../src/abm/dep-errors.js';
+import { DepProfileStore } from '../src/abm/dep-profile-store.js';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '../src/db/database.js';
 import { loadSecretBox } from '../src/pki/secret-box.js';
 import { startAbmSimulator, type AbmSimulator } from '../src/sim/abm/server.js';
@@ -121,13 +122,12 @@ describe.each(testDatabaseKinds)('ABM sync under faults (%s)', (kind: TestDbKind
       const saved = await abm.depProfiles.update(a.id, { apple: { profile_name: 'First', department: 'IT' } });
       expect(saved.apple.upToDate).toBe(true);
 
-      // Two saves at once (here of Pomona-only settings, which do not change the version): one wins, one is told.
-      const both = await Promise.allSettled([
-        abm.depProfiles.update(a.id, { apple: { profile_name: 'First', department: 'IT' }, pomona: { awaitConfiguration: { timeLimitMinutes: 4 } } }),
-        abm.depProfiles.update(a.id, { apple: { profile_name: 'First', department: 'IT' }, pomona: { awaitConfiguration: { timeLimitMinutes: 6 } } }),
-      ]);
-      expect(both.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-      expect(both.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'conflict' } });
+      // A save made from a stale read (another save landed in between, even a Pomona-only one) is refused.
+      const store = new DepProfileStore(handle.db);
+      const stale = (await store.get(a.id))!;
+      await abm.depProfiles.update(a.id, { apple: { profile_name: 'First', department: 'IT' }, pomona: { awaitConfiguration: { timeLimitMinutes: 4 } } });
+      expect(await store.updateSettings(a.id, stale.revision, { settings_json: '{}' })).toBe(false);
+      expect((await store.get(a.id))!.settings_json).not.toBe('{}');
     });
 
     it('rides out a short 5xx storm and a session expiring mid-sync', async () => {
