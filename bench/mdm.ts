@@ -10,19 +10,15 @@
  * then include the JIT compiling the command path, which a long-running server has done)
  * --profile DIR (writes a V8 CPU profile of the server during the command phase to DIR).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { SimulatedDevice } from '../src/sim/device.js';
 import { freePort } from '../test/support/server.js';
+import { arg, cpuMs, cpuTimes, machine, peakRssMb, withPostgresDatabase } from './support.js';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : dflt;
-};
 const N = Number(arg('devices', '1000'));
 const K = Number(arg('commands', '5'));
 const W = Number(arg('concurrency', '8'));
@@ -32,17 +28,6 @@ const logLevel = arg('log-level', 'info');
 const profileDir = arg('profile', '');
 const serverScript = arg('server', 'bench/server-process.ts'); // a variant, for experiments
 
-const TICK = 100; // USER_HZ on Linux
-/** The process's user and system CPU so far, in ms. */
-function cpuTimes(pid: number): { user: number; system: number } {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return { user: (Number(f[11]) * 1000) / TICK, system: (Number(f[12]) * 1000) / TICK };
-}
-function cpuMs(pid: number): number {
-  const t = cpuTimes(pid);
-  return t.user + t.system;
-}
-const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
 async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<void>) {
@@ -149,36 +134,18 @@ async function run(label: string, databaseUrl: string) {
   return result;
 }
 
-const commit = (() => {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
-  } catch {
-    return undefined;
-  }
-})();
-const machine = { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadAverageAtStart: loadavg().map((l) => +l.toFixed(2)), commit };
+const machineInfo = machine();
 const sqliteDir = mkdtempSync(join(tmpdir(), 'pomona-bench-db-'));
 const results = [await run('sqlite', `sqlite:${join(sqliteDir, 'pomona.db')}`)];
 rmSync(sqliteDir, { recursive: true, force: true });
 if (postgresBase) {
-  const name = `pomona_bench_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: postgresBase });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(postgresBase);
-  url.pathname = `/${name}`;
-  try {
-    results.push(await run('postgres', url.toString()));
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  }
+  results.push(await withPostgresDatabase(postgresBase, 'pomona_bench', (url) => run('postgres', url)));
 } else {
   console.log('PostgreSQL skipped: give --postgres URL or TEST_DATABASE_URL');
 }
 console.table(results.map((r) => ({ db: r.database, 'enroll/s': r.enrollmentsPerSecond, 'cpu ms/enroll': r.serverCpuMsPerEnrollment, 'round trips/s': r.commandRoundTripsPerSecond, 'cpu ms/round trip': r.serverCpuMsPerRoundTrip, 'p50 ms': r.connectLatencyMs.p50, 'p99 ms': r.connectLatencyMs.p99, 'peak RSS MB': r.serverPeakRssMb })));
-console.log(JSON.stringify({ machine }));
+console.log(JSON.stringify({ machine: machineInfo }));
 mkdirSync('bench/results', { recursive: true });
 const file = `bench/results/mdm-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-writeFileSync(file, JSON.stringify({ machine, at: new Date().toISOString(), results }, null, 2));
+writeFileSync(file, JSON.stringify({ machine: machineInfo, at: new Date().toISOString(), results }, null, 2));
 console.log(`wrote ${file}`);

@@ -1,19 +1,35 @@
 /** Shared by the benchmarks: a process's CPU time and peak RSS from /proc, and a throwaway PostgreSQL database. */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import pg from 'pg';
 
 const TICK = 100; // USER_HZ on Linux
 
+/** The process's user and system CPU so far, in ms. */
+export function cpuTimes(pid: number): { user: number; system: number } {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return { user: (Number(f[11]) * 1000) / TICK, system: (Number(f[12]) * 1000) / TICK };
+}
+
 /** user + system CPU milliseconds the process has used so far */
 export function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / TICK;
+  const t = cpuTimes(pid);
+  return t.user + t.system;
 }
 
 export const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
-export const machine = () => ({ cpus: cpus().length, model: cpus()[0]?.model, node: process.version });
+function commit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a result file records about where it ran: CPUs, Node, load average at start, commit. */
+export const machine = () => ({ cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadAverageAtStart: loadavg().map((l) => +l.toFixed(2)), commit: commit() });
 
 export function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -6,10 +6,10 @@ import { Type, type Static } from 'typebox';
 import type { AuditService } from '../org/audit-service.js';
 import type { DeviceFilter, DeviceSort } from './abm-device-store.js';
 import type { AbmDeviceService } from './abm-device-service.js';
-import { AssignError, type AssignService } from './assign-service.js';
+import type { AssignService } from './assign-service.js';
+import { ErrorBody } from '../http/service-errors.js';
 import { sendAbmError } from './abm-routes.js';
 
-const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 const Filter = Type.Object({
@@ -121,7 +121,6 @@ export async function abmDeviceRoutes(app: FastifyInstance, deps: { devices: Abm
       });
       return { results };
     } catch (err) {
-      if (err instanceof AssignError) return reply.code(err.code === 'not_found' ? 404 : 400).send({ error: err.code, message: err.message });
       return sendAbmError(reply, err);
     }
   });
@@ -143,7 +142,6 @@ export async function abmDeviceRoutes(app: FastifyInstance, deps: { devices: Abm
       });
       return { results };
     } catch (err) {
-      if (err instanceof AssignError) return reply.code(err.code === 'not_found' ? 404 : 400).send({ error: err.code, message: err.message });
       return sendAbmError(reply, err);
     }
   });

@@ -63,11 +63,12 @@ export class AbmDeviceService {
   async *exportCsv(filter: DeviceFilter): AsyncGenerator<string> {
     const servers = new Map((await this.o.servers.list()).map((s) => [s.id, s.name]));
     const profileNames = new Map<string, string>();
-    for (const id of servers.keys()) for (const p of await this.o.profiles.listForServer(id)) profileNames.set(p.id, p.name);
     const defaults = new Map<string, string>();
     for (const id of servers.keys()) {
-      const d = await this.o.profiles.defaultFor(id);
-      if (d) defaults.set(id, d.name);
+      for (const p of await this.o.profiles.listForServer(id)) {
+        profileNames.set(p.id, p.name);
+        if (p.is_default) defaults.set(id, p.name);
+      }
     }
     yield csvLine(CSV_COLUMNS.map((c) => c[0]));
     for await (const row of this.o.devices.iterate(filter)) {

@@ -5,9 +5,8 @@ import { Type } from 'typebox';
 import { DepError } from './dep-errors.js';
 import type { AuditService } from '../org/audit-service.js';
 import { AbmServerError, type AbmServerService } from './abm-server-service.js';
-import { DepProfileServiceError } from './dep-profile-service.js';
+import { ErrorBody, sendServiceError } from '../http/service-errors.js';
 
-const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 const Id = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 const ServerView = Type.Object({
@@ -49,16 +48,10 @@ const ServerView = Type.Object({
   createdAt: Type.Number(),
 });
 
-const STATUS: Record<AbmServerError['code'], number> = {
-  not_found: 404, conflict: 409, invalid: 400, consumer_key_mismatch: 409, no_token: 409, token_expired: 400,
-};
-
-/** Maps the service's and Apple's errors to answers; anything else is a real 500. */
+/** Maps the services' refusals and Apple's errors to answers; anything else is a real 500. */
 export function sendAbmError(reply: FastifyReply, err: unknown) {
-  if (err instanceof AbmServerError) return reply.code(STATUS[err.code]).send({ error: err.code, message: err.message });
-  if (err instanceof DepProfileServiceError) return reply.code({ not_found: 404, conflict: 409, invalid: 400 }[err.code]).send({ error: err.code, message: err.message });
   if (err instanceof DepError) return reply.code(502).send({ error: `apple_${err.kind.replace(/-/g, '_')}`, message: err.message });
-  throw err;
+  return sendServiceError(reply, err);
 }
 
 export async function abmServerRoutes(app: FastifyInstance, deps: { servers: AbmServerService; audit: AuditService }): Promise<void> {

@@ -5,6 +5,7 @@
  * call went (that outcome is the token state admins see).
  */
 import { randomUUID } from 'node:crypto';
+import { ServiceError, type ServiceErrorKind } from '../service-error.js';
 import type { SecretBox } from '../pki/secret-box.js';
 import { isUniqueViolation } from '../db/database.js';
 import { createKeyExchangeCertificate } from '../pki/ca.js';
@@ -19,9 +20,14 @@ import { tokenState, type TokenState } from './token-state.js';
 
 export const APPLE_DEP_URL = 'https://mdmenrollment.apple.com';
 
-export class AbmServerError extends Error {
-  constructor(readonly code: 'not_found' | 'conflict' | 'invalid' | 'consumer_key_mismatch' | 'no_token' | 'token_expired', message: string) {
-    super(message);
+type AbmServerErrorCode = 'not_found' | 'conflict' | 'invalid' | 'consumer_key_mismatch' | 'no_token' | 'token_expired';
+const KIND: Record<AbmServerErrorCode, ServiceErrorKind> = {
+  not_found: 'not_found', conflict: 'conflict', invalid: 'invalid', consumer_key_mismatch: 'conflict', no_token: 'conflict', token_expired: 'invalid',
+};
+
+export class AbmServerError extends ServiceError {
+  constructor(code: AbmServerErrorCode, message: string) {
+    super(code, KIND[code], message);
   }
 }
 

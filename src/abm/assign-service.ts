@@ -8,6 +8,7 @@
  * by the next automatic run too, and one whose profile was removed is left alone.
  */
 import { DepError } from './dep-errors.js';
+import { ServiceError } from '../service-error.js';
 import type { AssignProfileResponse } from './dep-types.js';
 import type { AbmServerService } from './abm-server-service.js';
 import type { AbmDeviceStore } from './abm-device-store.js';
@@ -30,9 +31,9 @@ export interface AssignRunResult {
   errors: string[];
 }
 
-export class AssignError extends Error {
-  constructor(readonly code: 'not_found' | 'invalid', message: string) {
-    super(message);
+export class AssignError extends ServiceError {
+  constructor(code: 'not_found' | 'invalid', message: string) {
+    super(code, code, message);
   }
 }
 

@@ -1,14 +1,14 @@
 /** Admin API for enrollment (DEP) profiles of an ABM server. */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AuditService } from '../org/audit-service.js';
 import { DepProfileSettings } from './dep-profile.js';
-import { DepProfileServiceError, type DepProfileService } from './dep-profile-service.js';
+import type { DepProfileService } from './dep-profile-service.js';
+import { ErrorBody } from '../http/service-errors.js';
 import { sendAbmError } from './abm-routes.js';
 
 const Problem = Type.Object({ path: Type.String(), message: Type.String() });
-const ErrorBody = Type.Object({ error: Type.String(), message: Type.String(), problems: Type.Optional(Type.Array(Problem)) });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 const ProfileView = Type.Object({
@@ -33,14 +33,6 @@ const ProfileView = Type.Object({
 const Body = Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 125, description: "Pomona's name; default the profile_name" })), settings: DepProfileSettings });
 const Id = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
-function sendProfileError(reply: FastifyReply, err: unknown) {
-  if (err instanceof DepProfileServiceError) {
-    const status = { not_found: 404, conflict: 409, invalid: 400 }[err.code];
-    return reply.code(status).send({ error: err.code, message: err.message, ...(err.problems.length ? { problems: err.problems } : {}) });
-  }
-  return sendAbmError(reply, err);
-}
-
 export async function depProfileRoutes(app: FastifyInstance, deps: { profiles: DepProfileService; audit: AuditService }): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { profiles, audit } = deps;
@@ -49,7 +41,7 @@ export async function depProfileRoutes(app: FastifyInstance, deps: { profiles: D
   r.get('/api/v1/abm-servers/:id/profiles', {
     config: { permission: 'read' },
     schema: { tags, summary: "The server's enrollment profiles with device counts", params: Id, response: { 200: Type.Object({ items: Type.Array(ProfileView) }), 404: ErrorBody } },
-  }, async (req, reply) => profiles.list(req.params.id).then((items) => ({ items }), (err) => sendProfileError(reply, err)));
+  }, async (req, reply) => profiles.list(req.params.id).then((items) => ({ items }), (err) => sendAbmError(reply, err)));
 
   r.post('/api/v1/abm-servers/:id/profiles', {
     config: { permission: 'admin' },
@@ -69,14 +61,14 @@ export async function depProfileRoutes(app: FastifyInstance, deps: { profiles: D
       await audit.record({ actor: req.actor!.label, action: 'abm.profile.create', target: view.id, source: req.ip, outcome: 'success', details: { name: view.name, server: req.params.id } });
       return reply.code(201).send(view);
     } catch (err) {
-      return sendProfileError(reply, err);
+      return sendAbmError(reply, err);
     }
   });
 
   r.get('/api/v1/dep-profiles/:id', {
     config: { permission: 'read' },
     schema: { tags, summary: 'One enrollment profile', params: Id, response: { 200: ProfileView, 404: ErrorBody } },
-  }, async (req, reply) => profiles.get(req.params.id).catch((err) => sendProfileError(reply, err)));
+  }, async (req, reply) => profiles.get(req.params.id).catch((err) => sendAbmError(reply, err)));
 
   r.put('/api/v1/dep-profiles/:id', {
     config: { permission: 'admin' },
@@ -95,7 +87,7 @@ export async function depProfileRoutes(app: FastifyInstance, deps: { profiles: D
       await audit.record({ actor: req.actor!.label, action: 'abm.profile.update', target: view.id, source: req.ip, outcome: 'success', details: { version: view.version } });
       return view;
     } catch (err) {
-      return sendProfileError(reply, err);
+      return sendAbmError(reply, err);
     }
   });
 
@@ -108,7 +100,7 @@ export async function depProfileRoutes(app: FastifyInstance, deps: { profiles: D
       await audit.record({ actor: req.actor!.label, action: 'abm.profile.set_default', target: view.id, source: req.ip, outcome: 'success' });
       return view;
     } catch (err) {
-      return sendProfileError(reply, err);
+      return sendAbmError(reply, err);
     }
   });
 
@@ -126,7 +118,7 @@ export async function depProfileRoutes(app: FastifyInstance, deps: { profiles: D
       await audit.record({ actor: req.actor!.label, action: 'abm.profile.delete', target: req.params.id, source: req.ip, outcome: 'success', details: out });
       return out;
     } catch (err) {
-      return sendProfileError(reply, err);
+      return sendAbmError(reply, err);
     }
   });
 
@@ -138,5 +130,5 @@ export async function depProfileRoutes(app: FastifyInstance, deps: { profiles: D
       params: Id,
       response: { 200: Type.Object({ items: Type.Array(Type.Object({ appleProfileUuid: Type.String(), version: Type.Integer(), definedAt: Type.Number(), body: Type.Unknown() })) }), 404: ErrorBody },
     },
-  }, async (req, reply) => profiles.history(req.params.id).then((items) => ({ items }), (err) => sendProfileError(reply, err)));
+  }, async (req, reply) => profiles.history(req.params.id).then((items) => ({ items }), (err) => sendAbmError(reply, err)));
 }

@@ -6,6 +6,7 @@
  * deleted, and deleting another moves its devices to the default.
  */
 import { randomUUID } from 'node:crypto';
+import { ServiceError } from '../service-error.js';
 import { DepError } from './dep-errors.js';
 import { appleProfileChanged, DepProfileError, toAppleProfile, validateDepProfile, type DepProfileProblem, type DepProfileSettings } from './dep-profile.js';
 import type { AbmServerService } from './abm-server-service.js';
@@ -14,9 +15,9 @@ import type { DepProfileRow, DepProfileStore } from './dep-profile-store.js';
 
 const DEFINE_BACKOFF_MS = 15 * 60_000;
 
-export class DepProfileServiceError extends Error {
-  constructor(readonly code: 'not_found' | 'conflict' | 'invalid', message: string, readonly problems: DepProfileProblem[] = []) {
-    super(message);
+export class DepProfileServiceError extends ServiceError {
+  constructor(code: 'not_found' | 'conflict' | 'invalid', message: string, problems: DepProfileProblem[] = []) {
+    super(code, code, message, problems);
   }
 }
 

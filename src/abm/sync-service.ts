@@ -29,8 +29,6 @@ export interface SyncResult {
   durationMs: number;
 }
 
-export class SyncAlreadyRunning extends Error {}
-
 export interface SyncServiceOptions {
   servers: AbmServerService;
   serverStore: AbmServerStore;

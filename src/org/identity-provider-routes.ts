@@ -1,12 +1,11 @@
 /** Admin API for identity providers, and the SAML metadata an IdP administrator imports. */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AuditService } from './audit-service.js';
-import { IdentityProviderError, type IdentityProviderService } from './identity-provider-service.js';
+import type { IdentityProviderService } from './identity-provider-service.js';
+import { ErrorBody, sendServiceError } from '../http/service-errors.js';
 
-const Problem = Type.Object({ path: Type.String(), message: Type.String() });
-const ErrorBody = Type.Object({ error: Type.String(), message: Type.String(), problems: Type.Optional(Type.Array(Problem)) });
 const Id = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const Provider = Type.Object({
   id: Type.String(), groupId: Type.String(), kind: Type.String(), name: Type.String(), enabled: Type.Boolean(),
@@ -14,14 +13,6 @@ const Provider = Type.Object({
 });
 const Kind = Type.Union([Type.Literal('ldap'), Type.Literal('saml'), Type.Literal('oidc')]);
 const SECRET_NOTE = 'The secret (LDAP bindPassword, SAML spPrivateKey, OIDC clientSecret) is stored sealed and never returned; leave it out of an update to keep it.';
-
-function sendError(reply: FastifyReply, err: unknown) {
-  if (err instanceof IdentityProviderError) {
-    return reply.code(err.code === 'not_found' ? 404 : 400).send({ error: err.code, message: err.message, ...(err.problems.length ? { problems: err.problems } : {}) });
-  }
-  if (err instanceof Error && /no such organization group/.test(err.message)) return reply.code(404).send({ error: 'not_found', message: err.message });
-  throw err;
-}
 
 export async function identityProviderRoutes(app: FastifyInstance, deps: { idps: IdentityProviderService; audit: AuditService }): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -31,7 +22,7 @@ export async function identityProviderRoutes(app: FastifyInstance, deps: { idps:
   r.get('/api/v1/organization-groups/:id/identity-providers', {
     config: { permission: 'read' },
     schema: { tags, summary: 'Identity providers a group uses: its own, then its ancestors\'', params: Id, response: { 200: Type.Object({ items: Type.Array(Provider) }), 404: ErrorBody } },
-  }, async (req, reply) => idps.forGroup(req.params.id).then((items) => ({ items }), (err) => sendError(reply, err)));
+  }, async (req, reply) => idps.forGroup(req.params.id).then((items) => ({ items }), (err) => sendServiceError(reply, err)));
 
   r.post('/api/v1/identity-providers', {
     config: { permission: 'admin' },
@@ -46,7 +37,7 @@ export async function identityProviderRoutes(app: FastifyInstance, deps: { idps:
       await audit.record({ actor: req.actor!.label, action: 'idp.create', target: p.id, source: req.ip, outcome: 'success', details: { kind: p.kind, name: p.name, groupId: p.groupId } });
       return reply.code(201).send(p);
     } catch (err) {
-      return sendError(reply, err);
+      return sendServiceError(reply, err);
     }
   });
 
@@ -63,7 +54,7 @@ export async function identityProviderRoutes(app: FastifyInstance, deps: { idps:
       await audit.record({ actor: req.actor!.label, action: 'idp.update', target: p.id, source: req.ip, outcome: 'success', details: { name: req.body.name, enabled: req.body.enabled, config: req.body.config ? 'changed' : undefined } });
       return p;
     } catch (err) {
-      return sendError(reply, err);
+      return sendServiceError(reply, err);
     }
   });
 
@@ -76,7 +67,7 @@ export async function identityProviderRoutes(app: FastifyInstance, deps: { idps:
       await audit.record({ actor: req.actor!.label, action: 'idp.delete', target: req.params.id, source: req.ip, outcome: 'success' });
       return reply.code(204).send(null);
     } catch (err) {
-      return sendError(reply, err);
+      return sendServiceError(reply, err);
     }
   });
 
@@ -91,7 +82,7 @@ export async function identityProviderRoutes(app: FastifyInstance, deps: { idps:
     try {
       return await (await idps.directory(req.params.id)).testConnection({ username: req.body?.username });
     } catch (err) {
-      return sendError(reply, err);
+      return sendServiceError(reply, err);
     }
   });
 
@@ -100,7 +91,7 @@ export async function identityProviderRoutes(app: FastifyInstance, deps: { idps:
     try {
       return reply.type('application/samlmetadata+xml').send(await idps.samlMetadata(req.params.id));
     } catch (err) {
-      return sendError(reply, err);
+      return sendServiceError(reply, err);
     }
   });
 }

@@ -5,6 +5,7 @@
  * the IdP's answer may reach any node.
  */
 import { randomUUID } from 'node:crypto';
+import { ServiceError, type FieldProblem } from '../service-error.js';
 import type { SecretBox } from '../pki/secret-box.js';
 import type { Identity } from './idp/identity.js';
 import { LdapDirectory, redactLdapConfig, validateLdapConfig, type LdapConfig } from './idp/ldap-directory.js';
@@ -19,9 +20,9 @@ export type ProviderKind = 'ldap' | 'saml' | 'oidc';
 /** The one secret field of each kind: sealed, never returned, kept when an update leaves it out. */
 const SECRET_FIELD: Record<ProviderKind, string> = { ldap: 'bindPassword', saml: 'spPrivateKey', oidc: 'clientSecret' };
 
-export class IdentityProviderError extends Error {
-  constructor(readonly code: 'not_found' | 'invalid', message: string, readonly problems: { path: string; message: string }[] = []) {
-    super(message);
+export class IdentityProviderError extends ServiceError {
+  constructor(code: 'not_found' | 'invalid', message: string, problems: FieldProblem[] = []) {
+    super(code, code, message, problems);
   }
 }
 
@@ -44,6 +45,8 @@ export class IdentityProviderService {
   readonly #now: () => number;
   readonly #base: string;
   readonly #oidc = new Map<string, { updatedAt: number; rp: OidcRelyingParty }>();
+  /** http issuers on loopback (tests against a local OpenID Provider) */
+  readonly #insecureLoopback: boolean;
 
   constructor(
     private readonly store: IdentityProviderStore,
@@ -53,10 +56,8 @@ export class IdentityProviderService {
   ) {
     this.#now = opts.now ?? Date.now;
     this.#base = opts.publicUrl.replace(/\/$/, '');
-    this.allowInsecureLoopback = opts.allowInsecureLoopback ?? false;
+    this.#insecureLoopback = opts.allowInsecureLoopback ?? false;
   }
-
-  private readonly allowInsecureLoopback: boolean;
 
   endpoints(kind: ProviderKind, id: string): Record<string, string> {
     if (kind === 'saml') return { spEntityId: `${this.#base}/sso/saml/${id}`, acsUrl: `${this.#base}/sso/saml/${id}/acs`, metadataUrl: `${this.#base}/sso/saml/${id}/metadata` };
@@ -168,7 +169,7 @@ export class IdentityProviderService {
   #rp(row: IdentityProviderRow): OidcRelyingParty {
     const cached = this.#oidc.get(row.id);
     if (cached && cached.updatedAt === row.updated_at) return cached.rp;
-    const rp = new OidcRelyingParty(this.#config(row) as unknown as OidcConfig, { now: this.#now, allowInsecureLoopback: this.allowInsecureLoopback });
+    const rp = new OidcRelyingParty(this.#config(row) as unknown as OidcConfig, { now: this.#now, allowInsecureLoopback: this.#insecureLoopback });
     this.#oidc.set(row.id, { updatedAt: row.updated_at, rp });
     return rp;
   }

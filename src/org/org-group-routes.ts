@@ -1,12 +1,12 @@
 /** Admin API for the organization tree, its inherited settings, and moving devices between groups. */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AuditService } from './audit-service.js';
 import { GROUP_SETTING_KEYS } from './group-settings.js';
-import { OrgGroupError, type OrgGroupService } from './org-group-service.js';
+import type { OrgGroupService } from './org-group-service.js';
+import { ErrorBody, sendServiceError } from '../http/service-errors.js';
 
-const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 const Id = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const Group = Type.Object({
   id: Type.String(),
@@ -26,11 +26,6 @@ const Setting = Type.Object({
   ]),
   description: Type.String(),
 });
-
-function sendError(reply: FastifyReply, err: unknown) {
-  if (!(err instanceof OrgGroupError)) throw err;
-  return reply.code({ not_found: 404, conflict: 409, invalid: 400 }[err.code]).send({ error: err.code, message: err.message });
-}
 
 export async function orgGroupRoutes(app: FastifyInstance, deps: { groups: OrgGroupService; audit: AuditService }): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -58,14 +53,14 @@ export async function orgGroupRoutes(app: FastifyInstance, deps: { groups: OrgGr
       await record(req, 'org.group.create', g.id, { name: g.name, groupId: g.groupId, parentId: g.parentId });
       return reply.code(201).send(g);
     } catch (err) {
-      return sendError(reply, err);
+      return sendServiceError(reply, err);
     }
   });
 
   r.get('/api/v1/organization-groups/:id', {
     config: { permission: 'read' },
     schema: { tags, summary: 'One group', params: Id, response: { 200: Group, 404: ErrorBody } },
-  }, async (req, reply) => groups.get(req.params.id).catch((err) => sendError(reply, err)));
+  }, async (req, reply) => groups.get(req.params.id).catch((err) => sendServiceError(reply, err)));
 
   r.patch('/api/v1/organization-groups/:id', {
     config: { permission: 'admin' },
@@ -82,7 +77,7 @@ export async function orgGroupRoutes(app: FastifyInstance, deps: { groups: OrgGr
       await record(req, 'org.group.update', g.id, req.body);
       return g;
     } catch (err) {
-      return sendError(reply, err);
+      return sendServiceError(reply, err);
     }
   });
 
@@ -95,7 +90,7 @@ export async function orgGroupRoutes(app: FastifyInstance, deps: { groups: OrgGr
       await record(req, 'org.group.move', g.id, { parentId: req.body.parentId });
       return g;
     } catch (err) {
-      return sendError(reply, err);
+      return sendServiceError(reply, err);
     }
   });
 
@@ -108,14 +103,14 @@ export async function orgGroupRoutes(app: FastifyInstance, deps: { groups: OrgGr
       await record(req, 'org.group.delete', req.params.id);
       return reply.code(204).send(null);
     } catch (err) {
-      return sendError(reply, err);
+      return sendServiceError(reply, err);
     }
   });
 
   r.get('/api/v1/organization-groups/:id/settings', {
     config: { permission: 'read' },
     schema: { tags, summary: 'Every setting as it applies at this group, and where its value comes from', params: Id, response: { 200: Type.Object({ items: Type.Array(Setting) }), 404: ErrorBody } },
-  }, async (req, reply) => groups.settings(req.params.id).then((items) => ({ items }), (err) => sendError(reply, err)));
+  }, async (req, reply) => groups.settings(req.params.id).then((items) => ({ items }), (err) => sendServiceError(reply, err)));
 
   r.put('/api/v1/organization-groups/:id/settings/:key', {
     config: { permission: 'admin' },
@@ -133,7 +128,7 @@ export async function orgGroupRoutes(app: FastifyInstance, deps: { groups: OrgGr
       await record(req, 'org.setting.set', req.params.id, { key: req.params.key, value: req.body.value });
       return s;
     } catch (err) {
-      return sendError(reply, err);
+      return sendServiceError(reply, err);
     }
   });
 
@@ -151,7 +146,7 @@ export async function orgGroupRoutes(app: FastifyInstance, deps: { groups: OrgGr
       await record(req, 'org.setting.clear', req.params.id, { key: req.params.key });
       return s;
     } catch (err) {
-      return sendError(reply, err);
+      return sendServiceError(reply, err);
     }
   });
 
@@ -164,7 +159,7 @@ export async function orgGroupRoutes(app: FastifyInstance, deps: { groups: OrgGr
       await record(req, 'device.move_group', req.params.id, { groupId: req.body.groupId });
       return reply.code(204).send(null);
     } catch (err) {
-      return sendError(reply, err);
+      return sendServiceError(reply, err);
     }
   });
 }

@@ -4,14 +4,15 @@
  * lower group sets them too; reading a setting says which group its value comes from.
  */
 import { randomUUID } from 'node:crypto';
+import { ServiceError } from '../service-error.js';
 import { GROUP_SETTING_KEYS, GROUP_SETTINGS, isGroupSettingKey, settingProblems, type GroupSettingKey } from './group-settings.js';
 import type { OrgGroupRow, OrgGroupStore } from './org-group-store.js';
 
 export const ROOT_GROUP_ID = 'global';
 
-export class OrgGroupError extends Error {
-  constructor(readonly code: 'not_found' | 'conflict' | 'invalid', message: string) {
-    super(message);
+export class OrgGroupError extends ServiceError {
+  constructor(code: 'not_found' | 'conflict' | 'invalid', message: string) {
+    super(code, code, message);
   }
 }
 

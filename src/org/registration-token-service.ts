@@ -4,6 +4,7 @@
  * and in the two-factor variant valid only with that user's password. Only a hash is stored.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { ServiceError } from '../service-error.js';
 import type { OrgGroupService } from './org-group-service.js';
 import type { RegistrationTokenRow, RegistrationTokenStore } from './registration-token-store.js';
 import type { UserService } from './user-service.js';
@@ -13,9 +14,9 @@ export type Platform = (typeof PLATFORMS)[number];
 
 export type RegistrationTokenStatus = 'registration active' | 'used' | 'expired' | 'revoked' | 'not applicable';
 
-export class RegistrationTokenError extends Error {
-  constructor(readonly code: 'invalid' | 'not_found' | 'refused', message: string) {
-    super(message);
+export class RegistrationTokenError extends ServiceError {
+  constructor(code: 'invalid' | 'not_found' | 'refused', message: string) {
+    super(code, code, message);
   }
 }
 

@@ -4,10 +4,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AuditService } from './audit-service.js';
 import { PasswordPolicyError } from './password.js';
-import { PLATFORMS, RegistrationTokenError, type RegistrationTokenService } from './registration-token-service.js';
-import { UserError, type UserService } from './user-service.js';
+import { PLATFORMS, type RegistrationTokenService } from './registration-token-service.js';
+import type { UserService } from './user-service.js';
+import { ErrorBody, sendServiceError } from '../http/service-errors.js';
 
-const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const User = Type.Object({
   id: Type.String(), source: Type.String(), username: Type.String(), email: Nullable(Type.String()), displayName: Nullable(Type.String()),
@@ -21,11 +21,7 @@ const Token = Type.Object({
 
 function sendError(reply: FastifyReply, err: unknown) {
   if (err instanceof PasswordPolicyError) return reply.code(400).send({ error: 'invalid', message: err.message });
-  if (err instanceof UserError || err instanceof RegistrationTokenError) {
-    return reply.code({ not_found: 404, conflict: 409, invalid: 400, refused: 403 }[err.code]).send({ error: err.code, message: err.message });
-  }
-  if (err instanceof Error && /no such organization group/.test(err.message)) return reply.code(404).send({ error: 'not_found', message: err.message });
-  throw err;
+  return sendServiceError(reply, err);
 }
 
 export async function userRoutes(app: FastifyInstance, deps: { users: UserService; tokens: RegistrationTokenService; audit: AuditService }): Promise<void> {

@@ -4,14 +4,15 @@
  * Also where an enrolling user's device goes (placement) and the lockout that stops guessing.
  */
 import { randomUUID } from 'node:crypto';
+import { ServiceError } from '../service-error.js';
 import { SignInError, type Identity } from './idp/identity.js';
 import { checkPasswordPolicy, hashPasswordArgon2, verifyPassword } from './password.js';
 import type { OrgGroupService } from './org-group-service.js';
 import type { UserRow, UserStore } from './user-store.js';
 
-export class UserError extends Error {
-  constructor(readonly code: 'not_found' | 'conflict' | 'invalid' | 'refused', message: string) {
-    super(message);
+export class UserError extends ServiceError {
+  constructor(code: 'not_found' | 'conflict' | 'invalid' | 'refused', message: string) {
+    super(code, code, message);
   }
 }
 
