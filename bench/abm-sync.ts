@@ -1,7 +1,7 @@
 /**
  * ABM sync benchmark: a full fetch of N devices (default 100,000) from the ABM simulator on
  * loopback, then an incremental sync of C changes (default 10,000: modified, added, deleted).
- * Pomona runs in a child process; the figures are its wall time, devices per second, CPU and
+ * Pomona runs in a child process, compiled as `npm start` runs it; the figures are its wall time, devices per second, CPU and
  * peak RSS — on SQLite and on PostgreSQL (--postgres URL or TEST_DATABASE_URL).
  * Options: --devices N --changes C --page-size P (Apple's documented maximum is 1000).
  * Environment: BENCH_DB_DIR (where the SQLite file goes), BENCH_NODE_FLAGS (extra node flags for
@@ -11,6 +11,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startAbmSimulator } from '../src/sim/abm/server.js';
 import { arg, cpuMs, machine, peakRssMb, withPostgresDatabase } from './support.js';
 
@@ -34,7 +35,7 @@ async function run(label: string, databaseUrl: string) {
   const sim = await startAbmSimulator({ seed: 1, fetchLimit: { default: pageSize, maximum: pageSize }, syncLimit: { default: pageSize, maximum: pageSize } });
   const apple = sim.createServer({ name: 'Bench' }).serverUuid;
   const serials = sim.addDevices(apple, N, { spreadDays: 365 });
-  const child = fork('bench/abm-sync-process.ts', [databaseUrl, sim.url, apple], { execArgv: [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), '--import', 'tsx', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(new URL('./abm-sync-process.js', import.meta.url)), [databaseUrl, sim.url, apple], { execArgv: [...(process.env.BENCH_NODE_FLAGS ? process.env.BENCH_NODE_FLAGS.split(' ') : []), ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const { rssMb: readyRssMb } = await message<{ rssMb: number }>(child, (m) => m.ready);
   const pid = child.pid!;
 

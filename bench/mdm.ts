@@ -11,12 +11,13 @@
  * --profile DIR (writes a V8 CPU profile of the server during the command phase to DIR).
  */
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SimulatedDevice } from '../src/sim/device.js';
-import { freePort } from '../test/support/server.js';
+import { freePort } from '../src/sim/free-port.js';
 import { arg, cpuMs, cpuTimes, machine, peakRssMb, withPostgresDatabase } from './support.js';
 
 const N = Number(arg('devices', '1000'));
@@ -26,7 +27,9 @@ const WARMUP = Number(arg('warmup', '0'));
 const postgresBase = arg('postgres', process.env.TEST_DATABASE_URL ?? '');
 const logLevel = arg('log-level', 'info');
 const profileDir = arg('profile', '');
-const serverScript = arg('server', 'bench/server-process.ts'); // a variant, for experiments
+// The server runs compiled, like `npm start` (`npm run bench` builds first); --server takes a
+// variant for experiments, a .ts file runs through tsx.
+const serverScript = arg('server', fileURLToPath(new URL('./server-process.js', import.meta.url)));
 
 const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
@@ -41,7 +44,7 @@ async function run(label: string, databaseUrl: string) {
   const port = await freePort();
   // The server's stdout (its log lines) goes to /dev/null: we measure making them, not a reader.
   // Readiness and profiling talk over the IPC channel.
-  const child = spawn(process.execPath, ['bin/run-ts.js', serverScript, databaseUrl, String(port), logLevel], {
+  const child = spawn(process.execPath, [...(serverScript.endsWith('.ts') ? ['bin/run-ts.js'] : []), serverScript, databaseUrl, String(port), logLevel], {
     stdio: ['ignore', openSync('/dev/null', 'w'), 'inherit', 'ipc'],
   });
   const ready = await new Promise<{ url: string; token: string }>((resolve, reject) => {

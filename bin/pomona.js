@@ -1,6 +1,12 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx's loader, so `npm start` needs no build step.
-import { register } from 'tsx/esm/api';
+// Runs Pomona's compiled JavaScript (dist/, see scripts/build.js). In a checkout whose sources
+// changed since the last build, it rebuilds first (a fraction of a second), so `npm start` and
+// `node bin/pomona.js` never run stale code.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/main.ts');
+const fromCheckout = existsSync(new URL('../src/main.ts', import.meta.url));
+if (fromCheckout) {
+  const { isStale, build } = await import('../scripts/build.js');
+  if (isStale()) await build();
+}
+await import('../dist/src/main.js');

@@ -7,6 +7,7 @@ import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { build } from './build.js';
 
 const root = resolve(import.meta.dirname, '..');
 const resultsFile = join(root, '.test-results.json');
@@ -172,6 +173,10 @@ if (env.TEST_DATABASE_URL) {
     }
   }
 }
+
+// The CLI tests run bin/pomona.js, which runs dist/: build it once here rather than let parallel
+// test processes each find it stale and rebuild at the same time.
+await build();
 
 rmSync(resultsFile, { force: true });
 const vitest = join(root, 'node_modules', '.bin', 'vitest');

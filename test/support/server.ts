@@ -4,7 +4,6 @@
  * certificate, and an administrator API token. Simulated devices are woken by pushes.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -14,6 +13,7 @@ import { createTestPushCertificate } from '../../src/apple/push-certificate.js';
 import { startApnsSimulator, type ApnsSimulator } from '../../src/sim/apns.js';
 import type { SimulatedDevice } from '../../src/sim/device.js';
 import { createTestDatabaseUrl, type TestDbKind } from './db.js';
+import { freePort } from '../../src/sim/free-port.js';
 
 export interface TestServer {
   url: string;
@@ -32,16 +32,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
+export { freePort };
 
 export async function startTestServer(kind: TestDbKind, extra: Record<string, unknown> = {}): Promise<TestServer> {
   const db = await createTestDatabaseUrl(kind);
