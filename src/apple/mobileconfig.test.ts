@@ -79,7 +79,7 @@ describe('buildEnrollmentProfile', () => {
         ...base, organization: 'Acme', identifier: 'com.acme.mdm', displayName: 'Acme MDM', description: 'd', scope: 'User', keysize: 4096, keyUsage: 1,
         scepName: 'acme-ca', subject: [[['CN', 'x']]], caFingerprint: Buffer.from('fp'), accessRights: 1 | 2 | 16,
         signMessage: false, checkOutWhenRemoved: false, serverCapabilities: ['com.apple.mdm.per-user-connections'], useDevelopmentApns: true,
-        assignedManagedAppleId: 'ann@acme.example', enrollmentMode: 'BYOD', serverUrlPinningCertificateUuids: [certUuid], pinningRevocationCheckRequired: true,
+        assignedManagedAppleId: 'ann@acme.example', enrollmentMode: 'ADDE', serverUrlPinningCertificateUuids: [certUuid], pinningRevocationCheckRequired: true,
         profileUuid: 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee',
         extraPayloads: [{ PayloadType: 'com.apple.security.root', PayloadIdentifier: 'com.acme.mdm.ca', PayloadUUID: certUuid, PayloadVersion: 1, PayloadContent: Buffer.from('der') }],
       }),
@@ -89,8 +89,16 @@ describe('buildEnrollmentProfile', () => {
     expect(payload(p, 'com.apple.security.scep').PayloadContent).toMatchObject({ Keysize: 4096, 'Key Usage': 1, Name: 'acme-ca', Subject: [[['CN', 'x']]], CAFingerprint: Buffer.from('fp') });
     expect(payload(p, 'com.apple.mdm')).toMatchObject({
       AccessRights: 19, SignMessage: false, CheckOutWhenRemoved: false, UseDevelopmentAPNS: true, AssignedManagedAppleID: 'ann@acme.example',
-      EnrollmentMode: 'BYOD', ServerURLPinningCertificateUUIDs: [certUuid], PinningRevocationCheckRequired: true, PayloadIdentifier: 'com.acme.mdm.mdm',
+      EnrollmentMode: 'ADDE', ServerURLPinningCertificateUUIDs: [certUuid], PinningRevocationCheckRequired: true, PayloadIdentifier: 'com.acme.mdm.mdm',
     });
+  });
+
+  it('leaves AccessRights out of a BYOD (user enrollment) profile, which the device would otherwise cancel', () => {
+    const p = parsePlist(buildEnrollmentProfile({ ...base, assignedManagedAppleId: 'ann@acme.example', enrollmentMode: 'BYOD', managedAppleId: 'ann@acme.example' }));
+    const m = payload(p, 'com.apple.mdm');
+    expect(m).toMatchObject({ AssignedManagedAppleID: 'ann@acme.example', EnrollmentMode: 'BYOD', ManagedAppleID: 'ann@acme.example' });
+    expect(m).not.toHaveProperty('AccessRights');
+    expect(() => buildEnrollmentProfile({ ...base, enrollmentMode: 'BYOD', accessRights: 1 })).toThrow(/cannot be set for a BYOD/);
   });
 
   it('allows http for local testing and leaves CheckInURL out when not given', () => {

@@ -50,7 +50,10 @@ export interface EnrollmentProfileOptions {
   useDevelopmentApns?: boolean;
   /** account-driven enrollment only; needs enrollmentMode */
   assignedManagedAppleId?: string;
+  /** BYOD (user enrollment) leaves AccessRights out: the device cancels a BYOD enrollment that has them */
   enrollmentMode?: 'BYOD' | 'ADDE';
+  /** the older key profile-based user enrollment reads (iOS 13–17, macOS 10.15–14; removed in iOS 18 / macOS 15) */
+  managedAppleId?: string;
   serverUrlPinningCertificateUuids?: string[];
   checkInUrlPinningCertificateUuids?: string[];
   pinningRevocationCheckRequired?: boolean;
@@ -86,8 +89,11 @@ export function buildEnrollmentProfile(opts: EnrollmentProfileOptions): string {
   if (opts.challenge !== undefined && opts.challenge.length === 0) fail('challenge must not be empty');
   const subject = opts.subject ?? [[['O', organization]], [['CN', `${organization} Identity (%ComputerName%)`]]];
   checkSubject(subject);
+  // User enrollments have a fixed set of rights; Apple's client refuses a BYOD profile naming any.
+  const byod = opts.enrollmentMode === 'BYOD';
+  if (byod && opts.accessRights !== undefined) fail('accessRights cannot be set for a BYOD (user) enrollment');
   const accessRights = opts.accessRights ?? ALL_ACCESS_RIGHTS;
-  checkAccessRights(accessRights);
+  if (!byod) checkAccessRights(accessRights);
   const capabilities = opts.serverCapabilities ?? DEFAULT_SERVER_CAPABILITIES;
   for (const c of capabilities) if (!CAPABILITIES.includes(c)) fail(`unknown server capability ${c}`);
   if (new Set(capabilities).size !== capabilities.length) fail('serverCapabilities must be unique');
@@ -123,7 +129,7 @@ export function buildEnrollmentProfile(opts: EnrollmentProfileOptions): string {
     PayloadVersion: 1,
   };
   const mdm: PlistDict = {
-    AccessRights: accessRights,
+    ...(!byod && { AccessRights: accessRights }),
     CheckOutWhenRemoved: opts.checkOutWhenRemoved ?? true,
     IdentityCertificateUUID: scepUuid,
     PayloadDisplayName: 'Device Management',
@@ -139,6 +145,7 @@ export function buildEnrollmentProfile(opts: EnrollmentProfileOptions): string {
     ...(opts.useDevelopmentApns !== undefined && { UseDevelopmentAPNS: opts.useDevelopmentApns }),
     ...(opts.assignedManagedAppleId !== undefined && { AssignedManagedAppleID: opts.assignedManagedAppleId }),
     ...(opts.enrollmentMode !== undefined && { EnrollmentMode: opts.enrollmentMode }),
+    ...(opts.managedAppleId !== undefined && { ManagedAppleID: opts.managedAppleId }),
     ...(opts.serverUrlPinningCertificateUuids && { ServerURLPinningCertificateUUIDs: opts.serverUrlPinningCertificateUuids }),
     ...(opts.checkInUrlPinningCertificateUuids && { CheckInURLPinningCertificateUUIDs: opts.checkInUrlPinningCertificateUuids }),
     ...(opts.pinningRevocationCheckRequired !== undefined && { PinningRevocationCheckRequired: opts.pinningRevocationCheckRequired }),
