@@ -133,6 +133,18 @@ describe.each(testDatabaseKinds)('ABM servers, sync and assignment (%s)', (kind)
       });
       expect(pomonaOnly.status).toBe(200);
       expect(pomonaOnly.json.version).toBe(2);
+      // A save that names the revision it edited is refused once another save landed on top of it.
+      const staleEdit = await pomona.api(`/api/v1/dep-profiles/${second.json.id}`, {
+        method: 'PUT', body: { settings: settings('Kiosk', { department: 'Lobby' }), revision: edited.json.revision },
+      });
+      expect(staleEdit.status).toBe(409);
+      expect(staleEdit.json.message).toMatch(/changed by someone else/);
+      const currentEdit = await pomona.api(`/api/v1/dep-profiles/${second.json.id}`, {
+        method: 'PUT', body: { settings: { ...settings('Kiosk', { department: 'Front desk' }), pomona: { awaitConfiguration: { timeLimitMinutes: 5 } } }, revision: pomonaOnly.json.revision },
+      });
+      expect(currentEdit.status).toBe(200);
+      expect(currentEdit.json.revision).toBe(pomonaOnly.json.revision + 1);
+      expect((await pomona.api(`/api/v1/dep-profiles/${second.json.id}`, { method: 'PUT', body: { settings: settings('Kiosk'), revision: 'x' } })).status).toBe(400);
       await runJob();
       for (const s of serials) expect(sim.device(s)!.profile_uuid).toBe(edited.json.apple.profileUuid);
       expect((await pomona.api(`/api/v1/dep-profiles/${second.json.id}/history`)).json.items).toHaveLength(2);

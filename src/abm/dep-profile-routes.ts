@@ -17,6 +17,7 @@ const ProfileView = Type.Object({
   name: Type.String(),
   isDefault: Type.Boolean(),
   version: Type.Integer({ description: 'bumped by every saved change Apple sees' }),
+  revision: Type.Integer({ description: 'bumped by every save; send it back when saving an edit' }),
   settings: DepProfileSettings,
   apple: Type.Object({
     profileUuid: Nullable(Type.String()),
@@ -31,6 +32,10 @@ const ProfileView = Type.Object({
   updatedAt: Type.Number(),
 });
 const Body = Type.Object({ name: Type.Optional(Type.String({ minLength: 1, maxLength: 125, description: "Pomona's name; default the profile_name" })), settings: DepProfileSettings });
+const SaveBody = Type.Object({
+  ...Body.properties,
+  revision: Type.Optional(Type.Integer({ minimum: 0, description: 'the revision that was edited; a save over a newer one is refused with 409' })),
+});
 const Id = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 export async function depProfileRoutes(app: FastifyInstance, deps: { profiles: DepProfileService; audit: AuditService }): Promise<void> {
@@ -77,13 +82,16 @@ export async function depProfileRoutes(app: FastifyInstance, deps: { profiles: D
       summary: 'Save a profile',
       description: "A change Apple sees defines a new Apple profile and moves the profile's devices to it; Pomona-only changes do not.",
       params: Id,
-      body: Body,
+      body: SaveBody,
       response: { 200: ProfileView, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
     },
     attachValidation: true,
   }, async (req, reply) => {
     try {
-      const view = await profiles.update(req.params.id, (req.body as { settings?: unknown })?.settings, { name: (req.body as { name?: string })?.name });
+      const body = req.body as { settings?: unknown; name?: string; revision?: unknown };
+      const revision = typeof body?.revision === 'number' && Number.isInteger(body.revision) ? body.revision : undefined;
+      if (body?.revision !== undefined && revision === undefined) return reply.code(400).send({ error: 'invalid', message: 'revision must be an integer' });
+      const view = await profiles.update(req.params.id, body?.settings, { name: body?.name, revision });
       await audit.record({ actor: req.actor!.label, action: 'abm.profile.update', target: view.id, source: req.ip, outcome: 'success', details: { version: view.version } });
       return view;
     } catch (err) {

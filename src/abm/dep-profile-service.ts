@@ -21,12 +21,16 @@ export class DepProfileServiceError extends ServiceError {
   }
 }
 
+const STALE_SAVE = 'the profile was changed by someone else meanwhile; reload it and save again';
+
 export interface DepProfileView {
   id: string;
   abmServerId: string;
   name: string;
   isDefault: boolean;
   version: number;
+  /** bumped by every save; send it back with an edit so a save over someone else's is refused */
+  revision: number;
   settings: DepProfileSettings;
   apple: { profileUuid: string | null; definedVersion: number | null; definedAt: number | null; upToDate: boolean; defineError: string | null };
   devices: number;
@@ -84,8 +88,12 @@ export class DepProfileService {
   }
 
   /** Saves new settings; a change Apple sees defines a new Apple profile and moves the devices to it. */
-  async update(id: string, settings: unknown, opts: { name?: string } = {}): Promise<DepProfileView> {
+  async update(id: string, settings: unknown, opts: { name?: string; revision?: number } = {}): Promise<DepProfileView> {
     const row = await this.#row(id);
+    // The revision the admin edited, when given, must still be current; the store re-checks it
+    // in the write itself, which also catches a save racing this one.
+    const expected = opts.revision ?? row.revision;
+    if (expected !== row.revision) throw new DepProfileServiceError('conflict', STALE_SAVE);
     const value = this.#validate(settings);
     const name = (opts.name ?? value.apple.profile_name).trim();
     if (name !== row.name && (await this.o.profiles.listForServer(row.abm_server_id)).some((p) => p.name === name)) {
@@ -93,8 +101,8 @@ export class DepProfileService {
     }
     const changed = appleProfileChanged(JSON.parse(row.settings_json) as DepProfileSettings, settings as DepProfileSettings);
     const version = changed ? row.version + 1 : row.version;
-    const saved = await this.o.profiles.updateSettings(id, row.revision, { name, settings_json: JSON.stringify(settings), version, updated_at: this.#now() });
-    if (!saved) throw new DepProfileServiceError('conflict', 'the profile was changed by someone else meanwhile; reload it and save again');
+    const saved = await this.o.profiles.updateSettings(id, expected, { name, settings_json: JSON.stringify(settings), version, updated_at: this.#now() });
+    if (!saved) throw new DepProfileServiceError('conflict', STALE_SAVE);
     if (changed) await this.#tryDefine((await this.o.profiles.get(id))!);
     return this.get(id);
   }
@@ -175,6 +183,7 @@ export class DepProfileService {
       name: p.name,
       isDefault: p.is_default === 1,
       version: p.version,
+      revision: p.revision,
       settings,
       apple: {
         profileUuid: p.apple_profile_uuid,
