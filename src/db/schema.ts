@@ -27,6 +27,12 @@ export interface DeviceTable {
   organization_group_id: Generated<string>;
   /** corporate-dedicated | corporate-shared | employee-owned; null until known */
   ownership: string | null;
+  /** how it enrolled (a staging record's mode: web, user-profile, …); null when not known */
+  enrollment_method: string | null;
+  /** the user the enrollment was made for */
+  enrolled_user_id: string | null;
+  /** the registration token used to enroll, if any (its status shows on the device) */
+  registration_token_id: string | null;
 }
 
 /**
@@ -411,6 +417,34 @@ export interface SignInFailureTable {
   at: number;
 }
 
+/** An enrollment attempt, from the first page to the device's first check-in (see 0007). */
+export interface PendingEnrollmentTable {
+  id: string;
+  mode: string;
+  state: string;
+  organization_group_id: string | null;
+  user_id: string | null;
+  registration_token_id: string | null;
+  ownership: string | null;
+  platform: string | null;
+  required_platform: string | null;
+  terms_version_required: number | null;
+  terms_version: number | null;
+  terms_accepted_at: number | null;
+  managed_apple_id: string | null;
+  context_json: string | null;
+  browser_key_hash: string;
+  checkin_key_hash: string | null;
+  enrollment_id: string | null;
+  device_id: string | null;
+  source_address: string | null;
+  expires_at: number;
+  created_at: number;
+  updated_at: number;
+  profile_issued_at: number | null;
+  completed_at: number | null;
+}
+
 export interface Database {
   devices: DeviceTable;
   enrollments: EnrollmentTable;
@@ -441,6 +475,7 @@ export interface Database {
   registration_tokens: RegistrationTokenTable;
   sign_in_flows: SignInFlowTable;
   sign_in_failures: SignInFailureTable;
+  pending_enrollments: PendingEnrollmentTable;
 }
 
 export type Device = Selectable<DeviceTable>;

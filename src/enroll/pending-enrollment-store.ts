@@ -1,0 +1,95 @@
+/**
+ * Queries for enrollment staging records. Every state change is one conditional UPDATE on the
+ * state it leaves, so two requests racing on the same record cannot both move it.
+ */
+import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { Db } from '../db/database.js';
+import type { PendingEnrollmentTable } from '../db/schema.js';
+
+export type PendingEnrollmentRow = Selectable<PendingEnrollmentTable>;
+
+export interface PendingEnrollmentFilter {
+  state?: string;
+  /** not enrolled and past `expires_at` (the derived "incomplete" state) */
+  incompleteAt?: number;
+  /** still in flight: not enrolled and not yet expired */
+  activeAt?: number;
+  mode?: string;
+  groupId?: string;
+  limit: number;
+  offset: number;
+}
+
+export class PendingEnrollmentStore {
+  constructor(private readonly db: Db) {}
+
+  async insert(row: Insertable<PendingEnrollmentTable>): Promise<void> {
+    await this.db.insertInto('pending_enrollments').values(row).execute();
+  }
+
+  async get(id: string): Promise<PendingEnrollmentRow | undefined> {
+    return this.db.selectFrom('pending_enrollments').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The check-in's one indexed read (unique index on checkin_key_hash). */
+  async byCheckInKey(hash: string): Promise<PendingEnrollmentRow | undefined> {
+    return this.db.selectFrom('pending_enrollments').selectAll().where('checkin_key_hash', '=', hash).executeTakeFirst();
+  }
+
+  /** Applies `set` if the record is still in one of `from` and not expired; false otherwise. */
+  async transition(id: string, from: string[], now: number, set: Updateable<PendingEnrollmentTable>): Promise<boolean> {
+    const res = await this.db
+      .updateTable('pending_enrollments')
+      .set({ ...set, updated_at: now })
+      .where('id', '=', id)
+      .where('state', 'in', from)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  /**
+   * Marks the record enrolled by this enrollment and writes what the device should know about
+   * how it enrolled — in one transaction, and only if no other enrollment claimed it first
+   * (a retried Authenticate from the same enrollment passes again).
+   */
+  async link(
+    id: string,
+    ids: { enrollmentId: string; deviceId: string },
+    device: { organization_group_id: string; ownership: string | null; enrollment_method: string; enrolled_user_id: string | null; registration_token_id: string | null },
+    now: number,
+  ): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const res = await trx
+        .updateTable('pending_enrollments')
+        .set({ state: 'enrolled', enrollment_id: ids.enrollmentId, device_id: ids.deviceId, completed_at: now, updated_at: now })
+        .where('id', '=', id)
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('state', '=', 'profile-issued'), eb('expires_at', '>', now)]),
+            eb.and([eb('state', '=', 'enrolled'), eb('enrollment_id', '=', ids.enrollmentId)]),
+          ]),
+        )
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) return false;
+      await trx.updateTable('devices').set({ ...device, updated_at: now }).where('id', '=', ids.deviceId).execute();
+      return true;
+    });
+  }
+
+  async list(f: PendingEnrollmentFilter): Promise<PendingEnrollmentRow[]> {
+    let q = this.db.selectFrom('pending_enrollments').selectAll();
+    if (f.state) q = q.where('state', '=', f.state);
+    if (f.incompleteAt !== undefined) q = q.where('state', '!=', 'enrolled').where('expires_at', '<=', f.incompleteAt);
+    if (f.activeAt !== undefined) q = q.where('expires_at', '>', f.activeAt);
+    if (f.mode) q = q.where('mode', '=', f.mode);
+    if (f.groupId) q = q.where('organization_group_id', '=', f.groupId);
+    return q.orderBy('created_at', 'desc').orderBy('id').limit(f.limit).offset(f.offset).execute();
+  }
+
+  /** Deletes records never enrolled and created before `before`; returns how many. */
+  async purgeIncomplete(before: number): Promise<number> {
+    const res = await this.db.deleteFrom('pending_enrollments').where('state', '!=', 'enrolled').where('created_at', '<', before).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+}
