@@ -33,6 +33,8 @@ export interface DeviceTable {
   enrolled_user_id: string | null;
   /** the registration token used to enroll, if any (its status shows on the device) */
   registration_token_id: string | null;
+  /** 1: enrolled by user enrollment (BYOD), known by its EnrollmentID only, no hardware identifiers */
+  user_enrolled: Generated<number>;
 }
 
 /**
@@ -149,6 +151,8 @@ export interface AdminUserTable {
   role: string;
   created_at: number;
   disabled_at: number | null;
+  /** the organization group whose subtree the admin acts in ('global' = everything) */
+  scope_group_id: Generated<string>;
 }
 
 export interface AdminSessionTable {
@@ -163,11 +167,13 @@ export interface ApiTokenTable {
   name: string;
   token_hash: string;
   prefix: string;
-  role: string; // administrator | operator | read-only | enrollment
+  role: string; // administrator | operator | read-only | custom-enrollment
   created_at: number;
   expires_at: number | null;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** the organization group whose subtree the token acts in ('global' = everything) */
+  scope_group_id: Generated<string>;
 }
 
 export interface AuditEventTable {
@@ -179,6 +185,8 @@ export interface AuditEventTable {
   source: string | null;
   outcome: string;
   details_json: string | null;
+  /** the path of the actor's scope group when the event happened; null = global (or not an admin) */
+  actor_scope: Generated<string | null>;
 }
 
 export interface SettingTable {
@@ -343,6 +351,8 @@ export interface IdentityProviderTable {
   /** bind passwords, client secrets, SP keys: sealed JSON */
   secrets_enc: Buffer | null;
   enabled: number;
+  /** 1: admins may sign in to the console through this provider */
+  console_sign_in: Generated<number>;
   created_at: number;
   updated_at: number;
 }
@@ -359,6 +369,8 @@ export interface UserTable {
   password_hash: string | null;
   pin_hash: string | null;
   default_group_id: string;
+  /** the Managed Apple Account user enrollment assigns (AssignedManagedAppleID); null: derived or none */
+  managed_apple_id: Generated<string | null>;
   failed_sign_ins: number;
   locked_until: number | null;
   disabled_at: number | null;
@@ -445,6 +457,15 @@ export interface PendingEnrollmentTable {
   completed_at: number | null;
 }
 
+/** An account-driven user enrollment's access token (only its hash), single-use, for one staging record. */
+export interface UserEnrollmentTokenTable {
+  token_hash: string;
+  pending_enrollment_id: string;
+  expires_at: number;
+  used_at: number | null;
+  created_at: number;
+}
+
 export interface Database {
   devices: DeviceTable;
   enrollments: EnrollmentTable;
@@ -476,6 +497,7 @@ export interface Database {
   sign_in_flows: SignInFlowTable;
   sign_in_failures: SignInFailureTable;
   pending_enrollments: PendingEnrollmentTable;
+  user_enrollment_tokens: UserEnrollmentTokenTable;
 }
 
 export type Device = Selectable<DeviceTable>;
