@@ -10,6 +10,14 @@ export interface EnrollmentProfileOptions {
   topic: string;
   challenge: string;
   organization: string;
+  /** user enrollment (BYOD) — see buildUserEnrollment; the names are the renderer's (src/apple/mobileconfig.ts) */
+  assignedManagedAppleId?: string;
+  managedAppleId?: string;
+  enrollmentMode?: 'BYOD';
+  identifier?: string;
+  displayName?: string;
+  description?: string;
+  subject?: Array<Array<[string, string]>>;
 }
 
 export interface EnrollmentProfileDeps {
@@ -38,6 +46,38 @@ export class EnrollmentProfileService {
       topic,
       challenge: await this.deps.createChallenge(),
       organization: this.deps.organization ?? 'Pomona',
+    });
+    const content = Buffer.from(xml, 'utf8');
+    return opts.signed ? { body: await this.deps.sign(content), signed: true } : { body: content, signed: false };
+  }
+
+  /**
+   * A user enrollment (BYOD) profile: the MDM payload assigns the user's Managed Apple Account
+   * with EnrollmentMode BYOD (and, for profile-based enrollment on iOS 13–17 / macOS 10.15–14,
+   * the older ManagedAppleID key), checks in at `checkInUrl` (which lets the first check-in find
+   * its staging record), and asks for nothing that identifies the hardware: no access rights
+   * (fixed for user enrollments) and no device variables in the certificate subject.
+   */
+  async buildUserEnrollment(opts: { managedAppleId: string; checkInUrl: string; profileBased: boolean; signed: boolean }): Promise<{ body: Buffer; signed: boolean }> {
+    const topic = await this.deps.currentTopic();
+    if (!topic) throw new EnrollmentProfileError('no push certificate yet: import one first (pomona pushcert import, or POST /api/v1/push-certificate)');
+    const base = this.deps.publicUrl;
+    const organization = this.deps.organization ?? 'Pomona';
+    const xml = this.deps.render({
+      publicUrl: base,
+      scepUrl: `${base}/scep`,
+      checkInUrl: opts.checkInUrl,
+      serverUrl: `${base}/mdm/connect`,
+      topic,
+      challenge: await this.deps.createChallenge(),
+      organization,
+      assignedManagedAppleId: opts.managedAppleId,
+      enrollmentMode: 'BYOD',
+      ...(opts.profileBased ? { managedAppleId: opts.managedAppleId } : {}),
+      identifier: 'com.pomona.enrollment.user',
+      displayName: `${organization} Work Account`,
+      description: `Manages ${organization}'s apps and data on this device, kept apart from your own. ${organization} cannot see your personal data or identify the device's hardware.`,
+      subject: [[['O', organization]], [['CN', `${organization} User Enrollment`]]],
     });
     const content = Buffer.from(xml, 'utf8');
     return opts.signed ? { body: await this.deps.sign(content), signed: true } : { body: content, signed: false };
