@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, skipUnlessAvailable, testDatabaseKinds, type TestDatabase } from '../../test/support/db.js';
 import { OrgGroupService, ROOT_GROUP_ID } from './org-group-service.js';
 import { OrgGroupStore } from './org-group-store.js';
-import { RegistrationTokenError, RegistrationTokenService } from './registration-token-service.js';
+import { RegistrationTokenError, RegistrationTokenPlatformNeeded, RegistrationTokenService } from './registration-token-service.js';
 import { RegistrationTokenStore } from './registration-token-store.js';
 import { UserService } from './user-service.js';
 import { UserStore } from './user-store.js';
@@ -57,6 +57,21 @@ describe.each(testDatabaseKinds)('registration tokens (%s)', (kind) => {
       const { token } = await tokens.create({ groupId: ROOT_GROUP_ID, maxUses: 3, createdBy: 'user:admin' });
       const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => tokens.redeem({ token, platform: 'iOS' })));
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(3);
+    });
+
+    it('checks without spending: another user\'s token is refused, an unknown platform is asked for', async () => {
+      const ann = await users.createLocal({ username: 'ann', password: 'ann has a passphrase', defaultGroupId: ROOT_GROUP_ID });
+      const bob = await users.createLocal({ username: 'bob', password: 'bob has a passphrase', defaultGroupId: ROOT_GROUP_ID });
+      const { token, view } = await tokens.create({ groupId: ROOT_GROUP_ID, userId: ann.id, platform: 'macOS', createdBy: 'x' });
+      expect(await refusal(tokens.check({ token, platform: 'macOS', userId: bob.id }))).toBe('this registration token was issued to another user');
+      const needed = await tokens.check({ token, userId: ann.id }).catch((e: unknown) => e);
+      expect(needed).toBeInstanceOf(RegistrationTokenPlatformNeeded);
+      expect((needed as RegistrationTokenPlatformNeeded).platform).toBe('macOS');
+      const grant = await tokens.check({ token, platform: 'macOS', userId: ann.id });
+      expect(grant).toEqual({ tokenId: view.id, groupId: ROOT_GROUP_ID, userId: ann.id, platform: 'macOS', twoFactor: false });
+      expect(await tokens.statusFor(view.id)).toBe('registration active');
+      await tokens.claim(grant);
+      expect(await refusal(tokens.claim(grant))).toBe('this registration token has already been used');
     });
 
     it('needs the bound user\'s password in the two-factor variant', async () => {

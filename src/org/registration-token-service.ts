@@ -20,6 +20,22 @@ export class RegistrationTokenError extends ServiceError {
   }
 }
 
+/** A platform-bound token presented where the device's platform is not known yet: ask for it. */
+export class RegistrationTokenPlatformNeeded extends RegistrationTokenError {
+  constructor(readonly platform: Platform) {
+    super('invalid', 'choose the kind of device you are enrolling: this registration token is for one kind only');
+  }
+}
+
+/** What a checked token allows (see `check`). */
+export interface RegistrationTokenGrant {
+  tokenId: string;
+  groupId: string;
+  userId: string | null;
+  platform: Platform | null;
+  twoFactor: boolean;
+}
+
 export interface RegistrationTokenView {
   id: string;
   prefix: string;
@@ -77,6 +93,22 @@ export class RegistrationTokenService {
    * the user can act on; nothing is spent unless every check passed.
    */
   async redeem(input: { token: string; platform: Platform; password?: string }): Promise<{ tokenId: string; groupId: string; userId: string | null }> {
+    const grant = await this.check({ token: input.token, platform: input.platform });
+    if (grant.twoFactor) {
+      if (!input.password) throw new RegistrationTokenError('refused', 'this registration token also needs your password');
+      if (!(await this.users.checkPassword(grant.userId!, input.password))) throw new RegistrationTokenError('refused', 'wrong password for this registration token');
+    }
+    await this.claim(grant);
+    return { tokenId: grant.tokenId, groupId: grant.groupId, userId: grant.userId };
+  }
+
+  /**
+   * Every check of `redeem` but the second factor, without spending a use — so an enrollment
+   * flow can verify the user and the group before it spends the token with `claim`.
+   * `platform` may be unknown: a platform-bound token then asks for it (RegistrationTokenPlatformNeeded).
+   * `userId`, when given, is who is enrolling: a token bound to someone else is refused.
+   */
+  async check(input: { token: string; platform?: Platform; userId?: string }): Promise<RegistrationTokenGrant> {
     const row = await this.store.byHash(hashOf(input.token.trim().toUpperCase()));
     const now = this.#now();
     if (!row) throw new RegistrationTokenError('refused', 'this registration token is not valid');
@@ -84,13 +116,15 @@ export class RegistrationTokenService {
     if (status === 'revoked') throw new RegistrationTokenError('refused', 'this registration token was revoked');
     if (status === 'expired') throw new RegistrationTokenError('refused', `this registration token expired on ${new Date(row.expires_at).toISOString().slice(0, 10)}`);
     if (status === 'used') throw new RegistrationTokenError('refused', 'this registration token has already been used');
+    if (input.userId && row.user_id && row.user_id !== input.userId) throw new RegistrationTokenError('refused', 'this registration token was issued to another user');
+    if (row.platform && !input.platform) throw new RegistrationTokenPlatformNeeded(row.platform as Platform);
     if (row.platform && row.platform !== input.platform) throw new RegistrationTokenError('refused', `this registration token is for ${row.platform} devices only`);
-    if (row.two_factor) {
-      if (!input.password) throw new RegistrationTokenError('refused', 'this registration token also needs your password');
-      if (!(await this.users.checkPassword(row.user_id!, input.password))) throw new RegistrationTokenError('refused', 'wrong password for this registration token');
-    }
-    if (!(await this.store.claimUse(row.id, now))) throw new RegistrationTokenError('refused', 'this registration token has already been used');
-    return { tokenId: row.id, groupId: row.organization_group_id, userId: row.user_id };
+    return { tokenId: row.id, groupId: row.organization_group_id, userId: row.user_id, platform: row.platform as Platform | null, twoFactor: row.two_factor === 1 };
+  }
+
+  /** Spends one use of a checked token; refused when another request took the last use first. */
+  async claim(grant: RegistrationTokenGrant): Promise<void> {
+    if (!(await this.store.claimUse(grant.tokenId, this.#now()))) throw new RegistrationTokenError('refused', 'this registration token has already been used');
   }
 
   async list(groupId?: string): Promise<RegistrationTokenView[]> {
