@@ -33,6 +33,12 @@ export interface Config {
   };
   /** this node's name in leases and logs */
   nodeId: string;
+  userEnrollment: {
+    /** a user enrollment not enrolled this long after its profile was issued is incomplete (its profile no longer links) */
+    incompleteAfterMinutes: number;
+    /** incomplete enrollments (every kind of staging record) are purged after this many days */
+    purgeIncompleteAfterDays: number;
+  };
 }
 
 /** Each option: its key in the file, its env variable, its flag, and how to read it. */
@@ -69,6 +75,8 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'abmAssignCooldownHours', env: 'POMONA_ABM_ASSIGN_COOLDOWN_HOURS', flag: 'abm-assign-cooldown-hours', describe: 'hours a serial Apple refused (FAILED, NOT_ACCESSIBLE) waits before it is sent again', default: '24' },
   { key: 'jobTickSeconds', env: 'POMONA_JOB_TICK_SECONDS', flag: 'job-tick-seconds', describe: 'how often each node looks for due jobs (ABM syncs, assignments)', default: '10' },
   { key: 'nodeId', env: 'POMONA_NODE_ID', flag: 'node-id', describe: "this node's name in job leases and logs", default: 'hostname:pid' },
+  { key: 'userEnrollmentIncompleteMinutes', env: 'POMONA_USER_ENROLLMENT_INCOMPLETE_MINUTES', flag: 'user-enrollment-incomplete-minutes', describe: 'minutes after its profile was issued a user enrollment that has not checked in shows as incomplete', default: '60' },
+  { key: 'incompleteEnrollmentPurgeDays', env: 'POMONA_INCOMPLETE_ENROLLMENT_PURGE_DAYS', flag: 'incomplete-enrollment-purge-days', describe: 'days an incomplete (abandoned) enrollment is kept before the purge job deletes it', default: '30' },
 ];
 
 export class ConfigError extends Error {
@@ -181,6 +189,11 @@ export function loadConfig(opts: {
     jobTickSeconds: int('jobTickSeconds', 1, 3600, 10),
   };
 
+  const userEnrollment = {
+    incompleteAfterMinutes: int('userEnrollmentIncompleteMinutes', 5, 7 * 24 * 60, 60),
+    purgeIncompleteAfterDays: int('incompleteEnrollmentPurgeDays', 1, 3650, 30),
+  };
+
   const secretKey = raw('secretKey');
   if (secretKey && Buffer.from(secretKey, 'base64').length !== 32) problems.push(`${name('secretKey')}: must be 32 bytes, base64-encoded`);
 
@@ -201,5 +214,6 @@ export function loadConfig(opts: {
     bodyLimit,
     abm,
     nodeId: raw('nodeId') ?? `${hostname()}:${process.pid}`,
+    userEnrollment,
   };
 }
