@@ -40,6 +40,11 @@ export interface VerifyAttachedOptions {
    * nothing about trust is proven; an empty array trusts nothing.
    */
   trustedCertificatesPem?: string[];
+  /**
+   * Intermediates known beforehand, used besides those in the message to reach an anchor (a
+   * device may leave Apple's CAs out of its MachineInfo). Never trusted by themselves.
+   */
+  intermediatesPem?: string[];
   /** Apple's device CA expired in 2014 yet still issues device identities. */
   ignoreDates?: boolean;
   now?: () => number;
@@ -50,17 +55,20 @@ export interface VerifiedAttached {
   signerCertificateDer: Buffer;
   /** certificates above the signer, nearest first, ending at the anchor when one was reached */
   chain: Buffer[];
+  /** every certificate the message carries */
+  certificates: Buffer[];
   signingTime?: Date;
 }
 
 /** Verifies attached SignedData (signed profile, MachineInfo). Throws SignatureError. */
 export function verifyAttached(der: Buffer, opts: VerifyAttachedOptions = {}): VerifiedAttached {
   const anchors = opts.trustedCertificatesPem?.flatMap(pemBlocks).map((d) => new X509Certificate(d));
+  const known = (opts.intermediatesPem ?? []).flatMap(pemBlocks);
   return guarded(() => {
     const sd = parseSignedData(der);
     if (!sd.eContent) throw new SignatureError('no attached content');
     const { certificate, signingTime } = verifySignerInfo(sd, sd.eContent);
-    const path = buildPath(certificate, sd.certificates.map(certificateFor), anchors);
+    const path = buildPath(certificate, [...sd.certificates, ...known].map(certificateFor), anchors);
     if (anchors && !path.trusted) throw new SignatureError('signer does not chain to a trusted certificate');
     if (!opts.ignoreDates) {
       const now = opts.now?.() ?? Date.now();
@@ -72,7 +80,19 @@ export function verifyAttached(der: Buffer, opts: VerifyAttachedOptions = {}): V
         throw new SignatureError('signing time outside the signer certificate validity');
       }
     }
-    return { content: Buffer.from(sd.eContent), signerCertificateDer: certificate.der, chain: path.chain.map((c) => c.raw), signingTime };
+    return { content: Buffer.from(sd.eContent), signerCertificateDer: certificate.der, chain: path.chain.map((c) => c.raw), certificates: sd.certificates.map((c) => Buffer.from(c)), signingTime };
+  });
+}
+
+/**
+ * The issuers above `signerDer`, nearest first, taken from `poolDer` (never trusted themselves)
+ * and ending at one of the anchors when one is reached. Links are checked by signature only.
+ */
+export function certificatePath(signerDer: Buffer, poolDer: Buffer[], anchorsPem: string[]): { chain: Buffer[]; trusted: boolean } {
+  return guarded(() => {
+    const anchors = anchorsPem.flatMap(pemBlocks).map((d) => new X509Certificate(d));
+    const path = buildPath(certificateFor(signerDer), poolDer.map(certificateFor), anchors);
+    return { chain: path.chain.map((c) => c.raw), trusted: path.trusted };
   });
 }
 
