@@ -8,7 +8,7 @@
  * OS_VERSION at all, which itself says they are older than those releases.
  */
 import type { OsRule } from '../abm/dep-profile.js';
-import type { Platform } from '../apple/platform.js';
+import type { Platform } from '../org/registration-token-service.js';
 
 export type OsGateDecision =
   | { kind: 'allow' }
