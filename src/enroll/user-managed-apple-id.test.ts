@@ -6,6 +6,7 @@ describe('Managed Apple Accounts', () => {
     expect(parseManagedAppleId('ann@acme.example')).toBe('ann@acme.example');
     expect(parseManagedAppleId('ann.o+work@appleid.acme.example')).toBe('ann.o+work@appleid.acme.example');
     expect(parseManagedAppleId('"a@b"@acme.example')).toBeUndefined();
+    expect(parseManagedAppleId('a@b@acme.example')).toBeUndefined();
     expect(parseManagedAppleId(42)).toBeUndefined();
   });
 

@@ -11,7 +11,7 @@ export function parseManagedAppleId(value: unknown): string | undefined {
   // and would only make trouble in HTML, headers and logs.
   if (/[\s\u0000-\u001f\u007f"'<>\\]/.test(value)) return undefined;
   const at = value.lastIndexOf('@');
-  if (at <= 0) return undefined;
+  if (at <= 0 || value.indexOf('@') !== at) return undefined;
   const domain = value.slice(at + 1);
   return isFqdn(domain) ? value : undefined;
 }
