@@ -16,7 +16,7 @@ export type OsGateDecision =
   | { kind: 'refuse'; message: string };
 
 /** The first release on each platform whose MachineInfo carries OS_VERSION. */
-const FIRST_REPORTING: Partial<Record<Platform, string>> = { iOS: '17.0', iPadOS: '17.0', macOS: '14.0', tvOS: '17.0', visionOS: '1.0', watchOS: '10.0' };
+const FIRST_REPORTING: Partial<Record<Platform, string>> = { iOS: '17.0', iPadOS: '17.0', macOS: '14.0', tvOS: '17.0', visionOS: '1.0' };
 
 interface Version {
   parts: number[];
@@ -84,7 +84,7 @@ export function checkOsRule(rule: OsRule | undefined, device: DeviceOs): OsGateD
   // A maximum of 17.2 admits 17.2.x: the reported version is compared to as many parts as given.
   const max = rule.maximum ? parseOsVersion(rule.maximum.version)! : null;
   if (max && reported && compareOsVersions({ parts: reported.parts.slice(0, max.parts.length), rsr: '' }, max) > 0) {
-    return { kind: 'refuse', message: rule.message ?? `This device runs ${device.osVersion}; your organization allows at most ${rule.maximum.version} to enroll.` };
+    return { kind: 'refuse', message: rule.message ?? `This device runs ${device.osVersion}; your organization allows at most ${rule.maximum!.version} to enroll.` };
   }
   return { kind: 'allow' };
 }
