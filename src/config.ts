@@ -22,6 +22,11 @@ export interface Config {
   scep: { staticChallenge?: string; identityValidityDays: number };
   /** extra CAs whose identity certificates may enroll (devices migrated from another MDM) */
   trustedIdentityCaFile?: string;
+  /**
+   * TEST MODE: a root CA whose device identities may sign MachineInfo besides Apple's (the device
+   * simulator's, for tests and the demo). Never set it in production.
+   */
+  adeTestRootFile?: string;
   bodyLimit: number;
   abm: {
     userAgent: string;
@@ -67,6 +72,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'caKey', env: 'POMONA_CA_KEY', flag: 'ca-key', describe: 'device CA private key PEM' },
   { key: 'scepChallenge', env: 'POMONA_SCEP_CHALLENGE', flag: 'scep-challenge', describe: 'optional static SCEP challenge (one-time challenges are always on)' },
   { key: 'identityValidityDays', env: 'POMONA_IDENTITY_VALIDITY_DAYS', flag: 'identity-validity-days', describe: 'device identity certificate validity', default: '365' },
+  { key: 'adeTestRootFile', env: 'POMONA_ADE_TEST_ROOT_FILE', flag: 'ade-test-root-file', describe: 'TEST MODE ONLY: PEM of a root whose device identities may sign MachineInfo (the device simulator\'s)' },
   { key: 'trustedIdentityCaFile', env: 'POMONA_TRUSTED_IDENTITY_CA_FILE', flag: 'trusted-identity-ca-file', describe: 'PEM of other CAs whose device identities are accepted (migration)' },
   { key: 'bodyLimit', env: 'POMONA_BODY_LIMIT', flag: 'body-limit', describe: 'largest request body in bytes', default: '10485760' },
   { key: 'depUserAgent', env: 'POMONA_DEP_USER_AGENT', flag: 'dep-user-agent', describe: "User-Agent sent to Apple's DEP API", default: 'pomona-mdm/0.1' },
@@ -132,7 +138,7 @@ export function loadConfig(opts: {
   const tlsCert = raw('tlsCert');
   const tlsKey = raw('tlsKey');
   if (Boolean(tlsCert) !== Boolean(tlsKey)) problems.push('POMONA_TLS_CERT and POMONA_TLS_KEY must be given together');
-  for (const key of ['tlsCert', 'tlsKey', 'caCert', 'caKey', 'apnsCaFile', 'trustedIdentityCaFile']) {
+  for (const key of ['tlsCert', 'tlsKey', 'caCert', 'caKey', 'apnsCaFile', 'trustedIdentityCaFile', 'adeTestRootFile']) {
     const file = raw(key);
     if (file && !existsSync(file)) problems.push(`${name(key)}: file ${file} not found`);
   }
@@ -211,6 +217,7 @@ export function loadConfig(opts: {
     ca: caCert && caKey ? { certFile: caCert, keyFile: caKey } : undefined,
     scep: { staticChallenge: raw('scepChallenge'), identityValidityDays },
     trustedIdentityCaFile: raw('trustedIdentityCaFile'),
+    adeTestRootFile: raw('adeTestRootFile'),
     bodyLimit,
     abm,
     nodeId: raw('nodeId') ?? `${hostname()}:${process.pid}`,

@@ -135,9 +135,11 @@ export class DepProfileService {
     return this.#define(row);
   }
 
+  // The URLs name the Pomona profile, so a device's request says which profile Apple served it
+  // (and a serial that has since moved to another ABM server is caught).
   async #define(row: DepProfileRow): Promise<string> {
     const base = this.o.publicUrl.replace(/\/$/, '');
-    const body = toAppleProfile(JSON.parse(row.settings_json) as DepProfileSettings, { url: `${base}/enroll/ade`, configurationWebUrl: `${base}/enroll/ade/webview` });
+    const body = toAppleProfile(JSON.parse(row.settings_json) as DepProfileSettings, { url: `${base}/enroll/ade?profile=${row.id}`, configurationWebUrl: `${base}/enroll/ade/webview?profile=${row.id}` });
     const client = await this.o.servers.client(row.abm_server_id);
     try {
       const { profile_uuid } = await client.defineProfile(body);

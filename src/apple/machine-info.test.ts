@@ -114,3 +114,13 @@ describe('MachineInfo', () => {
     }
   });
 });
+
+describe('MachineInfo under several trusts (test mode)', () => {
+  it("accepts a signer any of them trusts, and reports Apple's refusal when none does", async () => {
+    const trusts = [APPLE_DEVICE_TRUST, testDeviceTrust(sampleRoot)];
+    expect(readMachineInfo(sampleDer, trusts).serial).toBe('SAMPLE0SER01');
+    const other = await SimulatedDeviceCa.create();
+    expect(refused(() => readMachineInfo(sampleDer, [APPLE_DEVICE_TRUST, testDeviceTrust(other.rootPem)]))).toMatch(/does not chain to a trusted device CA/);
+    expect(refused(() => readMachineInfo(sampleDer, []))).toMatch(/nothing is trusted/);
+  });
+});

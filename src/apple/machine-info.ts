@@ -61,7 +61,7 @@ export const MAX_MACHINE_INFO_BYTES = 64 * 1024;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 /** Reads the base64 `x-apple-aspen-deviceinfo` header (the web-view form). */
-export function machineInfoFromHeader(header: string | string[] | undefined, trust: MachineInfoTrust): MachineInfo {
+export function machineInfoFromHeader(header: string | string[] | undefined, trust: MachineInfoTrust | MachineInfoTrust[]): MachineInfo {
   if (header === undefined || header === '') throw new MachineInfoError('missing x-apple-aspen-deviceinfo header');
   if (typeof header !== 'string') throw new MachineInfoError('more than one x-apple-aspen-deviceinfo header');
   const b64 = header.trim();
@@ -70,8 +70,11 @@ export function machineInfoFromHeader(header: string | string[] | undefined, tru
   return readMachineInfo(Buffer.from(b64, 'base64'), trust);
 }
 
-/** Verifies the CMS signature and trust, then reads the plist. Throws MachineInfoError. */
-export function readMachineInfo(der: Buffer, trust: MachineInfoTrust): MachineInfo {
+/**
+ * Verifies the CMS signature and trust, then reads the plist. Throws MachineInfoError. With
+ * several trusts (Apple's and, in test mode, the simulator's), the signer must satisfy one.
+ */
+export function readMachineInfo(der: Buffer, trust: MachineInfoTrust | MachineInfoTrust[]): MachineInfo {
   if (der.length === 0) throw new MachineInfoError('empty MachineInfo');
   if (der.length > MAX_MACHINE_INFO_BYTES) throw new MachineInfoError('MachineInfo is too large');
   let verified;
@@ -83,7 +86,16 @@ export function readMachineInfo(der: Buffer, trust: MachineInfoTrust): MachineIn
     if (err instanceof SignatureError) throw new MachineInfoError(`MachineInfo signature refused: ${err.message}`);
     throw err;
   }
-  checkDeviceIdentity(verified.signerCertificateDer, verified.certificates, trust);
+  const trusts = Array.isArray(trust) ? trust : [trust];
+  const refusals = trusts.map((t) => {
+    try {
+      checkDeviceIdentity(verified.signerCertificateDer, verified.certificates, t);
+      return null;
+    } catch (err) {
+      return err;
+    }
+  });
+  if (!refusals.includes(null)) throw refusals[0] ?? new MachineInfoError('MachineInfo signature refused: nothing is trusted');
   let plist: PlistDict;
   try {
     plist = parsePlist(verified.content);
