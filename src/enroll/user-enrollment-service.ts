@@ -43,7 +43,7 @@ export type AfterSignIn = { mode: 'user-account'; location: string } | { mode: '
 
 export type AccountProfileAnswer =
   | { kind: 'challenge'; reason: string }
-  | { kind: 'profile'; body: Buffer; pendingId: string };
+  | { kind: 'profile'; body: Buffer; pendingId: string; userId: string | null };
 
 export interface ManagedAppleIdView {
   userId: string;
@@ -148,7 +148,7 @@ export class UserEnrollmentService {
       return { kind: 'challenge', reason: `the staging record is ${p.state}, not waiting for its profile` };
     }
     const { body } = await this.#issue(p, false);
-    return { kind: 'profile', body, pendingId: p.id };
+    return { kind: 'profile', body, pendingId: p.id, userId: p.userId };
   }
 
   /** Profile-based: the download, only in the browser that started (and signed in to) the record. */

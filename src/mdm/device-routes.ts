@@ -18,8 +18,9 @@ import { certificateFromProxyHeader } from './proxy-certificate.js';
 export const CHECKIN_CONTENT_TYPE = 'application/x-apple-aspen-mdm-checkin';
 
 export interface DeviceRoutesOptions {
-  checkins: CheckinService;
-  commands: CommandService;
+  /** only what the routes call, so a wrapping service (user enrollment's privacy filter) fits */
+  checkins: Pick<CheckinService, 'handle'>;
+  commands: Pick<CommandService, 'connect'>;
   /** lower-case header name a trusted TLS-terminating proxy puts the client certificate in */
   clientCertHeader?: string;
 }

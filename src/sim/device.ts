@@ -2,7 +2,9 @@
  * A simulated Apple device: installs an enrollment profile (verifying it when signed), gets
  * its identity over SCEP, checks in (Authenticate, TokenUpdate) with Mdm-Signature, wakes on
  * APNs-simulator pushes, and answers the commands of the core protocol — or NotNow on demand.
- * macOS devices can open a user channel. It speaks only HTTP, as a real device does.
+ * macOS devices can open a user channel. A user-enrolled device (BYOD) is known by a random
+ * EnrollmentID only, sends no hardware identifier, and refuses a profile Apple's client would.
+ * It speaks only HTTP, as a real device does.
  */
 import { createPrivateKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { buildPlist, parsePlist, type PlistDict } from '../apple/plist.js';
@@ -19,6 +21,10 @@ export interface SimulatedDeviceOptions {
   /** a pre-generated RSA key for SCEP (benchmarks keep key generation out of the measured window) */
   keyPair?: { privateKey: KeyObject | string };
   fetch?: typeof fetch;
+  /** user enrollment (BYOD): check in with an EnrollmentID instead of the UDID */
+  userEnrollment?: boolean;
+  /** a faulty user-enrolled device that sends its UDID, serial number and IMEI anyway (bad-input tests) */
+  leakIdentifiers?: boolean;
 }
 
 interface MdmPayload {
@@ -44,6 +50,8 @@ export class SimulatedDevice {
   readonly platform: 'iOS' | 'macOS';
   readonly udid: string;
   readonly serialNumber: string;
+  /** the user enrollment's identity (user-enrolled devices only) */
+  readonly enrollmentId?: string;
   /** commands the device answers, in order */
   readonly answered: CommandAnswer[] = [];
   /** answer NotNow to these RequestTypes (each entry consumed once) */
@@ -61,7 +69,21 @@ export class SimulatedDevice {
     this.udid = opts.udid ?? randomUUID().toUpperCase();
     this.serialNumber = opts.serialNumber ?? randomBytes(6).toString('hex').toUpperCase();
     this.http = opts.fetch ?? fetch;
-    this.device = { token: randomBytes(32), pushMagic: randomUUID().toUpperCase(), ids: { UDID: this.udid } };
+    if (opts.userEnrollment) this.enrollmentId = randomUUID().toUpperCase();
+    const ids: Record<string, string> = this.enrollmentId ? { EnrollmentID: this.enrollmentId } : { UDID: this.udid };
+    this.device = { token: randomBytes(32), pushMagic: randomUUID().toUpperCase(), ids };
+  }
+
+  /** The serial number names a corporate device; a personal one has its owner's name for it. */
+  private deviceName(): string {
+    const kind = this.platform === 'macOS' ? 'Mac' : 'iPhone';
+    return this.enrollmentId ? `My ${kind}` : `${this.serialNumber}'s ${kind}`;
+  }
+
+  /** Identifiers a user-enrolled device keeps to itself (sent only by a faulty one). */
+  private hardwareIds(): Record<string, string> {
+    if (!this.enrollmentId) return { UDID: this.udid, SerialNumber: this.serialNumber };
+    return this.opts.leakIdentifiers ? { UDID: this.udid, SerialNumber: this.serialNumber, IMEI: '35 209900 176148 1' } : {};
   }
 
   get pushToken(): string {
@@ -85,6 +107,10 @@ export class SimulatedDevice {
     const mdm = payloads.find((p) => p.PayloadType === 'com.apple.mdm');
     if (!scep || !mdm) throw new Error('profile lacks a SCEP or an MDM payload');
     if (mdm.IdentityCertificateUUID !== scep.PayloadUUID) throw new Error('MDM payload does not use the SCEP identity');
+    // Apple's client cancels a user enrollment whose profile lacks these or declares access rights.
+    if (this.enrollmentId && (mdm.EnrollmentMode !== 'BYOD' || typeof mdm.AssignedManagedAppleID !== 'string' || 'AccessRights' in mdm)) {
+      throw new Error('not a user enrollment profile: EnrollmentMode BYOD and AssignedManagedAppleID are required, AccessRights forbidden');
+    }
     const sc = scep.PayloadContent as PlistDict;
     const subject = ((sc.Subject ?? []) as string[][][]).map((rdn) => [rdn[0][0], rdn[0][1].replace('%ComputerName%', `${this.serialNumber}`)] as [string, string]);
     const issued = await enrollScep({
@@ -108,11 +134,11 @@ export class SimulatedDevice {
 
   async authenticate(): Promise<void> {
     await this.checkin({
-      MessageType: 'Authenticate', Topic: this.mdm!.topic, UDID: this.udid, SerialNumber: this.serialNumber,
+      MessageType: 'Authenticate', Topic: this.mdm!.topic, ...this.device.ids, ...this.hardwareIds(),
       OSVersion: this.opts.osVersion ?? (this.platform === 'macOS' ? '15.4' : '18.1'),
       BuildVersion: this.opts.buildVersion ?? (this.platform === 'macOS' ? '24E248' : '22B83'),
       ProductName: this.opts.productName ?? (this.platform === 'macOS' ? 'Mac16,10' : 'iPhone17,1'),
-      DeviceName: `${this.serialNumber}'s ${this.platform === 'macOS' ? 'Mac' : 'iPhone'}`,
+      DeviceName: this.deviceName(),
       ...(this.platform === 'macOS' ? { Model: 'Mac16,10', ModelName: 'Mac mini' } : {}),
     });
   }
@@ -138,7 +164,7 @@ export class SimulatedDevice {
   }
 
   async checkOut(): Promise<void> {
-    await this.checkin({ MessageType: 'CheckOut', Topic: this.mdm!.topic, UDID: this.udid });
+    await this.checkin({ MessageType: 'CheckOut', Topic: this.mdm!.topic, ...this.device.ids });
   }
 
   /** Sends a check-in message; returns the HTTP status and body. Throws on a non-200 unless `allowError`. */
@@ -184,7 +210,7 @@ export class SimulatedDevice {
     switch (requestType) {
       case 'DeviceInformation': {
         const facts: Record<string, unknown> = {
-          UDID: this.udid, SerialNumber: this.serialNumber, DeviceName: `${this.serialNumber}'s ${this.platform === 'macOS' ? 'Mac' : 'iPhone'}`,
+          ...this.hardwareIds(), DeviceName: this.deviceName(),
           OSVersion: this.opts.osVersion ?? (this.platform === 'macOS' ? '15.4' : '18.1'), BuildVersion: this.opts.buildVersion ?? '22B83',
           ProductName: this.opts.productName ?? (this.platform === 'macOS' ? 'Mac16,10' : 'iPhone17,1'),
           ModelName: this.platform === 'macOS' ? 'Mac mini' : 'iPhone', IsSupervised: true, AwaitingConfiguration: false,
