@@ -57,6 +57,14 @@ import { createAbm } from './abm/abm-module.js';
 import { abmServerRoutes } from './abm/abm-routes.js';
 import { abmDeviceRoutes } from './abm/abm-device-routes.js';
 import { depProfileRoutes } from './abm/dep-profile-routes.js';
+import { PendingEnrollmentStore } from './enroll/pending-enrollment-store.js';
+import { PendingEnrollmentService } from './enroll/pending-enrollment-service.js';
+import { PendingEnrollmentCheckins } from './enroll/pending-enrollment-checkins.js';
+import { pendingEnrollmentRoutes } from './enroll/pending-enrollment-routes.js';
+import { SignInService } from './enroll/sign-in/sign-in-service.js';
+import { SignIn, signInRoutes } from './enroll/sign-in/sign-in-routes.js';
+import { webEnrollmentRoutes } from './enroll/web-enrollment-routes.js';
+import { SsoReturns, ssoReturnRoutes } from './org/sso-return-routes.js';
 import pino from 'pino';
 
 /** A downloaded profile may sit a while before it is installed; its challenge still works once. */
@@ -112,13 +120,22 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
   const users = new UserService(new UserStore(db), groups);
   const registrationTokens = new RegistrationTokenService(new RegistrationTokenStore(db), groups, users);
   const idps = new IdentityProviderService(new IdentityProviderStore(db), groups, secrets, { publicUrl: config.publicUrl });
+  // Enrollment staging records and the end-user sign-in every enrollment flow shares (src/enroll/sign-in/).
+  const pendingEnrollments = new PendingEnrollmentService(new PendingEnrollmentStore(db));
+  const signIn = new SignIn(
+    new SignInService({ pending: pendingEnrollments, users, groups, tokens: registrationTokens, idps, handoffs: new IdentityProviderStore(db), throttle: new DbSignInThrottle(db) }),
+    pendingEnrollments,
+    { secureCookies: config.publicUrl.startsWith('https:') },
+  );
+  const ssoReturns = new SsoReturns();
+  ssoReturns.register('enrollment', signIn.ssoReturnHandler());
   const abm = createAbm({ db, secrets, log, publicUrl: config.publicUrl, settings: config.abm, nodeId: config.nodeId });
   const scheduler = new Scheduler(log).add(abm.abmJob);
 
   return {
     config, log, secrets, database, appliedMigrations, ca, scep, pushcerts, apns, push, audit, admins, tokens,
     events, devices, commandStore, checkins, commands, enrollmentProfiles,
-    groups, users, registrationTokens, idps, ...abm, scheduler,
+    groups, users, registrationTokens, idps, pendingEnrollments, signIn, ssoReturns, ...abm, scheduler,
     async close() {
       await scheduler.stop();
       await apns.close();
@@ -143,12 +160,12 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object; 
     }
   });
   await app.register(scepRoutes, { service: ctx.scep });
-  await app.register(deviceRoutes, { checkins: ctx.checkins, commands: ctx.commands, clientCertHeader: ctx.config.clientCertHeader });
+  await app.register(deviceRoutes, { checkins: new PendingEnrollmentCheckins(ctx.checkins, { pending: ctx.pendingEnrollments, log: ctx.log }), commands: ctx.commands, clientCertHeader: ctx.config.clientCertHeader });
   await app.register(profileRoutes, { profiles: ctx.enrollmentProfiles, admins: ctx.admins, tokens: ctx.tokens, audit: ctx.audit });
   await app.register(sessionRoutes, { admins: ctx.admins, audit: ctx.audit, throttle: new DbSignInThrottle(ctx.database.db) });
   await app.register(auditRoutes, { audit: ctx.audit });
   await app.register(apiTokenRoutes, { tokens: ctx.tokens, audit: ctx.audit });
-  await app.register(mdmAdminRoutes, { devices: ctx.devices, commands: ctx.commands, commandStore: ctx.commandStore, push: ctx.push });
+  await app.register(mdmAdminRoutes, { devices: ctx.devices, commands: ctx.commands, commandStore: ctx.commandStore, push: ctx.push, tokenStatus: (id) => ctx.registrationTokens.statusFor(id) });
   await app.register(pushCertRoutes, { pushcerts: ctx.pushcerts, audit: ctx.audit });
   await app.register(abmServerRoutes, { servers: ctx.abmServers, audit: ctx.audit });
   await app.register(abmDeviceRoutes, { devices: ctx.abmDevices, assign: ctx.abmAssign, audit: ctx.audit });
@@ -156,6 +173,10 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object; 
   await app.register(orgGroupRoutes, { groups: ctx.groups, audit: ctx.audit });
   await app.register(userRoutes, { users: ctx.users, tokens: ctx.registrationTokens, audit: ctx.audit });
   await app.register(identityProviderRoutes, { idps: ctx.idps, audit: ctx.audit });
+  await app.register(ssoReturnRoutes, { idps: ctx.idps, returns: ctx.ssoReturns });
+  await app.register(signInRoutes, { signIn: ctx.signIn });
+  await app.register(webEnrollmentRoutes, { signIn: ctx.signIn, pending: ctx.pendingEnrollments, groups: ctx.groups, profiles: ctx.enrollmentProfiles, audit: ctx.audit });
+  await app.register(pendingEnrollmentRoutes, { pending: ctx.pendingEnrollments });
   return app;
 }
 

@@ -24,7 +24,8 @@ import { PLATFORMS, type Platform } from '../org/registration-token-service.js';
 import { OWNERSHIP, type Ownership } from '../org/group-settings.js';
 import type { PendingEnrollmentRow, PendingEnrollmentStore } from './pending-enrollment-store.js';
 
-export const PENDING_MODES = ['web', 'user-profile', 'user-account', 'ade-webview'] as const;
+/** 'ade': a Setup Assistant device enrolling with authentication off (no page, the POST to the profile's url). */
+export const PENDING_MODES = ['web', 'user-profile', 'user-account', 'ade-webview', 'ade'] as const;
 export type PendingMode = (typeof PENDING_MODES)[number];
 
 export const PENDING_STATES = ['started', 'authenticated', 'profile-issued', 'enrolled', 'incomplete'] as const;
@@ -136,10 +137,11 @@ export class PendingEnrollmentService {
    * Records who signed in and where the enrollment goes (started → authenticated). The sign-in
    * module calls it after the user signed in and was placed; `termsVersion` is the version of
    * the final group's terms of use (null when it has none), which must then be accepted.
+   * `userId` is null only for a registration token bound to nobody (the token is the credential).
    */
   async authenticate(
     id: string,
-    input: { userId: string; groupId: string; registrationTokenId?: string | null; ownership: Ownership; platform?: Platform | null; requiredPlatform?: Platform | null; termsVersion: number | null },
+    input: { userId: string | null; groupId: string; registrationTokenId?: string | null; ownership: Ownership; platform?: Platform | null; requiredPlatform?: Platform | null; termsVersion: number | null },
   ): Promise<PendingEnrollment> {
     if (!OWNERSHIP.includes(input.ownership)) throw new PendingEnrollmentError('invalid', `the ownership must be one of ${OWNERSHIP.join(', ')}`);
     const ok = await this.store.transition(id, ['started'], this.#now(), {
@@ -151,11 +153,14 @@ export class PendingEnrollmentService {
     return this.get(id);
   }
 
-  /** Records acceptance of the terms of use (version and time); the version must be the one shown. */
+  /**
+   * Records acceptance of the terms of use (version and time). The caller shows the group's
+   * current terms and passes their version: the one required at sign-in or a newer one.
+   */
   async acceptTerms(id: string, version: number): Promise<PendingEnrollment> {
     const p = await this.get(id);
     if (p.termsVersionRequired === null) throw new PendingEnrollmentError('invalid', 'there are no terms of use to accept for this enrollment');
-    if (version !== p.termsVersionRequired) throw new PendingEnrollmentError('conflict', 'the terms of use have changed; read them again');
+    if (!Number.isInteger(version) || version < p.termsVersionRequired) throw new PendingEnrollmentError('conflict', 'the terms of use have changed; read them again');
     const now = this.#now();
     if (!(await this.store.transition(id, ['authenticated'], now, { terms_version: version, terms_accepted_at: now }))) throw await this.#stateError(id, 'the terms can no longer be accepted for this enrollment');
     return this.get(id);
@@ -177,8 +182,9 @@ export class PendingEnrollmentService {
   async profileIssued(id: string): Promise<{ pending: PendingEnrollment; checkInKey: string }> {
     const p = await this.get(id);
     if (p.state === 'profile-issued' || p.state === 'enrolled') throw new PendingEnrollmentError('conflict', 'the profile of this enrollment was already downloaded; start again for another device');
-    if (p.state !== 'authenticated') throw await this.#stateError(id, 'sign in first');
-    if (p.termsVersionRequired !== null && p.termsVersion !== p.termsVersionRequired) throw new PendingEnrollmentError('refused', 'accept the terms of use first');
+    if (p.state === 'started') throw new PendingEnrollmentError('refused', 'sign in first');
+    if (p.state !== 'authenticated') throw await this.#stateError(id, 'this enrollment can no longer issue a profile');
+    if (p.termsVersionRequired !== null && (p.termsVersion ?? 0) < p.termsVersionRequired) throw new PendingEnrollmentError('refused', 'accept the terms of use first');
     const now = this.#now();
     const checkInKey = secret(32);
     const ok = await this.store.transition(id, ['authenticated'], now, {
@@ -207,8 +213,12 @@ export class PendingEnrollmentService {
     return p;
   }
 
-  /** Links the enrollment and device to the record and places the device as the record says. */
-  async linkAtCheckIn(pending: PendingEnrollment, ids: { enrollmentId: string; deviceId: string }): Promise<void> {
+  /**
+   * Links the enrollment and its device to the record and places the device as the record
+   * says (group, ownership, user, method = the record's mode, token). `deviceId` defaults to
+   * the enrollment's device.
+   */
+  async linkAtCheckIn(pending: PendingEnrollment, ids: { enrollmentId: string; deviceId?: string }): Promise<void> {
     const ok = await this.store.link(pending.id, ids, {
       organization_group_id: pending.groupId ?? 'global', ownership: pending.ownership, enrollment_method: pending.mode,
       enrolled_user_id: pending.userId, registration_token_id: pending.registrationTokenId,

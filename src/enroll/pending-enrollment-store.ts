@@ -51,18 +51,20 @@ export class PendingEnrollmentStore {
   /**
    * Marks the record enrolled by this enrollment and writes what the device should know about
    * how it enrolled — in one transaction, and only if no other enrollment claimed it first
-   * (a retried Authenticate from the same enrollment passes again).
+   * (a retried Authenticate from the same enrollment passes again). Without `deviceId`, the
+   * device is the enrollment's (a subquery: no read on the check-in path).
    */
   async link(
     id: string,
-    ids: { enrollmentId: string; deviceId: string },
+    ids: { enrollmentId: string; deviceId?: string },
     device: { organization_group_id: string; ownership: string | null; enrollment_method: string; enrolled_user_id: string | null; registration_token_id: string | null },
     now: number,
   ): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
+      const deviceOf = trx.selectFrom('enrollments').select('device_id').where('id', '=', ids.enrollmentId);
       const res = await trx
         .updateTable('pending_enrollments')
-        .set({ state: 'enrolled', enrollment_id: ids.enrollmentId, device_id: ids.deviceId, completed_at: now, updated_at: now })
+        .set({ state: 'enrolled', enrollment_id: ids.enrollmentId, device_id: ids.deviceId ?? deviceOf, completed_at: now, updated_at: now })
         .where('id', '=', id)
         .where((eb) =>
           eb.or([
@@ -72,7 +74,7 @@ export class PendingEnrollmentStore {
         )
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) !== 1) return false;
-      await trx.updateTable('devices').set({ ...device, updated_at: now }).where('id', '=', ids.deviceId).execute();
+      await trx.updateTable('devices').set({ ...device, updated_at: now }).where('id', '=', ids.deviceId ?? deviceOf).execute();
       return true;
     });
   }

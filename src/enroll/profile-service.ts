@@ -2,6 +2,8 @@
  * The manual enrollment profile: a SCEP payload with a fresh one-time challenge and the
  * com.apple.mdm payload pointing at this server, CMS-signed unless asked otherwise.
  */
+import { checkInUrl } from './pending-enrollment-service.js';
+
 export interface EnrollmentProfileOptions {
   publicUrl: string;
   scepUrl: string;
@@ -34,18 +36,31 @@ export class EnrollmentProfileError extends Error {}
 export class EnrollmentProfileService {
   constructor(private readonly deps: EnrollmentProfileDeps) {}
 
-  async build(opts: { signed: boolean }): Promise<{ body: Buffer; signed: boolean }> {
+  /**
+   * `checkInKey` (from PendingEnrollmentService.profileIssued) goes into the CheckInURL, so the
+   * device's first Authenticate names the staging record it enrolls for.
+   *
+   * Why the CheckInURL and not the SCEP challenge: the challenge is spent at SCEP, before the
+   * device has an identity, and carrying it on to the Authenticate would mean writing it into
+   * the certificate binding for every enrollment; the CheckInURL comes with the Authenticate
+   * itself (Apple keeps its query; NanoCMD relies on that too), so the check-in path costs one
+   * indexed read only when a key is present. The key is random, is not the record id shown in
+   * the browser, is stored hashed, and is claimed once; the challenge beside it is one-time
+   * too, so a copied or replayed profile cannot enroll a second device into the record, and a
+   * tampered key matches no record.
+   */
+  async build(opts: { signed: boolean; checkInKey?: string; organization?: string }): Promise<{ body: Buffer; signed: boolean }> {
     const topic = await this.deps.currentTopic();
     if (!topic) throw new EnrollmentProfileError('no push certificate yet: import one first (pomona pushcert import, or POST /api/v1/push-certificate)');
     const base = this.deps.publicUrl;
     const xml = this.deps.render({
       publicUrl: base,
       scepUrl: `${base}/scep`,
-      checkInUrl: `${base}/mdm/checkin`,
+      checkInUrl: opts.checkInKey ? checkInUrl(`${base}/mdm/checkin`, opts.checkInKey) : `${base}/mdm/checkin`,
       serverUrl: `${base}/mdm/connect`,
       topic,
       challenge: await this.deps.createChallenge(),
-      organization: this.deps.organization ?? 'Pomona',
+      organization: opts.organization ?? this.deps.organization ?? 'Pomona',
     });
     const content = Buffer.from(xml, 'utf8');
     return opts.signed ? { body: await this.deps.sign(content), signed: true } : { body: content, signed: false };

@@ -27,6 +27,8 @@ const DeviceBody = Type.Object({
   enrollmentStatus: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.Number(),
   lastSeenAt: Type.Union([Type.Number(), Type.Null()]),
+  enrollmentMethod: Type.Union([Type.String(), Type.Null()], { description: 'how the device enrolled (web, user-profile, user-account, ade-webview…); null when not recorded' }),
+  registrationTokenStatus: Type.String({ description: 'the registration token it enrolled with: registration active, used, expired, revoked; not applicable without one' }),
 });
 
 const EnrollmentBody = Type.Object({
@@ -65,9 +67,10 @@ const PushOutcome = Type.Object({ enrollmentId: Type.String(), status: Type.Stri
 
 export async function mdmAdminRoutes(
   app: FastifyInstance,
-  opts: { devices: DeviceStore; commands: CommandService; commandStore: CommandStore; push: PushPort },
+  opts: { devices: DeviceStore; commands: CommandService; commandStore: CommandStore; push: PushPort; tokenStatus?: (tokenId: string | null) => Promise<string> },
 ): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const tokenStatus = (id: string | null) => (id && opts.tokenStatus ? opts.tokenStatus(id) : Promise.resolve('not applicable'));
 
   r.get('/api/v1/devices', {
     config: { permission: 'read' },
@@ -80,7 +83,7 @@ export async function mdmAdminRoutes(
     const limit = req.query.limit ?? 50;
     const offset = req.query.offset ?? 0;
     const { devices, total } = await opts.devices.list({ ...req.query, limit, offset });
-    return { devices: devices.map((d) => deviceJson(d, d.enrollment_status)), total, limit, offset };
+    return { devices: await Promise.all(devices.map(async (d) => deviceJson(d, d.enrollment_status, await tokenStatus(d.registration_token_id)))), total, limit, offset };
   });
 
   r.get('/api/v1/devices/:id', {
@@ -95,7 +98,7 @@ export async function mdmAdminRoutes(
     if (!d) return reply.code(404).send({ error: 'not_found', message: `no device ${req.params.id}` });
     const enrollments = await opts.devices.enrollments(d.id);
     const device = enrollments.find((e) => e.channel === 'device');
-    return { device: deviceJson(d, device?.status ?? null), enrollments: enrollments.map(enrollmentJson), information: d.info_json ? JSON.parse(d.info_json) : null };
+    return { device: deviceJson(d, device?.status ?? null, await tokenStatus(d.registration_token_id)), enrollments: enrollments.map(enrollmentJson), information: d.info_json ? JSON.parse(d.info_json) : null };
   });
 
   r.get('/api/v1/devices/:id/commands', {
@@ -167,11 +170,11 @@ export async function mdmAdminRoutes(
   });
 }
 
-function deviceJson(d: { id: string; udid: string | null; serial_number: string | null; device_name: string | null; model: string | null; model_name: string | null; product_name: string | null; os_version: string | null; build_version: string | null; created_at: number; last_seen_at: number | null }, status: string | null) {
+function deviceJson(d: { id: string; udid: string | null; serial_number: string | null; device_name: string | null; model: string | null; model_name: string | null; product_name: string | null; os_version: string | null; build_version: string | null; created_at: number; last_seen_at: number | null; enrollment_method: string | null }, status: string | null, tokenStatus: string) {
   return {
     id: d.id, udid: d.udid, serialNumber: d.serial_number, deviceName: d.device_name, model: d.model, modelName: d.model_name,
     productName: d.product_name, osVersion: d.os_version, buildVersion: d.build_version, enrollmentStatus: status,
-    createdAt: d.created_at, lastSeenAt: d.last_seen_at,
+    createdAt: d.created_at, lastSeenAt: d.last_seen_at, enrollmentMethod: d.enrollment_method, registrationTokenStatus: tokenStatus,
   };
 }
 

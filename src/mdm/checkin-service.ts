@@ -23,6 +23,8 @@ export interface DeviceMessage {
   };
   raw: Record<string, unknown>;
   rawPlist: string;
+  /** the `pe` parameter of the check-in URL: names an enrollment staging record (src/enroll/pending-enrollment-checkins.ts) */
+  enrollmentKey?: string;
 }
 
 export type CheckinReply = { kind: 'empty' } | { kind: 'plist'; value: Record<string, unknown> };

@@ -47,6 +47,7 @@ async function handle(req: FastifyRequest, reply: FastifyReply, endpoint: 'check
       identity: parsed.identity,
       raw: dict,
       rawPlist: body.toString('utf8'),
+      enrollmentKey: enrollmentKeyOf(req),
     };
     if (endpoint === 'checkin') {
       const out = await opts.checkins.handle(msg, cert);
@@ -104,4 +105,10 @@ function refuseRequest(req: FastifyRequest, reply: FastifyReply, err: unknown, e
 function isInputError(err: unknown): boolean {
   const name = err instanceof Error ? err.name : '';
   return ['PlistError', 'SignatureError', 'CheckinError'].includes(name);
+}
+
+/** The enrollment staging key a profile's CheckInURL carries (`?pe=`), if any. */
+function enrollmentKeyOf(req: FastifyRequest): string | undefined {
+  const pe = (req.query as { pe?: unknown } | undefined)?.pe;
+  return typeof pe === 'string' && pe.length > 0 ? pe : undefined;
 }
