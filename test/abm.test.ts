@@ -74,7 +74,7 @@ describe.each(testDatabaseKinds)('ABM servers, sync and assignment (%s)', (kind)
       expect(created.json).toMatchObject({ isDefault: true, version: 1, apple: { upToDate: true } });
       defaultProfile = created.json;
       const defined = sim.profiles(appleServer).find((p) => p.profile_uuid === defaultProfile.apple.profileUuid)!;
-      expect(defined).toMatchObject({ profile_name: 'Corporate', url: `${pomona.url}/enroll/ade`, skip_setup_items: ['Siri', 'AppleID'] });
+      expect(defined).toMatchObject({ profile_name: 'Corporate', url: `${pomona.url}/enroll/ade?profile=${created.json.id}`, skip_setup_items: ['Siri', 'AppleID'] });
 
       await runJob();
       const s = await server();
