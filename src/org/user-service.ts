@@ -177,6 +177,12 @@ export class UserService {
     return target;
   }
 
+  /** A user named by an admin (e.g. the "defined user" of an ADE profile): a local one first, else a directory one. */
+  async byUsername(username: string): Promise<UserView | undefined> {
+    const row = (await this.store.byUsername(username.trim()))[0];
+    return row ? this.view(row.id) : undefined;
+  }
+
   async view(id: string): Promise<UserView> {
     const r = await this.#row(id);
     const now = this.#now();

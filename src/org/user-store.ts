@@ -20,6 +20,12 @@ export class UserStore {
     return this.db.selectFrom('users').selectAll().where('source', '=', source).where('username', '=', username).executeTakeFirst();
   }
 
+  /** Users of any source with this name, local ones first. */
+  async byUsername(username: string): Promise<UserRow[]> {
+    const rows = await this.db.selectFrom('users').selectAll().where('username', '=', username).orderBy('created_at').execute();
+    return rows.sort((a, b) => Number(b.source === 'local') - Number(a.source === 'local'));
+  }
+
   async list(q: { source?: string; search?: string; limit: number; offset: number }): Promise<UserRow[]> {
     let query = this.db.selectFrom('users').selectAll();
     if (q.source) query = query.where('source', '=', q.source);

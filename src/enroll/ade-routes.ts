@@ -1,0 +1,72 @@
+/**
+ * `POST /enroll/ade` — the `url` of every ADE profile Pomona defines at Apple. The device in
+ * Setup Assistant posts its CMS-signed MachineInfo (or, as some clients do, sends it base64 in
+ * the `x-apple-aspen-deviceinfo` header) and gets the enrollment profile, Apple's
+ * software-update 403, or a refusal. Never 401 (apple-mdm-protocol.md §2.4); nothing is written
+ * for a request that is refused.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { MachineInfoError, machineInfoFromHeader, readMachineInfo, type MachineInfo, type MachineInfoTrust } from '../apple/machine-info.js';
+import { EnrollmentProfileError } from './profile-service.js';
+import { AdeRefusal, type AdeAnswer, type AdeEnrollmentService } from './ade-service.js';
+import { PendingEnrollmentError } from './pending-enrollment-service.js';
+import { PROFILE_CONTENT_TYPE } from './profile-routes.js';
+
+export interface AdeRouteDeps {
+  ade: AdeEnrollmentService;
+  trust: MachineInfoTrust[];
+}
+
+/** The MachineInfo of a request: the body when there is one, else the web-view header. */
+export function machineInfoOf(request: FastifyRequest, trust: MachineInfoTrust[]): MachineInfo {
+  const body = request.body;
+  if (Buffer.isBuffer(body) && body.length) return readMachineInfo(body, trust);
+  return machineInfoFromHeader(request.headers['x-apple-aspen-deviceinfo'], trust);
+}
+
+/** Apple's error body (mdm/errors/*.yaml); `message` may be shown to the user. */
+export function sendDeviceRefusal(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+  if (err instanceof MachineInfoError) {
+    request.log.warn({ reason: err.message }, 'ADE enrollment refused: bad MachineInfo');
+    return reply.code(400).send({ error: 'bad_machine_info', message: err.message });
+  }
+  if (err instanceof AdeRefusal || err instanceof PendingEnrollmentError) {
+    request.log.warn({ reason: err.message }, 'ADE enrollment refused');
+    return reply.code(403).send({ code: 'com.pomona.enrollment.refused', description: err.message, message: err.message });
+  }
+  if (err instanceof EnrollmentProfileError) {
+    request.log.error({ reason: err.message }, 'ADE enrollment cannot be answered');
+    return reply.code(503).send({ error: 'not_ready', message: err.message });
+  }
+  throw err;
+}
+
+export function sendAdeAnswer(reply: FastifyReply, answer: AdeAnswer): FastifyReply {
+  if (answer.kind === 'software-update') {
+    // Exactly Apple's shape (softwareupdate.required.yaml); BuildVersion and message only when set.
+    return reply.code(403).header('content-type', 'application/json').send({
+      code: 'com.apple.softwareupdate.required',
+      ...(answer.message ? { message: answer.message } : {}),
+      details: { OSVersion: answer.osVersion, ...(answer.buildVersion ? { BuildVersion: answer.buildVersion } : {}) },
+    });
+  }
+  return reply.code(200).header('content-type', PROFILE_CONTENT_TYPE).header('cache-control', 'no-store').send(answer.body);
+}
+
+export async function adeRoutes(app: FastifyInstance, deps: AdeRouteDeps): Promise<void> {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>();
+  const query = Type.Object({ profile: Type.Optional(Type.String({ maxLength: 64 })) });
+
+  r.post('/enroll/ade', { schema: { hide: true, querystring: query } }, async (request, reply) => {
+    try {
+      const info = machineInfoOf(request, deps.trust);
+      const answer = await deps.ade.enroll(info, { profileId: request.query.profile, sourceAddress: request.ip });
+      request.log.info({ serial: info.serial, outcome: answer.kind }, 'ADE enrollment request answered');
+      return sendAdeAnswer(reply, answer);
+    } catch (err) {
+      return sendDeviceRefusal(request, reply, err);
+    }
+  });
+}

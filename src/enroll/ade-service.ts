@@ -1,0 +1,134 @@
+/**
+ * Automated Device Enrollment, the device's side: a device in Setup Assistant presents its signed
+ * MachineInfo (to the profile's `url`, or in the web view's header); Pomona finds the device in
+ * ABM and the Pomona profile it is on, applies the profile's OS rule, and either answers with an
+ * enrollment profile (authentication off) or sends the user through sign-in (web view).
+ *
+ * Everything here refuses rather than guesses: a serial Pomona's ABM servers never listed, a
+ * serial now on another ABM server than the profile the device names, a device Apple removed.
+ */
+import type { MachineInfo } from '../apple/machine-info.js';
+import { resolveDepProfile, usesPomonaWebView, type DepProfile, type DepProfileSettings } from '../abm/dep-profile.js';
+import type { AbmDeviceView } from '../abm/abm-device-service.js';
+import type { Ownership } from '../org/group-settings.js';
+import type { Platform } from '../org/registration-token-service.js';
+import { ServiceError } from '../service-error.js';
+import { checkOsRule, type OsGateDecision } from './os-gate.js';
+import { platformOfProduct, type PendingEnrollment, type PendingEnrollmentService } from './pending-enrollment-service.js';
+
+export class AdeRefusal extends ServiceError {
+  constructor(message: string) {
+    super('refused', 'refused', message);
+  }
+}
+
+/** Where a device belongs: its ABM record, the Pomona profile it is on, and the group it lands in. */
+export interface AdeTarget {
+  serial: string;
+  serverId: string;
+  groupId: string;
+  profile: { id: string; name: string; settings: DepProfile };
+  platform: Platform | null;
+}
+
+export type AdeAnswer =
+  | { kind: 'profile'; body: Buffer; pending: PendingEnrollment }
+  | { kind: 'software-update'; osVersion: string; buildVersion?: string; message?: string };
+
+export interface AdeDeps {
+  abmDevices: { get(serial: string): Promise<AbmDeviceView | undefined> };
+  depProfiles: {
+    get(id: string): Promise<{ id: string; abmServerId: string; name: string; isDefault: boolean; settings: DepProfileSettings }>;
+    list(serverId: string): Promise<Array<{ id: string; abmServerId: string; name: string; isDefault: boolean; settings: DepProfileSettings }>>;
+  };
+  servers: { view(id: string): Promise<{ organizationGroupId: string | null }> };
+  users: { byUsername(username: string): Promise<{ id: string } | undefined> };
+  groups: { setting<T>(groupId: string, key: 'enrollment.defaultOwnership'): Promise<T> };
+  pending: PendingEnrollmentService;
+  /** the signed device enrollment profile whose CheckInURL carries the staging record's key */
+  buildProfile(checkInKey: string): Promise<Buffer>;
+}
+
+export class AdeEnrollmentService {
+  constructor(private readonly d: AdeDeps) {}
+
+  /** The device's ABM record and profile. `profileId` is the one named in the URL Apple gave the device. */
+  async target(info: MachineInfo, profileId?: string): Promise<AdeTarget> {
+    const device = await this.d.abmDevices.get(info.serial);
+    if (!device) throw new AdeRefusal(`serial ${info.serial} is not in any of this server's Apple Business Manager accounts`);
+    if (device.removedAt !== null) throw new AdeRefusal(`serial ${info.serial} was removed from Apple Business Manager`);
+    let profile;
+    if (profileId) {
+      profile = await this.d.depProfiles.get(profileId).catch(() => undefined);
+      if (!profile) throw new AdeRefusal(`the enrollment profile this device was given (${profileId}) no longer exists; assign it a profile again`);
+      if (profile.abmServerId !== device.abmServerId) throw new AdeRefusal(`serial ${info.serial} belongs to another ABM server than the profile "${profile.name}" it presented`);
+    } else if (device.profileId) {
+      profile = await this.d.depProfiles.get(device.profileId);
+    } else {
+      profile = (await this.d.depProfiles.list(device.abmServerId)).find((p) => p.isDefault);
+      if (!profile) throw new AdeRefusal(`the ABM server of serial ${info.serial} has no enrollment profile`);
+    }
+    const settings = resolveDepProfile(profile.settings);
+    const server = await this.d.servers.view(device.abmServerId);
+    return {
+      serial: info.serial,
+      serverId: device.abmServerId,
+      groupId: settings.pomona.organizationGroupId ?? server.organizationGroupId ?? 'global',
+      profile: { id: profile.id, name: profile.name, settings },
+      platform: platformOfProduct(info.product) ?? null,
+    };
+  }
+
+  /** The profile's OS rule for this device's platform. */
+  osDecision(target: AdeTarget, info: MachineInfo): OsGateDecision {
+    const rule = target.platform ? target.profile.settings.pomona.osRules[target.platform] : undefined;
+    return checkOsRule(rule, { platform: target.platform, osVersion: info.osVersion, build: info.build, canRequestSoftwareUpdate: info.canRequestSoftwareUpdate });
+  }
+
+  /**
+   * `POST /enroll/ade`: authentication off. The enrollment goes to the profile's group with the
+   * group's default ownership (corporate when unset) and the profile's user assignment.
+   */
+  async enroll(info: MachineInfo, opts: { profileId?: string; sourceAddress?: string } = {}): Promise<AdeAnswer> {
+    const target = await this.target(info, opts.profileId);
+    const os = this.osDecision(target, info);
+    if (os.kind === 'update') return { kind: 'software-update', osVersion: os.osVersion, buildVersion: os.buildVersion, message: os.message };
+    if (os.kind === 'refuse') throw new AdeRefusal(os.message);
+    const { pomona } = target.profile.settings;
+    if (usesPomonaWebView(target.profile.settings)) {
+      // Apple sends such devices to the web view; a POST here would skip the sign-in.
+      throw new AdeRefusal(`the profile "${target.profile.name}" signs the user in through the web view; this request skipped it`);
+    }
+    let userId: string | null = null;
+    if (pomona.userAssignment.mode === 'defined') {
+      const user = await this.d.users.byUsername(pomona.userAssignment.username!);
+      if (!user) throw new AdeRefusal(`the profile "${target.profile.name}" assigns devices to user "${pomona.userAssignment.username}", who does not exist`);
+      userId = user.id;
+    }
+    const { pending } = await this.d.pending.create({
+      mode: 'ade',
+      groupId: target.groupId,
+      platform: target.platform ?? undefined,
+      sourceAddress: opts.sourceAddress,
+      context: { ...machineContext(info), profileId: target.profile.id, abmServerId: target.serverId, userAssignment: pomona.userAssignment.mode },
+    });
+    await this.d.pending.authenticate(pending.id, {
+      userId, groupId: target.groupId, ownership: await this.#ownership(target.groupId), platform: target.platform, termsVersion: null,
+    });
+    return this.#issue(pending.id);
+  }
+
+  async #issue(pendingId: string): Promise<AdeAnswer> {
+    const { pending, checkInKey } = await this.d.pending.profileIssued(pendingId);
+    return { kind: 'profile', body: await this.d.buildProfile(checkInKey), pending };
+  }
+
+  async #ownership(groupId: string): Promise<Ownership> {
+    return (await this.d.groups.setting<Ownership | null>(groupId, 'enrollment.defaultOwnership').catch(() => null)) ?? 'corporate-dedicated';
+  }
+}
+
+/** What the staging record keeps of the device's MachineInfo (for the timeline and the link at check-in). */
+export function machineContext(info: MachineInfo): Record<string, unknown> {
+  return { serial: info.serial, udid: info.udid, product: info.product, osVersion: info.osVersion ?? null, build: info.build };
+}
