@@ -177,6 +177,11 @@ export class UserService {
     return target;
   }
 
+  /** The organization group the user's groups map to (the best-ranked mapping), if any. */
+  async mappedGroup(userId: string): Promise<string | undefined> {
+    return (await this.store.mappedGroups(userId))[0]?.organization_group_id;
+  }
+
   /** A user named by an admin (e.g. the "defined user" of an ADE profile): a local one first, else a directory one. */
   async byUsername(username: string): Promise<UserView | undefined> {
     const row = (await this.store.byUsername(username.trim()))[0];

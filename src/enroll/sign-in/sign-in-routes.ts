@@ -88,7 +88,7 @@ export class SignIn {
       p = await this.pending.open(id, browserKeyFrom(request, id));
     } catch (err) {
       if (!(err instanceof PendingEnrollmentError)) throw err;
-      const known = err.code === 'not_found' ? undefined : await this.pending.get(id).catch(() => undefined);
+      const known = await this.pending.get(id).catch(() => undefined);
       request.log.info({ reason: err.message }, 'enrollment page refused');
       await this.#message(reply, err.code === 'not_found' ? 404 : 403, known, err.code === 'not_found' ? 'Enrollment not found' : 'Enrollment started elsewhere', err.message);
       return undefined;
