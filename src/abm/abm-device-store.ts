@@ -7,6 +7,7 @@ import { CompiledQuery, sql, type Selectable, type SelectQueryBuilder, type Tran
 import type { Db } from '../db/database.js';
 import { isPostgres } from '../db/dialect.js';
 import type { AbmDeviceTable, Database } from '../db/schema.js';
+import { groupsWithin } from '../org/scope-store.js';
 
 export type AbmDeviceRow = Selectable<AbmDeviceTable>;
 
@@ -37,6 +38,8 @@ export interface DeviceFilter {
   state?: 'active' | 'removed';
   assignResult?: string;
   search?: string;
+  /** only devices of ABM servers whose organization group lies under this path (an admin's scope) */
+  scopePrefix?: string;
 }
 
 export type DeviceSort = 'serial_number' | 'model' | 'os' | 'profile_status' | 'first_seen_at' | 'last_seen_at' | 'device_assigned_date';
@@ -309,6 +312,7 @@ function sqliteInsert(rows: number, onConflict: string): string {
 function filtered(db: Db, f: DeviceFilter): SelectQueryBuilder<Database, 'abm_devices', object> {
   let q = db.selectFrom('abm_devices');
   if (f.serverId) q = q.where('abm_server_id', '=', f.serverId);
+  if (f.scopePrefix) q = q.where('abm_server_id', 'in', db.selectFrom('abm_servers').select('abm_servers.id').where('abm_servers.organization_group_id', 'in', groupsWithin(db, f.scopePrefix)));
   if (f.profileId) q = q.where('profile_id', '=', f.profileId);
   if (f.profileStatus) q = q.where('profile_status', '=', f.profileStatus);
   if (f.assignResult) q = q.where('assign_result', '=', f.assignResult);

@@ -26,21 +26,30 @@ export function machineInfoOf(request: FastifyRequest, trust: MachineInfoTrust[]
   return machineInfoFromHeader(request.headers['x-apple-aspen-deviceinfo'], trust);
 }
 
-/** Apple's error body (mdm/errors/*.yaml); `message` may be shown to the user. */
-export function sendDeviceRefusal(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+/**
+ * Why a device request is refused — status, Apple-style body (mdm/errors/*.yaml: `message` may be
+ * shown to the user) and a log line — or undefined for errors that are not a refusal.
+ */
+export function deviceRefusal(request: FastifyRequest, err: unknown): { status: number; message: string; body: Record<string, string> } | undefined {
   if (err instanceof MachineInfoError) {
     request.log.warn({ reason: err.message }, 'ADE enrollment refused: bad MachineInfo');
-    return reply.code(400).send({ error: 'bad_machine_info', message: err.message });
+    return { status: 400, message: err.message, body: { error: 'bad_machine_info', message: err.message } };
   }
   if (err instanceof AdeRefusal || err instanceof PendingEnrollmentError) {
     request.log.warn({ reason: err.message }, 'ADE enrollment refused');
-    return reply.code(403).send({ code: 'com.pomona.enrollment.refused', description: err.message, message: err.message });
+    return { status: 403, message: err.message, body: { code: 'com.pomona.enrollment.refused', description: err.message, message: err.message } };
   }
   if (err instanceof EnrollmentProfileError) {
     request.log.error({ reason: err.message }, 'ADE enrollment cannot be answered');
-    return reply.code(503).send({ error: 'not_ready', message: err.message });
+    return { status: 503, message: err.message, body: { error: 'not_ready', message: err.message } };
   }
-  throw err;
+  return undefined;
+}
+
+export function sendDeviceRefusal(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+  const refusal = deviceRefusal(request, err);
+  if (!refusal) throw err;
+  return reply.code(refusal.status).send(refusal.body);
 }
 
 export function sendAdeAnswer(reply: FastifyReply, answer: AdeAnswer): FastifyReply {

@@ -42,8 +42,15 @@ export interface AdeDeps {
     list(serverId: string): Promise<Array<{ id: string; abmServerId: string; name: string; isDefault: boolean; settings: DepProfileSettings }>>;
   };
   servers: { view(id: string): Promise<{ organizationGroupId: string | null }> };
-  users: { byUsername(username: string): Promise<{ id: string } | undefined> };
-  groups: { setting<T>(groupId: string, key: 'enrollment.defaultOwnership'): Promise<T> };
+  users: {
+    byUsername(username: string): Promise<{ id: string } | undefined>;
+    view(id: string): Promise<{ defaultGroupId: string }>;
+    mappedGroup(userId: string): Promise<string | undefined>;
+  };
+  groups: {
+    setting<T>(groupId: string, key: 'enrollment.defaultOwnership'): Promise<T>;
+    isWithin(groupId: string, ancestorId: string): Promise<boolean>;
+  };
   pending: PendingEnrollmentService;
   /** the signed device enrollment profile whose CheckInURL carries the staging record's key */
   buildProfile(checkInKey: string): Promise<Buffer>;
@@ -115,6 +122,26 @@ export class AdeEnrollmentService {
     await this.d.pending.authenticate(pending.id, {
       userId, groupId: target.groupId, ownership: await this.#ownership(target.groupId), platform: target.platform, termsVersion: null,
     });
+    return this.#issue(pending.id);
+  }
+
+  /**
+   * Where a web-view enrollment goes once someone signed in: the group the user's groups map to
+   * wins; otherwise the lower of the profile's group and the user's (or the token's) group — the
+   * user's when it sits inside the profile's branch, else the profile's, which is where the ABM
+   * server placed the device.
+   */
+  async placeSignedIn(pending: PendingEnrollment, userId: string | null, tokenGroupId?: string): Promise<{ groupId: string }> {
+    const profileGroup = pending.groupId ?? 'global';
+    const mapped = userId ? await this.d.users.mappedGroup(userId) : undefined;
+    if (mapped) return { groupId: mapped };
+    const own = tokenGroupId ?? (userId ? (await this.d.users.view(userId)).defaultGroupId : undefined);
+    if (own && own !== profileGroup && (await this.d.groups.isWithin(own, profileGroup))) return { groupId: own };
+    return { groupId: profileGroup };
+  }
+
+  /** The web view's answer once sign-in and terms are done: the profile for this staging record. */
+  issueFor(pending: PendingEnrollment): Promise<AdeAnswer> {
     return this.#issue(pending.id);
   }
 
