@@ -36,6 +36,8 @@ import { ApiTokenService } from './org/api-token-service.js';
 import { AuditStore } from './org/audit-store.js';
 import { AuditService } from './org/audit-service.js';
 import { sessionRoutes, auditRoutes, apiTokenRoutes } from './org/session-routes.js';
+import { adminUserRoutes } from './org/admin-user-routes.js';
+import { ScopeStore } from './org/scope-store.js';
 import { EnrollmentProfileService } from './enroll/profile-service.js';
 import { profileRoutes } from './enroll/profile-routes.js';
 import { registerAuth } from './http/auth.js';
@@ -150,7 +152,8 @@ export type Context = Awaited<ReturnType<typeof openContext>>;
 export async function buildApp(ctx: Context, opts: { logger?: boolean | object; onRoute?: (route: RouteOptions) => void } = {}): Promise<FastifyInstance> {
   const app = await buildServer(ctx.config, opts);
   if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
-  registerAuth(app, { admins: ctx.admins, tokens: ctx.tokens, audit: ctx.audit });
+  const scopes = new ScopeStore(ctx.database.db);
+  registerAuth(app, { admins: ctx.admins, tokens: ctx.tokens, audit: ctx.audit, place: (kind, ids) => scopes.place(kind, ids) });
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     try {
       await ctx.database.db.selectFrom('settings').select('key').limit(1).execute();
@@ -164,7 +167,8 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object; 
   await app.register(profileRoutes, { profiles: ctx.enrollmentProfiles, admins: ctx.admins, tokens: ctx.tokens, audit: ctx.audit });
   await app.register(sessionRoutes, { admins: ctx.admins, audit: ctx.audit, throttle: new DbSignInThrottle(ctx.database.db) });
   await app.register(auditRoutes, { audit: ctx.audit });
-  await app.register(apiTokenRoutes, { tokens: ctx.tokens, audit: ctx.audit });
+  await app.register(apiTokenRoutes, { tokens: ctx.tokens, audit: ctx.audit, groups: ctx.groups });
+  await app.register(adminUserRoutes, { admins: ctx.admins, groups: ctx.groups, audit: ctx.audit });
   await app.register(mdmAdminRoutes, { devices: ctx.devices, commands: ctx.commands, commandStore: ctx.commandStore, push: ctx.push, tokenStatus: (id) => ctx.registrationTokens.statusFor(id) });
   await app.register(pushCertRoutes, { pushcerts: ctx.pushcerts, audit: ctx.audit });
   await app.register(abmServerRoutes, { servers: ctx.abmServers, audit: ctx.audit });

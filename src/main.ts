@@ -58,14 +58,16 @@ admin
   .description('create an admin user (password from --password-stdin or POMONA_ADMIN_PASSWORD)')
   .requiredOption('--username <name>', 'user name')
   .addOption(new Option('--role <role>', 'role').choices(['administrator', 'operator', 'read-only'] as const).default('administrator' as const))
+  .option('--scope <group>', 'organization group (id or Group ID) whose subtree the admin acts in', 'global')
   .option('--password-stdin', 'read the password from standard input')
   .action(async (o, cmd) => {
     const password = o.passwordStdin ? readFileSync(0, 'utf8').replace(/\r?\n$/, '') : process.env.POMONA_ADMIN_PASSWORD;
     if (!password) throw new Error('give the password with --password-stdin or POMONA_ADMIN_PASSWORD');
     await withContext(cmd, async (ctx) => {
-      const user = await ctx.admins.createUser({ username: o.username, password, role: o.role });
-      await ctx.audit.record({ actor: 'cli', action: 'admin.create', target: user.username, outcome: 'success', details: { role: user.role } });
-      console.log(`created ${user.role} "${user.username}" — sign in with POST /api/v1/session`);
+      const scope = await ctx.groups.scopeOf(o.scope);
+      const user = await ctx.admins.createUser({ username: o.username, password, role: o.role, scope });
+      await ctx.audit.record({ actor: 'cli', action: 'admin.create', target: user.username, outcome: 'success', details: { role: user.role, scopeGroupId: user.scopeGroupId } });
+      console.log(`created ${user.role} "${user.username}" scoped to ${o.scope} — sign in with POST /api/v1/session`);
     });
   });
 admin
@@ -73,7 +75,7 @@ admin
   .description('list admin users')
   .action(async (_o, cmd) =>
     withContext(cmd, async (ctx) => {
-      for (const u of await ctx.admins.listUsers()) console.log(`${u.username}\t${u.role}${u.disabledAt ? '\tdisabled' : ''}`);
+      for (const u of await ctx.admins.listUsers()) console.log(`${u.username}\t${u.role}\t${u.scopeGroupId}${u.disabledAt ? '\tdisabled' : ''}`);
     }),
   );
 
@@ -82,16 +84,18 @@ apiToken
   .command('create')
   .description('create a token; the secret is printed once')
   .requiredOption('--name <name>', 'what the token is for')
-  .addOption(new Option('--role <role>', 'role').choices(['administrator', 'operator', 'read-only', 'enrollment'] as const).default('read-only' as const))
+  .addOption(new Option('--role <role>', 'role (custom-enrollment: only the external custom-enrollment profile endpoint)').choices(['administrator', 'operator', 'read-only', 'custom-enrollment'] as const).default('read-only' as const))
+  .option('--scope <group>', 'organization group (id or Group ID) whose subtree the token acts in', 'global')
   .option('--expires-days <days>', 'expire after this many days')
   .action(async (o, cmd) =>
     withContext(cmd, async (ctx) => {
       const days = o.expiresDays === undefined ? undefined : Number(o.expiresDays);
       if (days !== undefined && !(Number.isInteger(days) && days > 0)) throw new Error('--expires-days must be a positive whole number');
-      const { token, secret } = await ctx.tokens.create({ name: o.name, role: o.role, expiresAt: days ? Date.now() + days * 86_400_000 : null });
-      await ctx.audit.record({ actor: 'cli', action: 'api-token.create', target: token.id, outcome: 'success', details: { name: token.name, role: token.role } });
+      const scope = await ctx.groups.scopeOf(o.scope);
+      const { token, secret } = await ctx.tokens.create({ name: o.name, role: o.role, scope, expiresAt: days ? Date.now() + days * 86_400_000 : null });
+      await ctx.audit.record({ actor: 'cli', action: 'api-token.create', target: token.id, outcome: 'success', details: { name: token.name, role: token.role, scopeGroupId: token.scopeGroupId } });
       console.log(secret);
-      console.error(`token ${token.id} (${token.role}); store the secret above now, it is not shown again`);
+      console.error(`token ${token.id} (${token.role}, scoped to ${o.scope}); store the secret above now, it is not shown again`);
     }),
   );
 apiToken
@@ -101,7 +105,7 @@ apiToken
     withContext(cmd, async (ctx) => {
       for (const t of await ctx.tokens.list()) {
         const state = t.revokedAt ? 'revoked' : t.expiresAt && t.expiresAt < Date.now() ? 'expired' : 'active';
-        console.log(`${t.id}\t${t.prefix}…\t${t.role}\t${state}\t${t.name}`);
+        console.log(`${t.id}\t${t.prefix}…\t${t.role}\t${t.scopeGroupId}\t${state}\t${t.name}`);
       }
     }),
   );

@@ -9,6 +9,8 @@ import type { AbmDeviceService } from './abm-device-service.js';
 import type { AssignService } from './assign-service.js';
 import { ErrorBody } from '../http/service-errors.js';
 import { sendAbmError } from './abm-routes.js';
+import { body, param, target } from '../http/scope-guard.js';
+import type { Scope } from '../org/scope.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -60,16 +62,18 @@ const Serials = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minIt
 
 const SORTS: DeviceSort[] = ['serial_number', 'model', 'os', 'profile_status', 'first_seen_at', 'last_seen_at', 'device_assigned_date'];
 
-const filterOf = (q: Static<typeof Filter>): DeviceFilter => ({
-  serverId: q.server, profileId: q.profile, profileStatus: q.profileStatus, state: q.state, assignResult: q.assignResult, search: q.search,
+const filterOf = (q: Static<typeof Filter>, scope: Scope): DeviceFilter => ({
+  serverId: q.server, profileId: q.profile, profileStatus: q.profileStatus, state: q.state, assignResult: q.assignResult, search: q.search, scopePrefix: scope.prefix,
 });
+/** Assigning and removing name the server (whose devices they act on) and maybe a profile of it. */
+const serverAndProfile = [target('abm-server', body('serverId')), target('dep-profile', body('profileId'))];
 
 export async function abmDeviceRoutes(app: FastifyInstance, deps: { devices: AbmDeviceService; assign: AssignService; audit: AuditService }): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['abm'];
 
   r.get('/api/v1/abm-devices', {
-    config: { permission: 'read' },
+    config: { permission: 'read', scope: 'filtered' },
     schema: {
       tags,
       summary: 'Devices in Apple Business Manager, with their profile and assignment state',
@@ -84,27 +88,27 @@ export async function abmDeviceRoutes(app: FastifyInstance, deps: { devices: Abm
     },
   }, async (req) => {
     const q = req.query;
-    return deps.devices.list(filterOf(q), {
+    return deps.devices.list(filterOf(q, req.actor!.scope), {
       limit: q.limit ?? 100, offset: q.offset ?? 0, sort: (q.sort ?? 'serial_number') as DeviceSort, descending: q.order === 'desc',
     });
   });
 
   r.get('/api/v1/abm-devices.csv', {
-    config: { permission: 'read' },
+    config: { permission: 'read', scope: 'filtered' },
     schema: { tags, summary: 'CSV export of the devices the filter matches (every column), streamed', querystring: Filter, produces: ['text/csv'] },
   }, async (req, reply) => {
     const day = new Date().toISOString().slice(0, 10);
     reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="abm-devices-${day}.csv"`);
-    return reply.send(Readable.from(deps.devices.exportCsv(filterOf(req.query))));
+    return reply.send(Readable.from(deps.devices.exportCsv(filterOf(req.query, req.actor!.scope))));
   });
 
   r.get('/api/v1/abm-devices/:serial', {
-    config: { permission: 'read' },
+    config: { permission: 'read', scope: [target('abm-device', param('serial'))] },
     schema: { tags, summary: 'One ABM device', params: Type.Object({ serial: Type.String({ maxLength: 64 }) }), response: { 200: DeviceView, 404: ErrorBody } },
   }, async (req, reply) => (await deps.devices.get(req.params.serial)) ?? reply.code(404).send({ error: 'not_found', message: 'no such device in Apple Business Manager' }));
 
   r.post('/api/v1/abm-devices/assign', {
-    config: { permission: 'operate' },
+    config: { permission: 'operate', scope: serverAndProfile },
     schema: {
       tags,
       summary: 'Assign (or move) devices to a profile now; per-device results',
@@ -126,7 +130,7 @@ export async function abmDeviceRoutes(app: FastifyInstance, deps: { devices: Abm
   });
 
   r.post('/api/v1/abm-devices/remove', {
-    config: { permission: 'operate' },
+    config: { permission: 'operate', scope: serverAndProfile },
     schema: {
       tags,
       summary: 'Remove the profile from devices (they are not assigned again until an admin assigns them)',

@@ -6,8 +6,13 @@ import { DepError } from './dep-errors.js';
 import type { AuditService } from '../org/audit-service.js';
 import { AbmServerError, type AbmServerService } from './abm-server-service.js';
 import { ErrorBody, sendServiceError } from '../http/service-errors.js';
+import { body, param, target } from '../http/scope-guard.js';
+import { ROOT_GROUP_ID } from '../org/scope.js';
 
 const Id = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const theServer = [target('abm-server', param('id'))];
+/** A server without an organization group serves the whole tree: only a global admin may leave it so. */
+const groupOrRoot = (value: unknown) => (value === null || value === undefined ? ROOT_GROUP_ID : value);
 
 const ServerView = Type.Object({
   id: Type.String(),
@@ -60,12 +65,12 @@ export async function abmServerRoutes(app: FastifyInstance, deps: { servers: Abm
   const tags = ['abm'];
 
   r.get('/api/v1/abm-servers', {
-    config: { permission: 'read' },
+    config: { permission: 'read', scope: 'filtered' },
     schema: { tags, summary: 'ABM servers with token state and sync progress', response: { 200: Type.Object({ items: Type.Array(ServerView) }) } },
-  }, async () => ({ items: await servers.list() }));
+  }, async (req) => ({ items: await servers.list(req.actor!.scope) }));
 
   r.post('/api/v1/abm-servers', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: [target('group', (req) => groupOrRoot(body('organizationGroupId')(req)))] },
     schema: {
       tags,
       summary: 'Create an ABM server (generates its key pair)',
@@ -89,12 +94,19 @@ export async function abmServerRoutes(app: FastifyInstance, deps: { servers: Abm
   });
 
   r.get('/api/v1/abm-servers/:id', {
-    config: { permission: 'read' },
+    config: { permission: 'read', scope: theServer },
     schema: { tags, summary: 'One ABM server', params: Id, response: { 200: ServerView, 404: ErrorBody } },
   }, async (req, reply) => servers.view(req.params.id).catch((err) => sendAbmError(reply, err)));
 
   r.patch('/api/v1/abm-servers/:id', {
-    config: { permission: 'admin' },
+    config: {
+      permission: 'admin',
+      // null moves the server to no group (the whole tree)
+      scope: [...theServer, target('group', (req) => {
+        const group = body('organizationGroupId')(req);
+        return group === null ? ROOT_GROUP_ID : group;
+      })],
+    },
     schema: {
       tags,
       summary: 'Rename, change the sync interval, DEP base URL or organization group',
@@ -118,7 +130,7 @@ export async function abmServerRoutes(app: FastifyInstance, deps: { servers: Abm
   });
 
   r.delete('/api/v1/abm-servers/:id', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: theServer },
     schema: { tags, summary: 'Delete an ABM server with its device records and profiles (enrolled devices stay enrolled)', params: Id, response: { 204: Type.Null(), 404: ErrorBody } },
   }, async (req, reply) => {
     try {
@@ -131,7 +143,7 @@ export async function abmServerRoutes(app: FastifyInstance, deps: { servers: Abm
   });
 
   r.get('/api/v1/abm-servers/:id/public-key', {
-    config: { permission: 'read' },
+    config: { permission: 'read', scope: theServer },
     schema: {
       tags,
       summary: 'The public key (PEM certificate) to upload to Apple Business Manager',
@@ -151,7 +163,7 @@ export async function abmServerRoutes(app: FastifyInstance, deps: { servers: Abm
   });
 
   r.post('/api/v1/abm-servers/:id/public-key', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: theServer },
     schema: {
       tags,
       summary: 'Stage a new key pair',
@@ -170,7 +182,7 @@ export async function abmServerRoutes(app: FastifyInstance, deps: { servers: Abm
   });
 
   r.put('/api/v1/abm-servers/:id/token', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: theServer },
     schema: {
       tags,
       summary: 'Upload or renew the server token',
@@ -196,7 +208,7 @@ export async function abmServerRoutes(app: FastifyInstance, deps: { servers: Abm
   });
 
   r.post('/api/v1/abm-servers/:id/test', {
-    config: { permission: 'operate' },
+    config: { permission: 'operate', scope: theServer },
     schema: {
       tags,
       summary: "Test the connection (GET /account): Apple's server name and UUID, organisation, admin Apple ID, limits",
@@ -213,7 +225,7 @@ export async function abmServerRoutes(app: FastifyInstance, deps: { servers: Abm
   });
 
   r.post('/api/v1/abm-servers/:id/sync', {
-    config: { permission: 'operate' },
+    config: { permission: 'operate', scope: theServer },
     schema: {
       tags,
       summary: 'Sync now, or a full sync (refused while a sync runs)',
@@ -233,7 +245,7 @@ export async function abmServerRoutes(app: FastifyInstance, deps: { servers: Abm
   });
 
   r.post('/api/v1/abm-servers/:id/reset-cursor', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: theServer },
     schema: {
       tags,
       summary: 'Forget the sync cursor: the next run fetches every device again',

@@ -17,6 +17,7 @@ import type { LeaseStore } from '../jobs/lease-store.js';
 import { abmLeaseName } from './abm-sync-job.js';
 import { readServerTokenFile, ServerTokenError, type ServerTokens } from './server-token.js';
 import { tokenState, type TokenState } from './token-state.js';
+import type { Scope } from '../org/scope.js';
 
 export const APPLE_DEP_URL = 'https://mdmenrollment.apple.com';
 
@@ -130,8 +131,9 @@ export class AbmServerService {
     return this.view(id);
   }
 
-  async list(): Promise<AbmServerView[]> {
-    return Promise.all((await this.o.store.list()).map((r) => this.#view(r)));
+  /** Every server, or those whose organization group lies in `within`. */
+  async list(within?: Scope): Promise<AbmServerView[]> {
+    return Promise.all((await this.o.store.list(within?.prefix)).map((r) => this.#view(r)));
   }
 
   async view(id: string): Promise<AbmServerView> {

@@ -5,6 +5,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { AbmServerTable } from '../db/schema.js';
+import { groupsWithin } from '../org/scope-store.js';
 
 export type AbmServerRow = Selectable<AbmServerTable>;
 
@@ -32,8 +33,11 @@ export class AbmServerStore {
     await this.db.updateTable('dep_profiles').set({ apple_profile_uuid: null, apple_version: null }).where('abm_server_id', '=', serverId).execute();
   }
 
-  async list(): Promise<AbmServerRow[]> {
-    return this.db.selectFrom('abm_servers').selectAll().orderBy('name').execute();
+  /** Every server, or those whose organization group lies under a path prefix (a server with no group is global). */
+  async list(scopePrefix?: string): Promise<AbmServerRow[]> {
+    let q = this.db.selectFrom('abm_servers').selectAll();
+    if (scopePrefix) q = q.where('organization_group_id', 'in', groupsWithin(this.db, scopePrefix));
+    return q.orderBy('name').execute();
   }
 
   async update(id: string, set: Updateable<AbmServerTable>): Promise<void> {

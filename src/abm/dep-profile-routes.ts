@@ -7,6 +7,7 @@ import { DepProfileSettings } from './dep-profile.js';
 import type { DepProfileService } from './dep-profile-service.js';
 import { ErrorBody } from '../http/service-errors.js';
 import { sendAbmError } from './abm-routes.js';
+import { param, target } from '../http/scope-guard.js';
 
 const Problem = Type.Object({ path: Type.String(), message: Type.String() });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
@@ -37,6 +38,8 @@ const SaveBody = Type.Object({
   revision: Type.Optional(Type.Integer({ minimum: 0, description: 'the revision that was edited; a save over a newer one is refused with 409' })),
 });
 const Id = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const theServer = [target('abm-server', param('id'))];
+const theProfile = [target('dep-profile', param('id'))];
 
 export async function depProfileRoutes(app: FastifyInstance, deps: { profiles: DepProfileService; audit: AuditService }): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -44,12 +47,12 @@ export async function depProfileRoutes(app: FastifyInstance, deps: { profiles: D
   const tags = ['abm'];
 
   r.get('/api/v1/abm-servers/:id/profiles', {
-    config: { permission: 'read' },
+    config: { permission: 'read', scope: theServer },
     schema: { tags, summary: "The server's enrollment profiles with device counts", params: Id, response: { 200: Type.Object({ items: Type.Array(ProfileView) }), 404: ErrorBody } },
   }, async (req, reply) => profiles.list(req.params.id).then((items) => ({ items }), (err) => sendAbmError(reply, err)));
 
   r.post('/api/v1/abm-servers/:id/profiles', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: theServer },
     schema: {
       tags,
       summary: 'Create an enrollment profile (the first one becomes the default)',
@@ -71,12 +74,12 @@ export async function depProfileRoutes(app: FastifyInstance, deps: { profiles: D
   });
 
   r.get('/api/v1/dep-profiles/:id', {
-    config: { permission: 'read' },
+    config: { permission: 'read', scope: theProfile },
     schema: { tags, summary: 'One enrollment profile', params: Id, response: { 200: ProfileView, 404: ErrorBody } },
   }, async (req, reply) => profiles.get(req.params.id).catch((err) => sendAbmError(reply, err)));
 
   r.put('/api/v1/dep-profiles/:id', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: theProfile },
     schema: {
       tags,
       summary: 'Save a profile',
@@ -100,7 +103,7 @@ export async function depProfileRoutes(app: FastifyInstance, deps: { profiles: D
   });
 
   r.post('/api/v1/dep-profiles/:id/default', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: theProfile },
     schema: { tags, summary: "Make this the server's default profile (for new devices)", params: Id, response: { 200: ProfileView, 404: ErrorBody } },
   }, async (req, reply) => {
     try {
@@ -113,7 +116,7 @@ export async function depProfileRoutes(app: FastifyInstance, deps: { profiles: D
   });
 
   r.delete('/api/v1/dep-profiles/:id', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: theProfile },
     schema: {
       tags,
       summary: "Delete a profile; its devices move to the server's default",
@@ -131,7 +134,7 @@ export async function depProfileRoutes(app: FastifyInstance, deps: { profiles: D
   });
 
   r.get('/api/v1/dep-profiles/:id/history', {
-    config: { permission: 'read' },
+    config: { permission: 'read', scope: theProfile },
     schema: {
       tags,
       summary: 'Every Apple profile this profile defined, newest first',

@@ -7,23 +7,25 @@ import { ApiTokenService } from '../org/api-token-service.js';
 import { ApiTokenStore } from '../org/api-token-store.js';
 import { AuditService } from '../org/audit-service.js';
 import { AuditStore } from '../org/audit-store.js';
+import { ScopeStore } from '../org/scope-store.js';
 import { parseCookies, registerAuth, roleAllows, SESSION_COOKIE, type Permission } from './auth.js';
 
-const PERMISSIONS: Permission[] = ['read', 'operate', 'admin', 'enroll'];
+const PERMISSIONS: Permission[] = ['read', 'operate', 'admin', 'enroll', 'custom-enrollment'];
 const ALLOWED: Record<string, Permission[]> = {
-  administrator: ['read', 'operate', 'admin', 'enroll'],
+  administrator: ['read', 'operate', 'admin', 'enroll', 'custom-enrollment'],
   operator: ['read', 'operate', 'enroll'],
   'read-only': ['read', 'enroll'],
-  enrollment: ['enroll'],
+  'custom-enrollment': ['custom-enrollment'],
 };
 
 describe('roleAllows and parseCookies', () => {
-  it('orders roles administrator > operator > read-only; enrollment only enrolls', () => {
+  it('orders roles administrator > operator > read-only; custom-enrollment may only call its endpoint', () => {
     for (const [role, allowed] of Object.entries(ALLOWED)) {
       for (const p of PERMISSIONS) expect(roleAllows(role, p), `${role} ${p}`).toBe(allowed.includes(p));
     }
     expect(roleAllows('root', 'read')).toBe(false);
     expect(roleAllows('root', 'enroll')).toBe(false);
+    expect(roleAllows('enrollment', 'enroll')).toBe(false); // the old name is gone (migration 0006)
   });
 
   it('parses cookie headers leniently, first occurrence wins', () => {
@@ -56,12 +58,13 @@ describe.each(testDatabaseKinds)('auth hook (%s)', (kind) => {
         const s = await admins.createSession(user.id);
         sessions[role] = { cookie: `other=1; ${SESSION_COOKIE}=${s.sessionId}`, csrf: s.csrfToken, sessionId: s.sessionId };
       }
-      for (const role of ['administrator', 'operator', 'read-only', 'enrollment']) {
+      for (const role of ['administrator', 'operator', 'read-only', 'custom-enrollment']) {
         bearer[role] = (await tokens.create({ name: `t-${role}`, role })).secret;
       }
 
       app = Fastify();
-      registerAuth(app, { admins, tokens, audit });
+      const scopes = new ScopeStore(db.db);
+      registerAuth(app, { admins, tokens, audit, place: (kind, ids) => scopes.place(kind, ids) });
       for (const permission of PERMISSIONS) {
         app.get(`/t/${permission}`, { config: { permission } }, async (req) => req.actor);
         app.post(`/t/${permission}`, { config: { permission } }, async (req) => req.actor);

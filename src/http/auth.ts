@@ -5,14 +5,24 @@
  * `pomona_session` cookie (console). Cookie-authenticated unsafe methods must also send
  * `X-CSRF-Token`, because a browser attaches the cookie to cross-site requests by itself;
  * a bearer token is never sent implicitly, so it needs no such proof.
+ *
+ * Every actor also has a scope (src/org/scope.ts): the organization group whose subtree it acts
+ * in. Once the body is parsed, the route's scope declaration is checked (src/http/scope-guard.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AdminService } from '../org/admin-service.js';
 import type { ApiTokenService, TokenRole } from '../org/api-token-service.js';
 import type { AuditService } from '../org/audit-service.js';
+import type { Scope } from '../org/scope.js';
+import { declareScopeOfOtherModules, scopeRefusal, type PlaceFn } from './scope-guard.js';
 
-export type Permission = 'read' | 'operate' | 'admin' | 'enroll';
+/**
+ * read < operate < admin follow the ranked roles; `enroll` (download a generic enrollment profile)
+ * is any ranked role; `custom-enrollment` (the external custom-enrollment profile endpoint) is the
+ * custom-enrollment role's one permission, which administrators also hold.
+ */
+export type Permission = 'read' | 'operate' | 'admin' | 'enroll' | 'custom-enrollment';
 export type Role = TokenRole;
 
 export interface Actor {
@@ -24,6 +34,8 @@ export interface Actor {
   role: Role;
   /** stable audit-log actor: `user:<username>` or `token:pom_<prefix>` (token names are not unique) */
   label: string;
+  /** the organization group subtree the actor acts in */
+  scope: Scope;
 }
 
 declare module 'fastify' {
@@ -40,18 +52,19 @@ export const SESSION_COOKIE = 'pomona_session';
 export const CSRF_HEADER = 'x-csrf-token';
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const ADMIN_RANK: Record<string, number> = { 'read-only': 1, operator: 2, administrator: 3 };
-const REQUIRED_RANK: Record<Exclude<Permission, 'enroll'>, number> = { read: 1, operate: 2, admin: 3 };
+const REQUIRED_RANK: Record<Permission, number> = { read: 1, enroll: 1, operate: 2, admin: 3, 'custom-enrollment': 3 };
 
 export interface AuthDeps {
   admins: AdminService;
   tokens: ApiTokenService;
   audit: AuditService;
+  /** where objects belong in the organization tree (ScopeStore.place) */
+  place: PlaceFn;
 }
 
 export function roleAllows(role: string, permission: Permission): boolean {
-  const rank = ADMIN_RANK[role] ?? 0;
-  if (permission === 'enroll') return role === 'enrollment' || rank > 0;
-  return rank >= REQUIRED_RANK[permission];
+  if (permission === 'custom-enrollment' && role === 'custom-enrollment') return true;
+  return (ADMIN_RANK[role] ?? 0) >= (REQUIRED_RANK[permission] ?? Infinity);
 }
 
 /** Cookie header → name/value map; the first occurrence of a name wins (RFC 6265 §5.4 order). */
@@ -96,8 +109,9 @@ function unauthorized(reply: FastifyReply, message: string): FastifyReply {
 }
 
 export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
-  const { admins, tokens, audit } = deps;
+  const { admins, tokens, audit, place } = deps;
   app.decorateRequest('actor', null);
+  app.addHook('onRoute', declareScopeOfOtherModules);
 
   async function deny(request: FastifyRequest, reply: FastifyReply, actor: Actor, message: string, details: Record<string, unknown>) {
     request.log.info({ actor: actor.label, route: request.routeOptions.url }, `access denied: ${message}`);
@@ -131,7 +145,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
       const token = match ? await tokens.authenticate(match[1]) : null;
       if (!token) return unauthorized(reply, 'invalid, expired or revoked API token');
-      actor = { kind: 'token', id: token.id, name: token.name, role: token.role, label: `token:${token.prefix}` };
+      actor = { kind: 'token', id: token.id, name: token.name, role: token.role, label: `token:${token.prefix}`, scope: token.scope };
     } else if (sessionId) {
       const session = await admins.lookupSession(sessionId);
       if (!session) {
@@ -139,7 +153,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
         return unauthorized(reply, 'session expired or invalid; log in again');
       }
       const { user } = session;
-      actor = { kind: 'user', id: user.id, name: user.username, role: user.role, label: `user:${user.username}` };
+      actor = { kind: 'user', id: user.id, name: user.username, role: user.role, label: `user:${user.username}`, scope: user.scope };
       viaCookie = true;
     } else {
       return unauthorized(reply, 'authentication required: log in or send Authorization: Bearer <API token>');
@@ -159,5 +173,14 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
       });
     }
     request.actor = actor;
+  });
+
+  // preValidation: the body is parsed (targets may be named in it) but not yet validated, so an
+  // outside-scope request is refused the same way whatever else is wrong with it.
+  app.addHook('preValidation', async (request, reply) => {
+    const actor = request.actor;
+    if (!actor) return;
+    const refusal = await scopeRefusal(request, actor.scope, place);
+    if (refusal) return deny(request, reply, actor, refusal.message, refusal.details);
   });
 }

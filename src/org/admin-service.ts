@@ -3,11 +3,16 @@
  * browser once (as a cookie); only its SHA-256 is stored, so a database leak yields no
  * usable sessions. The CSRF token is an HMAC of the session id: any node can recompute it
  * and nothing more has to be stored.
+ *
+ * Each admin acts within a scope: an organization group's subtree (src/org/scope.ts). An admin
+ * who creates or changes another admin cannot give more than they hold themselves.
  */
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { AdminUser } from '../db/schema.js';
-import type { AdminStore } from './admin-store.js';
+import { ServiceError, type ServiceErrorKind } from '../service-error.js';
+import type { AdminStore, AdminUserWithScope } from './admin-store.js';
 import { checkPasswordPolicy, DEFAULT_SCRYPT_PARAMS, hashPassword, verifyPassword, type ScryptParams } from './password.js';
+import { checkGrant, Scope } from './scope.js';
 
 export const ADMIN_ROLES = ['administrator', 'operator', 'read-only'] as const;
 export type AdminRole = (typeof ADMIN_ROLES)[number];
@@ -24,21 +29,37 @@ export interface AdminUserInfo {
   id: string;
   username: string;
   role: AdminRole;
+  /** the organization group whose subtree the admin acts in */
+  scopeGroupId: string;
   createdAt: number;
   disabledAt: number | null;
 }
 
-export type AdminUserErrorCode = 'invalid-username' | 'invalid-role' | 'weak-password' | 'duplicate-username';
+/** An admin with their scope resolved (its group's path), as sessions and sign-ins need it. */
+export type ScopedAdmin = AdminUserInfo & { scope: Scope };
+
+export type AdminUserErrorCode = 'invalid-username' | 'invalid-role' | 'weak-password' | 'duplicate-username' | 'not-found' | 'self';
+
+const KIND: Record<AdminUserErrorCode, ServiceErrorKind> = {
+  'invalid-username': 'invalid', 'invalid-role': 'invalid', 'weak-password': 'invalid', 'duplicate-username': 'conflict', 'not-found': 'not_found', self: 'refused',
+};
 
 /** A refusal whose message can be shown to the admin as is. */
-export class AdminUserError extends Error {
+export class AdminUserError extends ServiceError {
   override name = 'AdminUserError';
   constructor(
-    readonly code: AdminUserErrorCode,
+    override readonly code: AdminUserErrorCode,
     message: string,
   ) {
-    super(message);
+    super(code, KIND[code], message);
   }
+}
+
+/** Who grants: an admin acting through the API (the command line grants anything). */
+export interface Grantor {
+  id?: string;
+  role: string;
+  scope: Scope;
 }
 
 export interface AdminServiceOptions {
@@ -57,7 +78,7 @@ export interface NewSession {
 }
 
 export interface ActiveSession {
-  user: AdminUserInfo;
+  user: ScopedAdmin;
   expiresAt: number;
 }
 
@@ -79,9 +100,27 @@ function toInfo(row: AdminUser): AdminUserInfo {
     id: row.id,
     username: row.username,
     role: row.role as AdminRole,
+    scopeGroupId: row.scope_group_id,
     createdAt: row.created_at,
     disabledAt: row.disabled_at,
   };
+}
+
+function toScoped(row: AdminUserWithScope): ScopedAdmin {
+  return { ...toInfo(row), scope: new Scope(row.scope_group_id, row.scope_path) };
+}
+
+function checkRole(role: string): AdminRole {
+  if (!isAdminRole(role)) throw new AdminUserError('invalid-role', `role must be one of ${ADMIN_ROLES.join(', ')}`);
+  return role;
+}
+
+function checkPassword(password: string): void {
+  try {
+    checkPasswordPolicy(password);
+  } catch (err) {
+    throw new AdminUserError('weak-password', (err as Error).message);
+  }
 }
 
 export class AdminService {
@@ -101,7 +140,8 @@ export class AdminService {
     this.csrfKey = options.csrfKey ?? DEFAULT_CSRF_KEY;
   }
 
-  async createUser(input: { username: string; password: string; role: string }): Promise<AdminUserInfo> {
+  /** `scope` defaults to global; `grantedBy` (an admin creating through the API) bounds role and scope. */
+  async createUser(input: { username: string; password: string; role: string; scope?: Scope; grantedBy?: Grantor }): Promise<AdminUserInfo> {
     const username = normalizeUsername(input.username);
     if (!USERNAME_RE.test(username)) {
       throw new AdminUserError(
@@ -109,21 +149,18 @@ export class AdminService {
         'username must be 2–64 characters: letters, digits, ".", "_", "@" or "-", starting with a letter or digit',
       );
     }
-    if (!isAdminRole(input.role)) {
-      throw new AdminUserError('invalid-role', `role must be one of ${ADMIN_ROLES.join(', ')}`);
-    }
-    try {
-      checkPasswordPolicy(input.password);
-    } catch (err) {
-      throw new AdminUserError('weak-password', (err as Error).message);
-    }
+    const role = checkRole(input.role);
+    const scope = input.scope ?? Scope.GLOBAL;
+    if (input.grantedBy) checkGrant(input.grantedBy, { role, scope }, 'an admin');
+    checkPassword(input.password);
     const row: AdminUser = {
       id: randomUUID(),
       username,
       password_hash: await hashPassword(input.password, this.scryptParams),
-      role: input.role,
+      role,
       created_at: this.now(),
       disabled_at: null,
+      scope_group_id: scope.groupId,
     };
     if (!(await this.store.insertUser(row))) {
       throw new AdminUserError('duplicate-username', `an admin user named "${username}" already exists`);
@@ -142,7 +179,62 @@ export class AdminService {
     return toInfo(row);
   }
 
-  async createSession(userId: string): Promise<NewSession> {
+  /**
+   * Changes an admin's role, scope or password, or disables/enables them. A new password ends
+   * their sessions. An admin cannot change their own role, scope or state (ask another admin),
+   * nor give more than they hold.
+   */
+  async updateUser(id: string, input: { role?: string; scope?: Scope; password?: string; disabled?: boolean }, grantedBy?: Grantor): Promise<AdminUserInfo> {
+    const row = await this.#user(id);
+    const self = grantedBy?.id === id;
+    if (self && (input.role !== undefined || input.scope !== undefined || input.disabled !== undefined)) {
+      throw new AdminUserError('self', 'you cannot change your own role, scope or state; ask another administrator');
+    }
+    const role = input.role === undefined ? (row.role as AdminRole) : checkRole(input.role);
+    const scope = input.scope ?? new Scope(row.scope_group_id, row.scope_path);
+    if (grantedBy) checkGrant(grantedBy, { role, scope }, 'an admin');
+    const set: Partial<AdminUser> = { role, scope_group_id: scope.groupId };
+    if (input.password !== undefined) {
+      checkPassword(input.password);
+      set.password_hash = await hashPassword(input.password, this.scryptParams);
+    }
+    if (input.disabled !== undefined) set.disabled_at = input.disabled ? (row.disabled_at ?? this.now()) : null;
+    await this.store.updateUser(id, set);
+    if (input.password !== undefined) await this.store.deleteSessionsOf(id);
+    return toInfo((await this.store.findUserById(id))!);
+  }
+
+  /** Deletes an admin and their sessions; never oneself (an organization must keep an admin). */
+  async deleteUser(id: string, by?: Grantor): Promise<AdminUserInfo> {
+    const row = await this.#user(id);
+    if (by?.id === id) throw new AdminUserError('self', 'you cannot delete your own account; ask another administrator');
+    await this.store.deleteUser(id);
+    return toInfo(row);
+  }
+
+  async getUser(id: string): Promise<AdminUserInfo> {
+    return toInfo(await this.#user(id));
+  }
+
+  /**
+   * The enabled admin a name given by an identity provider belongs to: the first of `names`
+   * (user name, then e-mail address) that is an admin's user name. Never creates one.
+   */
+  async findForSignIn(names: (string | undefined)[]): Promise<ScopedAdmin | null> {
+    for (const name of names) {
+      if (!name) continue;
+      const row = await this.store.findScopedByUsername(normalizeUsername(name));
+      if (row) return row.disabled_at === null ? toScoped(row) : null;
+    }
+    return null;
+  }
+
+  /**
+   * A new session with a fresh random id. The id the browser presented before signing in (if
+   * any) is ended, so a session id planted before sign-in never becomes a signed-in one.
+   */
+  async createSession(userId: string, opts: { replacing?: string } = {}): Promise<NewSession> {
+    if (opts.replacing) await this.deleteSession(opts.replacing);
     const sessionId = randomBytes(32).toString('base64url');
     const now = this.now();
     const expiresAt = now + this.sessionTtlMs;
@@ -155,7 +247,7 @@ export class AdminService {
     if (!SESSION_ID_RE.test(sessionId)) return null;
     const found = await this.store.findSession(hashSessionId(sessionId));
     if (!found || found.expires_at <= this.now() || found.user.disabled_at !== null) return null;
-    return { user: toInfo(found.user), expiresAt: found.expires_at };
+    return { user: toScoped(found.user), expiresAt: found.expires_at };
   }
 
   async deleteSession(sessionId: string): Promise<void> {
@@ -171,8 +263,15 @@ export class AdminService {
     return createHmac('sha256', this.csrfKey).update(sessionId).digest('base64url');
   }
 
-  async listUsers(): Promise<AdminUserInfo[]> {
-    return (await this.store.listUsers()).map(toInfo);
+  /** Every admin, or those whose scope lies within `within`. */
+  async listUsers(within?: Scope): Promise<AdminUserInfo[]> {
+    return (await this.store.listUsers(within?.prefix)).map(toInfo);
+  }
+
+  async #user(id: string): Promise<AdminUserWithScope> {
+    const row = await this.store.findScopedById(id);
+    if (!row) throw new AdminUserError('not-found', 'no such admin');
+    return row;
   }
 
   private getDummyHash(): Promise<string> {

@@ -3,6 +3,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase, skipUnlessAvailable, testDatabaseKinds, type TestDatabase } from '../../test/support/db.js';
 import { ApiTokenError, ApiTokenService } from './api-token-service.js';
 import { ApiTokenStore } from './api-token-store.js';
+import { OrgGroupService } from './org-group-service.js';
+import { OrgGroupStore } from './org-group-store.js';
+import { Scope, ScopeError } from './scope.js';
 
 describe.each(testDatabaseKinds)('ApiTokenService (%s)', (kind) => {
   describe.skipIf(skipUnlessAvailable(kind))('', () => {
@@ -28,6 +31,26 @@ describe.each(testDatabaseKinds)('ApiTokenService (%s)', (kind) => {
       expect(JSON.stringify(await tokens.list())).not.toContain(secret.slice(12));
     });
 
+    it('carries a scope, lists by scope, and is never granted more than its creator holds', async () => {
+      const groups = new OrgGroupService(new OrgGroupStore(db.db));
+      const a = await groups.scopeOf((await groups.create({ parentId: 'global', name: 'A', groupId: 'TOK-A' })).id);
+      const a1 = await groups.scopeOf((await groups.create({ parentId: a.groupId, name: 'A1', groupId: 'TOK-A1' })).id);
+      const b = await groups.scopeOf((await groups.create({ parentId: 'global', name: 'B', groupId: 'TOK-B' })).id);
+      const branchAdmin = { role: 'administrator', scope: a };
+      const narrow = await tokens.create({ name: 'site', role: 'operator', scope: a1, grantedBy: branchAdmin });
+      expect(narrow.token.scopeGroupId).toBe(a1.groupId);
+      expect((await tokens.authenticate(narrow.secret))!.scope).toEqual(a1);
+      await expect(tokens.create({ name: 'wide', role: 'operator', scope: Scope.GLOBAL, grantedBy: branchAdmin })).rejects.toThrow(/cannot be scoped outside your own/);
+      await expect(tokens.create({ name: 'sideways', role: 'operator', scope: b, grantedBy: branchAdmin })).rejects.toBeInstanceOf(ScopeError);
+      await expect(tokens.create({ name: 'higher', role: 'administrator', scope: a, grantedBy: { role: 'operator', scope: a } })).rejects.toThrow(/wider than yours/);
+      await expect(tokens.create({ name: 'enroller', role: 'custom-enrollment', scope: a, grantedBy: { role: 'operator', scope: a } })).rejects.toBeInstanceOf(ScopeError);
+      expect((await tokens.create({ name: 'same', role: 'operator', scope: a, grantedBy: { role: 'operator', scope: a } })).token.role).toBe('operator');
+      const listed = (await tokens.list(a)).map((x) => x.name);
+      expect(listed).toEqual(expect.arrayContaining(['site', 'same']));
+      expect(listed).not.toContain('ci deploy');
+      expect((await tokens.list(b))).toEqual([]);
+    });
+
     it('validates name, role and expiry', async () => {
       await expect(tokens.create({ name: '  ', role: 'operator' })).rejects.toMatchObject({ code: 'invalid-name' });
       await expect(tokens.create({ name: 'x', role: 'root' })).rejects.toBeInstanceOf(ApiTokenError);
@@ -35,8 +58,8 @@ describe.each(testDatabaseKinds)('ApiTokenService (%s)', (kind) => {
     });
 
     it('authenticates valid tokens and refuses unknown, malformed, expired and revoked ones', async () => {
-      const { secret } = await tokens.create({ name: 'enroller', role: 'enrollment', expiresAt: t + 1000 });
-      expect(await tokens.authenticate(secret)).toMatchObject({ name: 'enroller', role: 'enrollment' });
+      const { secret } = await tokens.create({ name: 'enroller', role: 'custom-enrollment', expiresAt: t + 1000 });
+      expect(await tokens.authenticate(secret)).toMatchObject({ name: 'enroller', role: 'custom-enrollment', scope: Scope.GLOBAL });
       expect(await tokens.authenticate(secret.slice(0, -1) + (secret.endsWith('A') ? 'B' : 'A'))).toBeNull();
       expect(await tokens.authenticate('pom_short')).toBeNull();
       expect(await tokens.authenticate('')).toBeNull();

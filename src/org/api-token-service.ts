@@ -3,13 +3,18 @@
  * only its SHA-256 is stored, plus the first 8 characters after `pom_` so admins can tell
  * tokens apart. A presented token is found by the hash of what was presented, so no
  * comparison ever runs over the secret itself (nothing to time).
+ *
+ * A token carries a role and a scope (an organization group's subtree, src/org/scope.ts); an
+ * admin minting one cannot give it more than they hold.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { ApiToken } from '../db/schema.js';
-import { ADMIN_ROLES } from './admin-service.js';
+import { ADMIN_ROLES, type Grantor } from './admin-service.js';
 import type { ApiTokenStore } from './api-token-store.js';
+import { checkGrant, Scope } from './scope.js';
 
-export const TOKEN_ROLES = [...ADMIN_ROLES, 'enrollment'] as const;
+/** "custom-enrollment" may call only the external custom-enrollment profile endpoint. */
+export const TOKEN_ROLES = [...ADMIN_ROLES, 'custom-enrollment'] as const;
 export type TokenRole = (typeof TOKEN_ROLES)[number];
 
 export const TOKEN_PREFIX = 'pom_';
@@ -24,6 +29,8 @@ export interface ApiTokenInfo {
   /** `pom_` + the first 8 characters of the secret, for display and revocation */
   prefix: string;
   role: TokenRole;
+  /** the organization group whose subtree the token acts in */
+  scopeGroupId: string;
   createdAt: number;
   expiresAt: number | null;
   lastUsedAt: number | null;
@@ -56,6 +63,7 @@ function toInfo(row: ApiToken): ApiTokenInfo {
     name: row.name,
     prefix: TOKEN_PREFIX + row.prefix,
     role: row.role as TokenRole,
+    scopeGroupId: row.scope_group_id,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     lastUsedAt: row.last_used_at,
@@ -73,8 +81,11 @@ export class ApiTokenService {
     this.now = options.now ?? Date.now;
   }
 
-  /** Returns the secret once; it cannot be recovered later. */
-  async create(input: { name: string; role: string; expiresAt?: number | null }): Promise<{ token: ApiTokenInfo; secret: string }> {
+  /**
+   * Returns the secret once; it cannot be recovered later. `scope` defaults to global;
+   * `grantedBy` (an admin minting through the API) bounds role and scope.
+   */
+  async create(input: { name: string; role: string; scope?: Scope; expiresAt?: number | null; grantedBy?: Grantor }): Promise<{ token: ApiTokenInfo; secret: string }> {
     const name = input.name.trim();
     // eslint-disable-next-line no-control-regex
     if (name.length === 0 || name.length > 100 || /[\u0000-\u001f\u007f]/.test(name)) {
@@ -83,6 +94,8 @@ export class ApiTokenService {
     if (!isTokenRole(input.role)) {
       throw new ApiTokenError('invalid-role', `role must be one of ${TOKEN_ROLES.join(', ')}`);
     }
+    const scope = input.scope ?? Scope.GLOBAL;
+    if (input.grantedBy) checkGrant(input.grantedBy, { role: input.role, scope }, 'a token');
     const now = this.now();
     const expiresAt = input.expiresAt ?? null;
     if (expiresAt !== null && (!Number.isSafeInteger(expiresAt) || expiresAt <= now)) {
@@ -100,13 +113,15 @@ export class ApiTokenService {
       expires_at: expiresAt,
       last_used_at: null,
       revoked_at: null,
+      scope_group_id: scope.groupId,
     };
     await this.store.insert(row);
     return { token: toInfo(row), secret };
   }
 
-  async list(): Promise<ApiTokenInfo[]> {
-    return (await this.store.list()).map(toInfo);
+  /** Every token, or those whose scope lies within `within`. */
+  async list(within?: Scope): Promise<ApiTokenInfo[]> {
+    return (await this.store.list(within?.prefix)).map(toInfo);
   }
 
   /**
@@ -129,7 +144,7 @@ export class ApiTokenService {
   }
 
   /** The token's details when the presented secret is valid, unrevoked and unexpired, else null. */
-  async authenticate(presented: string): Promise<ApiTokenInfo | null> {
+  async authenticate(presented: string): Promise<(ApiTokenInfo & { scope: Scope }) | null> {
     if (!TOKEN_RE.test(presented)) return null;
     const row = await this.store.findByHash(hashToken(presented));
     const now = this.now();
@@ -138,6 +153,6 @@ export class ApiTokenService {
       await this.store.touchLastUsed(row.id, now, now - LAST_USED_RESOLUTION_MS + 1);
       row.last_used_at = now;
     }
-    return toInfo(row);
+    return { ...toInfo(row), scope: new Scope(row.scope_group_id, row.scope_path) };
   }
 }

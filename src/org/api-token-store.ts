@@ -1,6 +1,10 @@
 /** Queries for API tokens (Kysely only, no logic). */
 import type { Db } from '../db/database.js';
 import type { ApiToken } from '../db/schema.js';
+import { groupsWithin } from './scope-store.js';
+
+/** A token with the path of its scope group (a token whose group is gone is not found). */
+export type ApiTokenWithScope = ApiToken & { scope_path: string };
 
 export class ApiTokenStore {
   constructor(private readonly db: Db) {}
@@ -9,8 +13,14 @@ export class ApiTokenStore {
     await this.db.insertInto('api_tokens').values(row).execute();
   }
 
-  async findByHash(tokenHash: string): Promise<ApiToken | undefined> {
-    return this.db.selectFrom('api_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+  async findByHash(tokenHash: string): Promise<ApiTokenWithScope | undefined> {
+    return this.db
+      .selectFrom('api_tokens as t')
+      .innerJoin('organization_groups as g', 'g.id', 't.scope_group_id')
+      .selectAll('t')
+      .select('g.path as scope_path')
+      .where('t.token_hash', '=', tokenHash)
+      .executeTakeFirst();
   }
 
   /** Matches the id or the display prefix; callers decide what to do with several matches. */
@@ -22,8 +32,11 @@ export class ApiTokenStore {
       .execute();
   }
 
-  async list(): Promise<ApiToken[]> {
-    return this.db.selectFrom('api_tokens').selectAll().orderBy('created_at', 'desc').orderBy('id').execute();
+  /** Every token, or those scoped under a group path prefix. */
+  async list(scopePrefix?: string): Promise<ApiToken[]> {
+    let q = this.db.selectFrom('api_tokens').selectAll();
+    if (scopePrefix) q = q.where('scope_group_id', 'in', groupsWithin(this.db, scopePrefix));
+    return q.orderBy('created_at', 'desc').orderBy('id').execute();
   }
 
   /** Sets revoked_at unless already revoked; true when this call revoked it. */

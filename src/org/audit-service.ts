@@ -5,10 +5,16 @@
  * challenges, keys): the log is readable by every administrator and is kept for a long
  * time. As a safety net only, values under obviously secret key names are replaced by
  * "[redacted]" — do not rely on it.
+ *
+ * An admin scoped to a branch of the organization sees the events whose actor was scoped inside
+ * that branch when they happened (themselves included); events of global admins, the command
+ * line and the system are for global admins only. Recording an event's actor scope when it
+ * happens keeps an admin moved to another branch from carrying their old events along.
  */
 import { csvLine } from '../csv.js';
 import type { AuditEvent } from '../db/schema.js';
 import type { AuditStore } from './audit-store.js';
+import type { Scope } from './scope.js';
 
 export type AuditOutcome = 'success' | 'failure' | 'denied';
 export const AUDIT_OUTCOMES: readonly AuditOutcome[] = ['success', 'failure', 'denied'];
@@ -105,8 +111,11 @@ export class AuditService {
     });
   }
 
-  /** Newest first. `nextCursor` is set when a further page may exist (pass it as `cursor`). */
-  async list(query: AuditQuery = {}): Promise<{ events: AuditEventRecord[]; nextCursor: number | null }> {
+  /**
+   * Newest first. `nextCursor` is set when a further page may exist (pass it as `cursor`).
+   * With `within`, only events of actors scoped inside it (see the file comment).
+   */
+  async list(query: AuditQuery = {}, within?: Scope): Promise<{ events: AuditEventRecord[]; nextCursor: number | null }> {
     const limit = Math.min(Math.max(Math.trunc(query.limit ?? DEFAULT_AUDIT_PAGE), 1), MAX_AUDIT_PAGE);
     const rows = await this.store.list({
       actor: query.actor,
@@ -118,6 +127,7 @@ export class AuditService {
       beforeId: query.cursor,
       limit,
       offset: query.offset,
+      actorScopePrefix: within?.prefix,
     });
     const events = rows.map(toRecord);
     const last = events[events.length - 1];
@@ -125,11 +135,11 @@ export class AuditService {
   }
 
   /** The events the query matches as CSV lines (header first), read a page at a time. */
-  async *exportCsv(query: Omit<AuditQuery, 'limit' | 'offset' | 'cursor'> = {}): AsyncGenerator<string> {
+  async *exportCsv(query: Omit<AuditQuery, 'limit' | 'offset' | 'cursor'> = {}, within?: Scope): AsyncGenerator<string> {
     yield csvLine(['id', 'at', 'actor', 'action', 'target', 'source', 'outcome', 'details']);
     let cursor: number | undefined;
     for (;;) {
-      const page = await this.list({ ...query, limit: MAX_AUDIT_PAGE, cursor });
+      const page = await this.list({ ...query, limit: MAX_AUDIT_PAGE, cursor }, within);
       for (const e of page.events) {
         yield csvLine([String(e.id), new Date(e.at).toISOString(), e.actor, e.action, e.target ?? '', e.source ?? '', e.outcome, e.details ? JSON.stringify(e.details) : '']);
       }

@@ -3,6 +3,10 @@
  * their secrets sealed apart from the rest of the settings. A group uses its own providers and
  * those of its ancestors. The SSO steps keep their state in the database (sign_in_flows), so
  * the IdP's answer may reach any node.
+ *
+ * Each SSO sign-in has a purpose, kept with its state: whoever started it (the admin console,
+ * the enrollment pages) finishes it, whatever the IdP's answer claims. A provider serves admins
+ * signing in to the console only when an admin turned `consoleSignIn` on for it.
  */
 import { randomUUID } from 'node:crypto';
 import { ServiceError, type FieldProblem } from '../service-error.js';
@@ -14,8 +18,25 @@ import { OidcRelyingParty, validateOidcConfig, type OidcConfig, type OidcPending
 import { safeRedirectPath } from './idp/safe-redirect.js';
 import type { OrgGroupService } from './org-group-service.js';
 import type { IdentityProviderRow, IdentityProviderStore } from './identity-provider-store.js';
+import type { Scope } from './scope.js';
 
 export type ProviderKind = 'ldap' | 'saml' | 'oidc';
+
+/** Who started an SSO sign-in, and so who finishes it. */
+export type SsoPurpose = 'console' | 'enrollment';
+
+/** The end of an SSO sign-in, with what was kept from its start. */
+export interface SsoResult {
+  identity: Identity;
+  /** a same-origin path (anything else was replaced by `/`) */
+  returnTo: string;
+  purpose: SsoPurpose;
+}
+
+interface FlowData {
+  purpose?: SsoPurpose;
+  returnTo?: string;
+}
 
 /** The one secret field of each kind: sealed, never returned, kept when an update leaves it out. */
 const SECRET_FIELD: Record<ProviderKind, string> = { ldap: 'bindPassword', saml: 'spPrivateKey', oidc: 'clientSecret' };
@@ -32,6 +53,8 @@ export interface IdentityProviderView {
   kind: ProviderKind;
   name: string;
   enabled: boolean;
+  /** admins may sign in to the console through it (SAML and OIDC) */
+  consoleSignIn: boolean;
   /** settings without the secret */
   config: Record<string, unknown>;
   secretSet: boolean;
@@ -77,11 +100,17 @@ export class IdentityProviderService {
     return this.view(id);
   }
 
-  async update(id: string, input: { name?: string; enabled?: boolean; config?: Record<string, unknown> }): Promise<IdentityProviderView> {
+  async update(id: string, input: { name?: string; enabled?: boolean; consoleSignIn?: boolean; config?: Record<string, unknown> }): Promise<IdentityProviderView> {
     const row = await this.#row(id);
     const set: Parameters<IdentityProviderStore['update']>[1] = { updated_at: this.#now() };
     if (input.name !== undefined) set.name = checkName(input.name);
     if (input.enabled !== undefined) set.enabled = input.enabled ? 1 : 0;
+    if (input.consoleSignIn !== undefined) {
+      if (input.consoleSignIn && row.kind !== 'saml' && row.kind !== 'oidc') {
+        throw new IdentityProviderError('invalid', 'admins sign in to the console through SAML or OpenID Connect providers only');
+      }
+      set.console_sign_in = input.consoleSignIn ? 1 : 0;
+    }
     if (input.config) {
       const kept = row.secrets_enc ? this.secrets.openString(row.secrets_enc) : undefined;
       const { settings, secret } = await this.#check(row.kind as ProviderKind, id, input.config, kept);
@@ -102,13 +131,22 @@ export class IdentityProviderService {
     return this.#view(await this.#row(id));
   }
 
-  /** The enabled providers a group uses: its own first, then its ancestors'. */
-  async forGroup(groupId: string): Promise<IdentityProviderView[]> {
+  /** The enabled SAML and OIDC providers admins may sign in to the console through. */
+  async consoleProviders(): Promise<IdentityProviderView[]> {
+    return (await this.store.forConsole()).map((r) => this.#view(r));
+  }
+
+  /**
+   * The enabled providers a group uses: its own first, then its ancestors'. With `within`, only
+   * those configured inside that scope (an admin of a branch does not see the providers above it).
+   */
+  async forGroup(groupId: string, within?: Scope): Promise<IdentityProviderView[]> {
     const chain = (await this.groups.get(groupId)).id;
     const tree = await this.groups.tree();
     const ids: string[] = [];
     for (let g = tree.find((t) => t.id === chain); g; g = tree.find((t) => t.id === g!.parentId)) ids.push(g.id);
-    const rows = (await this.store.inGroups(ids)).filter((r) => r.enabled === 1);
+    const visible = within ? (await this.groups.tree(within)).map((g) => g.id) : ids;
+    const rows = (await this.store.inGroups(ids.filter((i) => visible.includes(i)))).filter((r) => r.enabled === 1);
     rows.sort((a, b) => ids.indexOf(a.organization_group_id) - ids.indexOf(b.organization_group_id));
     return rows.map((r) => this.#view(r));
   }
@@ -118,33 +156,40 @@ export class IdentityProviderService {
     return new LdapDirectory(this.#config(row) as unknown as LdapConfig, { providerId: id });
   }
 
-  /** The IdP URL to send the browser to; `returnTo` must be a same-origin path (anything else becomes `/`). */
-  async startSso(id: string, returnTo: unknown): Promise<{ redirectUrl: string }> {
+  /**
+   * The IdP URL to send the browser to; `returnTo` must be a same-origin path (anything else
+   * becomes `/`). The purpose (default: enrollment) and the return path are kept server-side.
+   */
+  async startSso(id: string, returnTo: unknown, opts: { purpose?: SsoPurpose } = {}): Promise<{ redirectUrl: string }> {
     const row = await this.#row(id);
-    const back = safeRedirectPath(returnTo, '/');
+    const flow: FlowData = { purpose: opts.purpose ?? 'enrollment', returnTo: safeRedirectPath(returnTo, '/') };
     if (row.kind === 'saml') {
-      return (await this.#saml(row)).startLogin({ relayState: back.length <= 80 ? back : '/' }).then((r) => ({ redirectUrl: r.redirectUrl }));
+      const back = flow.returnTo!;
+      return (await this.#saml(row, flow)).startLogin({ relayState: back.length <= 80 ? back : '/' }).then((r) => ({ redirectUrl: r.redirectUrl }));
     }
     if (row.kind === 'oidc') {
       const { redirectUrl, pending } = await this.#rp(row).startLogin();
-      await this.store.saveFlow(pending.state, id, { pending, returnTo: back }, this.#now() + FLOW_TTL_MS);
+      await this.store.saveFlow(pending.state, id, { ...flow, pending }, this.#now() + FLOW_TTL_MS);
       return { redirectUrl };
     }
     throw new IdentityProviderError('invalid', 'this provider signs users in with a password, not a redirect');
   }
 
-  async finishSaml(id: string, form: { SAMLResponse: string; RelayState?: string }): Promise<{ identity: Identity; returnTo: string }> {
-    const { identity, relayState } = await (await this.#saml(await this.#row(id, 'saml'))).finishLogin(form);
-    return { identity, returnTo: safeRedirectPath(relayState, '/') };
+  async finishSaml(id: string, form: { SAMLResponse: string; RelayState?: string }): Promise<SsoResult> {
+    let flow: FlowData | undefined;
+    const provider = await this.#saml(await this.#row(id, 'saml'), undefined, (data) => (flow = data));
+    const { identity, relayState } = await provider.finishLogin(form);
+    // The stored return path wins; RelayState (which the browser carries) is the fallback.
+    return { identity, returnTo: safeRedirectPath(flow?.returnTo ?? relayState, '/'), purpose: flow?.purpose ?? 'enrollment' };
   }
 
-  async finishOidc(id: string, callbackUrl: string): Promise<{ identity: Identity; returnTo: string }> {
+  async finishOidc(id: string, callbackUrl: string): Promise<SsoResult> {
     const row = await this.#row(id, 'oidc');
     const state = new URL(callbackUrl, this.#base).searchParams.get('state') ?? '';
-    const flow = (await this.store.consumeFlow(state, id, this.#now())) as { pending: OidcPendingLogin; returnTo: string } | undefined;
+    const flow = (await this.store.consumeFlow(state, id, this.#now())) as (FlowData & { pending: OidcPendingLogin }) | undefined;
     // An unknown or spent state is handed on as an empty pending login, so the refusal reads the same.
     const identity = await this.#rp(row).finishLogin(callbackUrl, flow?.pending ?? { state: '', nonce: '', codeVerifier: '', createdAt: 0 });
-    return { identity, returnTo: safeRedirectPath(flow?.returnTo, '/') };
+    return { identity, returnTo: safeRedirectPath(flow?.returnTo, '/'), purpose: flow?.purpose ?? 'enrollment' };
   }
 
   /** Provider metadata for SAML (what the IdP administrator imports). */
@@ -152,15 +197,22 @@ export class IdentityProviderService {
     return (await this.#saml(await this.#row(id, 'saml'))).metadata();
   }
 
-  /** node-saml and its XML stack cost ~13 MB of memory: loaded only once a SAML provider is used. */
-  async #saml(row: IdentityProviderRow): Promise<SamlProvider> {
+  /**
+   * node-saml and its XML stack cost ~13 MB of memory: loaded only once a SAML provider is used.
+   * A request saved keeps `flow`; a response's request, when consumed, hands its flow to `onFlow`.
+   */
+  async #saml(row: IdentityProviderRow, flow: FlowData = {}, onFlow?: (flow: FlowData) => void): Promise<SamlProvider> {
     const { SamlProvider } = await import('./idp/saml-provider.js');
     return new SamlProvider(this.#config(row) as unknown as SamlConfig, {
       providerId: row.id,
       now: this.#now,
       requestStore: {
-        save: (requestId, expiresAt) => this.store.saveFlow(`saml:${requestId}`, row.id, {}, expiresAt),
-        consume: async (requestId) => (await this.store.consumeFlow(`saml:${requestId}`, row.id, this.#now())) !== undefined,
+        save: (requestId, expiresAt) => this.store.saveFlow(`saml:${requestId}`, row.id, flow, expiresAt),
+        consume: async (requestId) => {
+          const data = (await this.store.consumeFlow(`saml:${requestId}`, row.id, this.#now())) as FlowData | undefined;
+          if (data) onFlow?.(data);
+          return data !== undefined;
+        },
       },
     });
   }
@@ -206,7 +258,7 @@ export class IdentityProviderService {
     const kind = r.kind as ProviderKind;
     const config = JSON.parse(r.config_json) as Record<string, unknown>;
     return {
-      id: r.id, groupId: r.organization_group_id, kind, name: r.name, enabled: r.enabled === 1,
+      id: r.id, groupId: r.organization_group_id, kind, name: r.name, enabled: r.enabled === 1, consoleSignIn: r.console_sign_in === 1,
       config: kind === 'ldap' ? (redactLdapConfig(config as unknown as LdapConfig) as unknown as Record<string, unknown>) : config,
       secretSet: r.secrets_enc !== null, endpoints: this.endpoints(kind, r.id),
     };

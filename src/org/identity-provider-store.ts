@@ -21,6 +21,18 @@ export class IdentityProviderStore {
     return this.db.selectFrom('identity_providers').selectAll().where('organization_group_id', 'in', groupIds).orderBy('name').execute();
   }
 
+  /** Enabled SAML and OIDC providers admins may sign in to the console through. */
+  async forConsole(): Promise<IdentityProviderRow[]> {
+    return this.db
+      .selectFrom('identity_providers')
+      .selectAll()
+      .where('console_sign_in', '=', 1)
+      .where('enabled', '=', 1)
+      .where('kind', 'in', ['saml', 'oidc'])
+      .orderBy('name')
+      .execute();
+  }
+
   async update(id: string, set: Updateable<IdentityProviderTable>): Promise<void> {
     await this.db.updateTable('identity_providers').set(set).where('id', '=', id).execute();
   }

@@ -6,6 +6,9 @@ import type { AuditService } from './audit-service.js';
 import { GROUP_SETTING_KEYS } from './group-settings.js';
 import type { OrgGroupService } from './org-group-service.js';
 import { ErrorBody, sendServiceError } from '../http/service-errors.js';
+import { body, param, target } from '../http/scope-guard.js';
+
+const theGroup = [target('group', param('id'))];
 
 const Id = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const Group = Type.Object({
@@ -35,12 +38,12 @@ export async function orgGroupRoutes(app: FastifyInstance, deps: { groups: OrgGr
     audit.record({ actor: req.actor!.label, action, target, source: req.ip, outcome: 'success', details });
 
   r.get('/api/v1/organization-groups', {
-    config: { permission: 'read' },
-    schema: { tags, summary: 'Every organization group (the tree, root first)', response: { 200: Type.Object({ items: Type.Array(Group) }) } },
-  }, async () => ({ items: await groups.tree() }));
+    config: { permission: 'read', scope: 'filtered' },
+    schema: { tags, summary: 'Every organization group in your scope (the tree, root first)', response: { 200: Type.Object({ items: Type.Array(Group) }) } },
+  }, async (req) => ({ items: await groups.tree(req.actor!.scope) }));
 
   r.post('/api/v1/organization-groups', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: [target('group', body('parentId'))] },
     schema: {
       tags,
       summary: 'Create a group under another',
@@ -58,12 +61,12 @@ export async function orgGroupRoutes(app: FastifyInstance, deps: { groups: OrgGr
   });
 
   r.get('/api/v1/organization-groups/:id', {
-    config: { permission: 'read' },
+    config: { permission: 'read', scope: theGroup },
     schema: { tags, summary: 'One group', params: Id, response: { 200: Group, 404: ErrorBody } },
   }, async (req, reply) => groups.get(req.params.id).catch((err) => sendServiceError(reply, err)));
 
   r.patch('/api/v1/organization-groups/:id', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: theGroup },
     schema: {
       tags,
       summary: 'Rename a group or change its Group ID',
@@ -82,7 +85,7 @@ export async function orgGroupRoutes(app: FastifyInstance, deps: { groups: OrgGr
   });
 
   r.post('/api/v1/organization-groups/:id/move', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: [...theGroup, target('group', body('parentId'))] },
     schema: { tags, summary: 'Move a group (with its subtree) under another group', params: Id, body: Type.Object({ parentId: Type.String({ maxLength: 64 }) }), response: { 200: Group, 400: ErrorBody, 404: ErrorBody } },
   }, async (req, reply) => {
     try {
@@ -95,7 +98,7 @@ export async function orgGroupRoutes(app: FastifyInstance, deps: { groups: OrgGr
   });
 
   r.delete('/api/v1/organization-groups/:id', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: theGroup },
     schema: { tags, summary: 'Delete an empty group', params: Id, response: { 204: Type.Null(), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody } },
   }, async (req, reply) => {
     try {
@@ -108,12 +111,12 @@ export async function orgGroupRoutes(app: FastifyInstance, deps: { groups: OrgGr
   });
 
   r.get('/api/v1/organization-groups/:id/settings', {
-    config: { permission: 'read' },
+    config: { permission: 'read', scope: theGroup },
     schema: { tags, summary: 'Every setting as it applies at this group, and where its value comes from', params: Id, response: { 200: Type.Object({ items: Type.Array(Setting) }), 404: ErrorBody } },
   }, async (req, reply) => groups.settings(req.params.id).then((items) => ({ items }), (err) => sendServiceError(reply, err)));
 
   r.put('/api/v1/organization-groups/:id/settings/:key', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: theGroup },
     schema: {
       tags,
       summary: 'Set (override) a setting at this group; its subtree inherits it',
@@ -133,7 +136,7 @@ export async function orgGroupRoutes(app: FastifyInstance, deps: { groups: OrgGr
   });
 
   r.delete('/api/v1/organization-groups/:id/settings/:key', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: theGroup },
     schema: {
       tags,
       summary: 'Remove the override here: the group inherits the setting again',
@@ -150,8 +153,9 @@ export async function orgGroupRoutes(app: FastifyInstance, deps: { groups: OrgGr
     }
   });
 
+  // Both ends of the move must be in scope: the device where it is now, and the group it goes to.
   r.post('/api/v1/devices/:id/organization-group', {
-    config: { permission: 'operate' },
+    config: { permission: 'operate', scope: [target('device', param('id')), target('group', body('groupId'))] },
     schema: { tags, summary: 'Move a device to another organization group (audited)', params: Id, body: Type.Object({ groupId: Type.String({ maxLength: 64 }) }), response: { 204: Type.Null(), 404: ErrorBody } },
   }, async (req, reply) => {
     try {

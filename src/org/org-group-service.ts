@@ -7,8 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { ServiceError } from '../service-error.js';
 import { GROUP_SETTING_KEYS, GROUP_SETTINGS, isGroupSettingKey, settingProblems, type GroupSettingKey } from './group-settings.js';
 import type { OrgGroupRow, OrgGroupStore } from './org-group-store.js';
+import { ROOT_GROUP_ID, Scope } from './scope.js';
 
-export const ROOT_GROUP_ID = 'global';
+export { ROOT_GROUP_ID };
 
 export class OrgGroupError extends ServiceError {
   constructor(code: 'not_found' | 'conflict' | 'invalid', message: string) {
@@ -43,10 +44,18 @@ export class OrgGroupService {
     this.#now = opts.now ?? Date.now;
   }
 
-  async tree(): Promise<OrgGroupView[]> {
+  /** Every group, root first; with `within`, only that scope's subtree (breadcrumbs still name the ancestors). */
+  async tree(within?: Scope): Promise<OrgGroupView[]> {
     const rows = await this.store.all();
     const byId = new Map(rows.map((r) => [r.id, r]));
-    return rows.map((r) => view(r, byId));
+    return rows.filter((r) => !within || within.covers(r.path)).map((r) => view(r, byId));
+  }
+
+  /** The scope of a group named by its id or its Group ID (for admins and API tokens). */
+  async scopeOf(ref: string): Promise<Scope> {
+    const row = (await this.store.get(ref)) ?? (await this.store.byCode(ref.trim().toUpperCase()));
+    if (!row) throw new OrgGroupError('not_found', `no organization group with the id or Group ID "${ref.slice(0, 64)}"`);
+    return new Scope(row.id, row.path);
   }
 
   async get(id: string): Promise<OrgGroupView> {
@@ -90,12 +99,15 @@ export class OrgGroupService {
     return this.get(id);
   }
 
-  /** Deletes an empty group: no child groups, devices or ABM servers left in it. */
+  /** Deletes an empty group: no child groups, devices, ABM servers, or admins and API tokens scoped to it. */
   async delete(id: string): Promise<void> {
     const row = await this.#row(id);
     if (!row.parent_id) throw new OrgGroupError('invalid', 'the root group cannot be deleted');
     const used = await this.store.usage(id);
-    const left = [used.children && `${used.children} child group(s)`, used.devices && `${used.devices} device(s)`, used.abmServers && `${used.abmServers} ABM server(s)`].filter(Boolean);
+    const left = [
+      used.children && `${used.children} child group(s)`, used.devices && `${used.devices} device(s)`, used.abmServers && `${used.abmServers} ABM server(s)`,
+      used.admins && `${used.admins} admin(s) scoped to it`, used.apiTokens && `${used.apiTokens} API token(s) scoped to it`,
+    ].filter(Boolean);
     if (left.length) throw new OrgGroupError('conflict', `"${row.name}" still holds ${left.join(', ')}; move them first`);
     await this.store.delete(id);
   }

@@ -54,12 +54,15 @@ export class OrgGroupStore {
   }
 
   /** What still belongs to the group (a group is deleted only when empty). */
-  async usage(id: string): Promise<{ children: number; devices: number; abmServers: number }> {
+  async usage(id: string): Promise<{ children: number; devices: number; abmServers: number; admins: number; apiTokens: number }> {
     const count = async (q: Promise<{ n: number | string | bigint } | undefined>) => Number((await q)?.n ?? 0);
     return {
       children: await count(this.db.selectFrom('organization_groups').select((eb) => eb.fn.countAll<number>().as('n')).where('parent_id', '=', id).executeTakeFirst()),
       devices: await count(this.db.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n')).where('organization_group_id', '=', id).executeTakeFirst()),
       abmServers: await count(this.db.selectFrom('abm_servers').select((eb) => eb.fn.countAll<number>().as('n')).where('organization_group_id', '=', id).executeTakeFirst()),
+      admins: await count(this.db.selectFrom('admin_users').select((eb) => eb.fn.countAll<number>().as('n')).where('scope_group_id', '=', id).executeTakeFirst()),
+      // revoked tokens are kept for the record; they no longer act anywhere
+      apiTokens: await count(this.db.selectFrom('api_tokens').select((eb) => eb.fn.countAll<number>().as('n')).where('scope_group_id', '=', id).where('revoked_at', 'is', null).executeTakeFirst()),
     };
   }
 

@@ -8,6 +8,7 @@ import { ServiceError } from '../service-error.js';
 import type { OrgGroupService } from './org-group-service.js';
 import type { RegistrationTokenRow, RegistrationTokenStore } from './registration-token-store.js';
 import type { UserService } from './user-service.js';
+import type { Scope } from './scope.js';
 
 export const PLATFORMS = ['iOS', 'iPadOS', 'macOS', 'tvOS', 'visionOS'] as const;
 export type Platform = (typeof PLATFORMS)[number];
@@ -127,8 +128,9 @@ export class RegistrationTokenService {
     if (!(await this.store.claimUse(grant.tokenId, this.#now()))) throw new RegistrationTokenError('refused', 'this registration token has already been used');
   }
 
-  async list(groupId?: string): Promise<RegistrationTokenView[]> {
-    return (await this.store.list(groupId)).map((r) => this.#view(r));
+  /** Every token (of one group when `groupId` is given), within `within` when given. */
+  async list(groupId?: string, within?: Scope): Promise<RegistrationTokenView[]> {
+    return (await this.store.list(groupId, within?.prefix)).map((r) => this.#view(r));
   }
 
   async revoke(id: string): Promise<void> {

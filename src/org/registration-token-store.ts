@@ -2,6 +2,7 @@
 import type { Insertable, Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { RegistrationTokenTable } from '../db/schema.js';
+import { groupsWithin } from './scope-store.js';
 
 export type RegistrationTokenRow = Selectable<RegistrationTokenTable>;
 
@@ -20,9 +21,10 @@ export class RegistrationTokenStore {
     return this.db.selectFrom('registration_tokens').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
-  async list(groupId?: string): Promise<RegistrationTokenRow[]> {
+  async list(groupId?: string, scopePrefix?: string): Promise<RegistrationTokenRow[]> {
     let q = this.db.selectFrom('registration_tokens').selectAll();
     if (groupId) q = q.where('organization_group_id', '=', groupId);
+    if (scopePrefix) q = q.where('organization_group_id', 'in', groupsWithin(this.db, scopePrefix));
     return q.orderBy('created_at', 'desc').execute();
   }
 

@@ -8,6 +8,9 @@ import { ApiTokenService } from './api-token-service.js';
 import { ApiTokenStore } from './api-token-store.js';
 import { AuditService } from './audit-service.js';
 import { AuditStore } from './audit-store.js';
+import { OrgGroupService } from './org-group-service.js';
+import { OrgGroupStore } from './org-group-store.js';
+import { ScopeStore } from './scope-store.js';
 import { apiTokenRoutes, auditRoutes, LoginThrottle, sessionRoutes } from './session-routes.js';
 
 const PASSWORD = 'a long enough password';
@@ -64,10 +67,11 @@ describe.each(testDatabaseKinds)('session, audit and API token routes (%s)', (ki
       asAdmin.authorization = `Bearer ${adminToken}`;
 
       app = Fastify({ trustProxy: '127.0.0.1' });
-      registerAuth(app, { admins, tokens, audit });
+      const scopes = new ScopeStore(db.db);
+      registerAuth(app, { admins, tokens, audit, place: (kind, ids) => scopes.place(kind, ids) });
       await app.register(sessionRoutes, { admins, audit, throttle: new LoginThrottle({ now }) });
       await app.register(auditRoutes, { audit });
-      await app.register(apiTokenRoutes, { tokens, audit });
+      await app.register(apiTokenRoutes, { tokens, audit, groups: new OrgGroupService(new OrgGroupStore(db.db)) });
       await app.ready();
     });
     afterAll(async () => {
@@ -79,15 +83,15 @@ describe.each(testDatabaseKinds)('session, audit and API token routes (%s)', (ki
       const res = await login('Alice', PASSWORD);
       expect(res.statusCode).toBe(200);
       const body = res.json();
-      expect(body).toEqual({ username: 'alice', role: 'administrator', csrfToken: expect.any(String) });
+      expect(body).toEqual({ username: 'alice', role: 'administrator', scopeGroupId: 'global', csrfToken: expect.any(String) });
       const setCookie = String(res.headers['set-cookie']);
       expect(setCookie).toMatch(/^pomona_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=43200$/);
       const cookie = cookieOf(res);
 
       const me = await app.inject({ url: '/api/v1/session', headers: { cookie } });
-      expect(me.json()).toEqual({ kind: 'user', name: 'alice', role: 'administrator', csrfToken: body.csrfToken });
+      expect(me.json()).toEqual({ kind: 'user', name: 'alice', role: 'administrator', scopeGroupId: 'global', csrfToken: body.csrfToken });
       const meToken = await app.inject({ url: '/api/v1/session', headers: asAdmin });
-      expect(meToken.json()).toEqual({ kind: 'token', name: 'root script', role: 'administrator' });
+      expect(meToken.json()).toEqual({ kind: 'token', name: 'root script', role: 'administrator', scopeGroupId: 'global' });
 
       expect((await app.inject({ method: 'DELETE', url: '/api/v1/session', headers: { cookie } })).statusCode).toBe(403);
       const out = await app.inject({ method: 'DELETE', url: '/api/v1/session', headers: { cookie, 'x-csrf-token': body.csrfToken } });
@@ -159,10 +163,10 @@ describe.each(testDatabaseKinds)('session, audit and API token routes (%s)', (ki
     });
 
     it('creates API tokens (secret shown once), lists them without secrets, revokes them, and audits both', async () => {
-      const created = await app.inject({ method: 'POST', url: '/api/v1/api-tokens', headers: asAdmin, payload: { name: 'enroller', role: 'enrollment' } });
+      const created = await app.inject({ method: 'POST', url: '/api/v1/api-tokens', headers: asAdmin, payload: { name: 'enroller', role: 'custom-enrollment' } });
       expect(created.statusCode).toBe(201);
       const tok = created.json();
-      expect(tok).toMatchObject({ name: 'enroller', role: 'enrollment', expiresAt: null, secret: expect.stringMatching(/^pom_/) });
+      expect(tok).toMatchObject({ name: 'enroller', role: 'custom-enrollment', scopeGroupId: 'global', expiresAt: null, secret: expect.stringMatching(/^pom_/) });
       expect(tok.prefix).toBe(tok.secret.slice(0, 12));
 
       const list = await app.inject({ url: '/api/v1/api-tokens', headers: asAdmin });
@@ -180,7 +184,7 @@ describe.each(testDatabaseKinds)('session, audit and API token routes (%s)', (ki
 
       const events = (await audit.list({ target: tok.id })).events;
       expect(events.map((e) => e.action)).toEqual(['api-token.revoke', 'api-token.create']);
-      expect(events[1]).toMatchObject({ actor: expect.stringMatching(/^token:pom_/), details: { name: 'enroller', role: 'enrollment', prefix: tok.prefix } });
+      expect(events[1]).toMatchObject({ actor: expect.stringMatching(/^token:pom_/), details: { name: 'enroller', role: 'custom-enrollment', prefix: tok.prefix } });
       expect(JSON.stringify(events)).not.toContain(tok.secret);
     });
 

@@ -9,9 +9,12 @@ import type { SignInThrottle } from './sign-in-throttle.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { sessionCookie, sessionIdFrom } from '../http/auth.js';
+import { body, param, target } from '../http/scope-guard.js';
+import { sendServiceError } from '../http/service-errors.js';
 import { normalizeUsername, type AdminService } from './admin-service.js';
 import { ApiTokenError, type ApiTokenInfo, type ApiTokenService } from './api-token-service.js';
 import { MAX_AUDIT_PAGE, type AuditService } from './audit-service.js';
+import type { OrgGroupService } from './org-group-service.js';
 
 // ---------------------------------------------------------------------------------------
 // Failed-login throttle in memory, for a single node and for tests; `pomona serve` uses the
@@ -84,7 +87,7 @@ const RoleName = Type.Union([
   Type.Literal('administrator'),
   Type.Literal('operator'),
   Type.Literal('read-only'),
-  Type.Literal('enrollment'),
+  Type.Literal('custom-enrollment'),
 ]);
 const Outcome = Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('denied')]);
 
@@ -96,6 +99,7 @@ const LoginBody = Type.Object({
 const LoginReply = Type.Object({
   username: Type.String(),
   role: Type.String(),
+  scopeGroupId: Type.String({ description: 'the organization group whose subtree you act in' }),
   csrfToken: Type.String({ description: 'send back as X-CSRF-Token on POST/PUT/PATCH/DELETE' }),
 });
 
@@ -103,6 +107,7 @@ const WhoAmIReply = Type.Object({
   kind: Type.Union([Type.Literal('user'), Type.Literal('token')]),
   name: Type.String(),
   role: Type.String(),
+  scopeGroupId: Type.String({ description: 'the organization group whose subtree you act in' }),
   csrfToken: Type.Optional(Type.String({ description: 'present for cookie sessions' })),
 });
 
@@ -134,6 +139,7 @@ const ApiTokenSchema = Type.Object({
   name: Type.String(),
   prefix: Type.String(),
   role: Type.String(),
+  scopeGroupId: Type.String(),
   createdAt: Type.Integer(),
   expiresAt: Type.Union([Type.Integer(), Type.Null()]),
   lastUsedAt: Type.Union([Type.Integer(), Type.Null()]),
@@ -143,6 +149,7 @@ const ApiTokenSchema = Type.Object({
 const CreateTokenBody = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 100 }),
   role: RoleName,
+  scope: Type.Optional(Type.String({ maxLength: 64, description: "organization group id or Group ID; default: yours. Never wider than your own" })),
   expiresAt: Type.Optional(Type.Union([Type.Integer({ description: 'epoch ms' }), Type.Null()])),
 });
 
@@ -199,29 +206,30 @@ export async function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps
           .send({ error: 'unauthorized', message: 'invalid username or password' });
       }
       await throttle.reset(keys);
-      const session = await admins.createSession(user.id);
+      // A fresh session id; the one the browser came with (if any) ends here (no session fixation).
+      const session = await admins.createSession(user.id, { replacing: sessionIdFrom(request) });
       reply.header(
         'set-cookie',
         sessionCookie(session.sessionId, { maxAgeSeconds: admins.sessionTtlMs / 1000, secure: request.protocol === 'https' }),
       );
       await audit.record({ ...event, actor: `user:${user.username}`, outcome: 'success' });
-      return { username: user.username, role: user.role, csrfToken: session.csrfToken };
+      return { username: user.username, role: user.role, scopeGroupId: user.scopeGroupId, csrfToken: session.csrfToken };
     },
   );
 
   r.get(
     '/api/v1/session',
-    { config: { permission: 'read' }, schema: { tags: ['session'], summary: 'Who am I', response: { 200: WhoAmIReply } } },
+    { config: { permission: 'read', scope: 'none' }, schema: { tags: ['session'], summary: 'Who am I', response: { 200: WhoAmIReply } } },
     async (request) => {
       const actor = request.actor!;
       const sessionId = actor.kind === 'user' ? sessionIdFrom(request) : undefined;
-      return { kind: actor.kind, name: actor.name, role: actor.role, ...(sessionId ? { csrfToken: admins.csrfTokenFor(sessionId) } : {}) };
+      return { kind: actor.kind, name: actor.name, role: actor.role, scopeGroupId: actor.scope.groupId, ...(sessionId ? { csrfToken: admins.csrfTokenFor(sessionId) } : {}) };
     },
   );
 
   r.delete(
     '/api/v1/session',
-    { config: { permission: 'read' }, schema: { tags: ['session'], summary: 'Log out', response: { 204: Type.Null() } } },
+    { config: { permission: 'read', scope: 'none' }, schema: { tags: ['session'], summary: 'Log out', response: { 204: Type.Null() } } },
     async (request, reply) => {
       const actor = request.actor!;
       const sessionId = actor.kind === 'user' ? sessionIdFrom(request) : undefined;
@@ -240,25 +248,26 @@ export async function auditRoutes(app: FastifyInstance, deps: { audit: AuditServ
   r.get(
     '/api/v1/audit-events',
     {
-      config: { permission: 'admin' },
+      config: { permission: 'admin', scope: 'filtered' },
       schema: {
         tags: ['audit'],
         summary: 'List audit events, newest first',
+        description: 'An admin scoped to a branch sees the events of actors that were scoped inside it when they acted.',
         querystring: AuditQuerystring,
         response: { 200: Type.Object({ events: Type.Array(AuditEventSchema), nextCursor: Type.Union([Type.Integer(), Type.Null()]) }) },
       },
     },
-    async (request) => deps.audit.list(request.query),
+    async (request) => deps.audit.list(request.query, request.actor!.scope),
   );
   r.get(
     '/api/v1/audit-events.csv',
     {
-      config: { permission: 'admin' },
+      config: { permission: 'admin', scope: 'filtered' },
       schema: { tags: ['audit'], summary: 'Export the audit events the filter matches as CSV, newest first', querystring: Type.Omit(AuditQuerystring, ['limit', 'offset', 'cursor']), produces: ['text/csv'] },
     },
     async (request, reply) => {
       reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="audit-${new Date().toISOString().slice(0, 10)}.csv"`);
-      return reply.send(Readable.from(deps.audit.exportCsv(request.query)));
+      return reply.send(Readable.from(deps.audit.exportCsv(request.query, request.actor!.scope)));
     },
   );
 }
@@ -266,43 +275,47 @@ export async function auditRoutes(app: FastifyInstance, deps: { audit: AuditServ
 export interface ApiTokenRouteDeps {
   tokens: ApiTokenService;
   audit: AuditService;
+  groups: OrgGroupService;
 }
 
 export async function apiTokenRoutes(app: FastifyInstance, deps: ApiTokenRouteDeps): Promise<void> {
-  const { tokens, audit } = deps;
+  const { tokens, audit, groups } = deps;
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const badRequest = (reply: FastifyReply, err: ApiTokenError) => reply.code(400).send({ error: 'bad_request', message: err.message });
-  const auditToken = (token: ApiTokenInfo) => ({ name: token.name, role: token.role, prefix: token.prefix });
+  const auditToken = (token: ApiTokenInfo) => ({ name: token.name, role: token.role, prefix: token.prefix, scopeGroupId: token.scopeGroupId });
 
   r.get(
     '/api/v1/api-tokens',
     {
-      config: { permission: 'admin' },
-      schema: { tags: ['api-tokens'], summary: 'List API tokens (never their secrets)', response: { 200: Type.Object({ tokens: Type.Array(ApiTokenSchema) }) } },
+      config: { permission: 'admin', scope: 'filtered' },
+      schema: { tags: ['api-tokens'], summary: 'List API tokens in your scope (never their secrets)', response: { 200: Type.Object({ tokens: Type.Array(ApiTokenSchema) }) } },
     },
-    async () => ({ tokens: await tokens.list() }),
+    async (request) => ({ tokens: await tokens.list(request.actor!.scope) }),
   );
 
   r.post(
     '/api/v1/api-tokens',
     {
-      config: { permission: 'admin' },
+      config: { permission: 'admin', scope: [target('group', body('scope'))] },
       schema: {
         tags: ['api-tokens'],
-        summary: 'Create an API token; the secret is returned once',
+        summary: 'Create an API token with a role and a scope; the secret is returned once',
+        description: 'A token never gets a higher role or a wider scope than the admin creating it.',
         body: CreateTokenBody,
-        response: { 201: CreatedToken, 400: ErrorBody },
+        response: { 201: CreatedToken, 400: ErrorBody, 403: ErrorBody, 404: ErrorBody },
       },
     },
     async (request, reply) => {
       const actor = request.actor!;
       try {
-        const { token, secret } = await tokens.create(request.body);
+        const { scope: ref, ...input } = request.body;
+        const scope = ref === undefined ? actor.scope : await groups.scopeOf(ref);
+        const { token, secret } = await tokens.create({ ...input, scope, grantedBy: actor });
         await audit.record({ actor: actor.label, action: 'api-token.create', target: token.id, source: request.ip, outcome: 'success', details: auditToken(token) });
         return reply.code(201).send({ ...token, secret });
       } catch (err) {
         if (err instanceof ApiTokenError) return badRequest(reply, err);
-        throw err;
+        return sendServiceError(reply, err);
       }
     },
   );
@@ -310,7 +323,7 @@ export async function apiTokenRoutes(app: FastifyInstance, deps: ApiTokenRouteDe
   r.delete(
     '/api/v1/api-tokens/:id',
     {
-      config: { permission: 'admin' },
+      config: { permission: 'admin', scope: [target('api-token', param('id'))] },
       schema: {
         tags: ['api-tokens'],
         summary: 'Revoke an API token by id or prefix',

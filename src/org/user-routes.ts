@@ -7,6 +7,7 @@ import { PasswordPolicyError } from './password.js';
 import { PLATFORMS, type RegistrationTokenService } from './registration-token-service.js';
 import type { UserService } from './user-service.js';
 import { ErrorBody, sendServiceError } from '../http/service-errors.js';
+import { body, param, target } from '../http/scope-guard.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const User = Type.Object({
@@ -32,7 +33,7 @@ export async function userRoutes(app: FastifyInstance, deps: { users: UserServic
     audit.record({ actor: req.actor!.label, action, target, source: req.ip, outcome: 'success', details });
 
   r.post('/api/v1/users', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: [target('group', body('defaultGroupId'))] },
     schema: {
       tags,
       summary: 'Create a local user (argon2id password, optional PIN)',
@@ -53,21 +54,23 @@ export async function userRoutes(app: FastifyInstance, deps: { users: UserServic
   });
 
   r.get('/api/v1/users/:id', {
-    config: { permission: 'read' },
+    config: { permission: 'read', scope: [target('user', param('id'))] },
     schema: { tags, summary: 'One user', params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response: { 200: User, 404: ErrorBody } },
   }, async (req, reply) => users.view(req.params.id).catch((err) => sendError(reply, err)));
 
   r.get('/api/v1/user-groups', {
-    config: { permission: 'read' },
+    config: { permission: 'read', scope: 'filtered' },
     schema: {
       tags,
       summary: 'User groups (local, and directory groups seen at sign-in) with the organization group each maps to',
+      description: 'An admin scoped to a branch sees the groups mapped inside it and the groups mapped nowhere.',
       response: { 200: Type.Object({ items: Type.Array(Type.Object({ id: Type.String(), source: Type.String(), name: Type.String(), organization_group_id: Nullable(Type.String()), rank: Nullable(Type.Integer()) })) }) },
     },
-  }, async () => ({ items: await users.listGroups() }));
+  }, async (req) => ({ items: await users.listGroups(req.actor!.scope) }));
 
+  // A new local user group is mapped nowhere: it belongs to no branch until an admin maps it.
   r.post('/api/v1/user-groups', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: 'none' },
     schema: { tags, summary: 'Create a local user group', body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }), response: { 201: Type.Object({ id: Type.String() }), 400: ErrorBody, 409: ErrorBody } },
   }, async (req, reply) => {
     try {
@@ -79,8 +82,9 @@ export async function userRoutes(app: FastifyInstance, deps: { users: UserServic
     }
   });
 
+  // The mapping it has now and the one it gets must both be in scope (no taking another branch's group).
   r.put('/api/v1/user-groups/:id/mapping', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: [target('user-group', param('id')), target('group', body('organizationGroupId'))] },
     schema: {
       tags,
       summary: 'Map a user group to an organization group (null removes the mapping); the lowest rank wins',
@@ -99,12 +103,12 @@ export async function userRoutes(app: FastifyInstance, deps: { users: UserServic
   });
 
   r.get('/api/v1/registration-tokens', {
-    config: { permission: 'read' },
+    config: { permission: 'read', scope: 'filtered' },
     schema: { tags, summary: 'Registration tokens (prefix and status only)', querystring: Type.Object({ groupId: Type.Optional(Type.String({ maxLength: 64 })) }), response: { 200: Type.Object({ items: Type.Array(Token) }) } },
-  }, async (req) => ({ items: await tokens.list(req.query.groupId) }));
+  }, async (req) => ({ items: await tokens.list(req.query.groupId, req.actor!.scope) }));
 
   r.post('/api/v1/registration-tokens', {
-    config: { permission: 'operate' },
+    config: { permission: 'operate', scope: [target('group', body('groupId')), target('user', body('userId'))] },
     schema: {
       tags,
       summary: 'Create a registration token (shown once)',
@@ -129,7 +133,7 @@ export async function userRoutes(app: FastifyInstance, deps: { users: UserServic
   });
 
   r.delete('/api/v1/registration-tokens/:id', {
-    config: { permission: 'operate' },
+    config: { permission: 'operate', scope: [target('registration-token', param('id'))] },
     schema: { tags, summary: 'Revoke a registration token', params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response: { 204: Type.Null(), 404: ErrorBody } },
   }, async (req, reply) => {
     try {

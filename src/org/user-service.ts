@@ -9,6 +9,7 @@ import { SignInError, type Identity } from './idp/identity.js';
 import { checkPasswordPolicy, hashPasswordArgon2, verifyPassword } from './password.js';
 import type { OrgGroupService } from './org-group-service.js';
 import type { UserRow, UserStore } from './user-store.js';
+import type { Scope } from './scope.js';
 
 export class UserError extends ServiceError {
   constructor(code: 'not_found' | 'conflict' | 'invalid' | 'refused', message: string) {
@@ -145,8 +146,9 @@ export class UserService {
     await this.store.addMember(groupId, userId);
   }
 
-  listGroups() {
-    return this.store.listGroups();
+  /** With `within`: the groups mapped inside that scope, and those mapped nowhere (anyone may map them). */
+  listGroups(within?: Scope) {
+    return this.store.listGroups(within?.prefix);
   }
 
   /** Users of this group enroll into that organization group (null removes the mapping). */

@@ -2,6 +2,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { UserTable } from '../db/schema.js';
+import { groupsWithin } from './scope-store.js';
 
 export type UserRow = Selectable<UserTable>;
 
@@ -56,13 +57,16 @@ export class UserStore {
     await this.db.insertInto('user_groups').values(row).onConflict((oc) => oc.columns(['source', 'name']).doNothing()).execute();
   }
 
-  async listGroups(): Promise<{ id: string; source: string; name: string; organization_group_id: string | null; rank: number | null }[]> {
-    return this.db
+  /** With a scope prefix: groups mapped under it and groups mapped nowhere. */
+  async listGroups(scopePrefix?: string): Promise<{ id: string; source: string; name: string; organization_group_id: string | null; rank: number | null }[]> {
+    let q = this.db
       .selectFrom('user_groups')
       .leftJoin('user_group_mappings', 'user_group_mappings.user_group_id', 'user_groups.id')
-      .select(['user_groups.id', 'user_groups.source', 'user_groups.name', 'user_group_mappings.organization_group_id', 'user_group_mappings.rank'])
-      .orderBy('user_groups.name')
-      .execute();
+      .select(['user_groups.id', 'user_groups.source', 'user_groups.name', 'user_group_mappings.organization_group_id', 'user_group_mappings.rank']);
+    if (scopePrefix) {
+      q = q.where((eb) => eb.or([eb('user_group_mappings.organization_group_id', 'is', null), eb('user_group_mappings.organization_group_id', 'in', groupsWithin(this.db, scopePrefix))]));
+    }
+    return q.orderBy('user_groups.name').execute();
   }
 
   /** Replaces the user's memberships among groups of one source (a directory's groups at sign-in). */

@@ -4,6 +4,7 @@ import * as m0002 from './0002-abm.js';
 import * as m0003 from './0003-org.js';
 import * as m0004 from './0004-users.js';
 import * as m0005 from './0005-sign-in-failures.js';
+import * as m0006 from './0006-admin-scope.js';
 import * as m0007 from './0007-pending-enrollments.js';
 import * as m0008 from './0008-user-enrollment.js';
 
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '0003-org': m0003,
   '0004-users': m0004,
   '0005-sign-in-failures': m0005,
+  '0006-admin-scope': m0006,
   '0007-pending-enrollments': m0007,
   '0008-user-enrollment': m0008,
 };
