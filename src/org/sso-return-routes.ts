@@ -12,8 +12,8 @@ import { SignInError } from './idp/identity.js';
 import { IdentityProviderError, type IdentityProviderService } from './identity-provider-service.js';
 import { safeRedirectPath } from './idp/safe-redirect.js';
 
-/** A same-origin path to send the browser on to, a refusal to show, or undefined: not mine. */
-export type SsoReturnOutcome = { redirect: string } | { refuse: string } | undefined;
+/** A same-origin path to send the browser on to (with a cookie to give it), a refusal to show, or undefined: not mine. */
+export type SsoReturnOutcome = { redirect: string; setCookie?: string } | { refuse: string } | undefined;
 export type SsoReturnHandler = (input: { providerId: string; identity: Identity; returnTo: string }) => Promise<SsoReturnOutcome>;
 
 export class SsoReturns {
@@ -57,6 +57,7 @@ export async function ssoReturnRoutes(app: FastifyInstance, deps: { idps: Identi
       return page(reply, 400, 'Nothing to continue', 'You are signed in, but no sign-in started on this server is waiting for it. Start again from the page you came from.');
     }
     if ('refuse' in outcome) return page(reply, 403, 'Sign-in refused', outcome.refuse);
+    if (outcome.setCookie) reply.header('set-cookie', outcome.setCookie);
     // Handlers give paths of their own; checked again so a mistake there cannot become an open redirect.
     return reply.code(303).header('location', safeRedirectPath(outcome.redirect, '/')).header('cache-control', 'no-store').send();
   };

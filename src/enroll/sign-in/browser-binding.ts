@@ -45,3 +45,19 @@ export function csrfValid(request: FastifyRequest, pendingId: string, presented:
   const b = Buffer.from(csrfToken(key, pendingId));
   return a.length === b.length && timingSafeEqual(a, b);
 }
+
+/**
+ * The SSO hand-off key, given to the browser that brings the identity provider's answer and
+ * asked back when it returns to the record (see SignInService.ssoReturned): a few minutes, sign-in pages only.
+ */
+const HANDOFF_PREFIX = 'pomona_sso_';
+
+export function handoffCookie(pendingId: string, key: string, opts: { secure: boolean }): string {
+  const attrs = [`${HANDOFF_PREFIX}${pendingId}=${key}`, `Path=/enroll/sign-in/${pendingId}/`, 'HttpOnly', 'SameSite=Lax', 'Max-Age=300'];
+  if (opts.secure) attrs.push('Secure');
+  return attrs.join('; ');
+}
+
+export function handoffKeyFrom(request: FastifyRequest, pendingId: string): string | undefined {
+  return parseCookies(request.headers.cookie).get(`${HANDOFF_PREFIX}${pendingId}`) || undefined;
+}

@@ -21,7 +21,7 @@ import type { PendingEnrollment, PendingEnrollmentService, PendingMode } from '.
 import { PendingEnrollmentError } from '../pending-enrollment-service.js';
 import type { Platform } from '../../org/registration-token-service.js';
 import type { SsoReturnHandler } from '../../org/sso-return-routes.js';
-import { browserKeyFrom, csrfToken, csrfValid, setBrowserKey } from './browser-binding.js';
+import { browserKeyFrom, csrfToken, csrfValid, handoffCookie, handoffKeyFrom, setBrowserKey } from './browser-binding.js';
 import { messagePage, signInPage, termsPage, type SignInPageValues } from './sign-in-pages.js';
 import { SignInRefusal, type SignInRules, type SignInService } from './sign-in-service.js';
 
@@ -131,8 +131,8 @@ export class SignIn {
   ssoReturnHandler(): SsoReturnHandler {
     return async ({ providerId, identity, returnTo }) => {
       try {
-        const path = await this.service.ssoReturned(providerId, identity, returnTo);
-        return path ? { redirect: path } : undefined;
+        const back = await this.service.ssoReturned(providerId, identity, returnTo);
+        return back ? { redirect: back.path, setCookie: handoffCookie(back.pendingId, back.handoffKey, { secure: this.opts.secureCookies }) } : undefined;
       } catch (err) {
         if (err instanceof SignInRefusal) return { refuse: err.message };
         throw err;
@@ -223,7 +223,7 @@ export async function signInRoutes(app: FastifyInstance, deps: { signIn: SignIn 
     const p = await signIn.open(req, reply, req.params.id);
     if (!p) return reply;
     try {
-      await service.finishSso(p, String(req.query.n ?? ''));
+      await service.finishSso(p, String(req.query.n ?? ''), handoffKeyFrom(req, p.id));
       req.log.info({ pendingId: p.id }, 'enrollment sign-in through SSO');
       return seeRecord(reply, p.id);
     } catch (err) {

@@ -19,7 +19,7 @@
  *   the user chose is not trusted: the record keeps the token's platform and the device's
  *   first check-in must report a product of that platform or it is refused.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { PendingEnrollment, PendingEnrollmentService, PendingMode } from '../pending-enrollment-service.js';
 import type { OrgGroupService } from '../../org/org-group-service.js';
 import { ROOT_GROUP_ID } from '../../org/org-group-service.js';
@@ -214,28 +214,32 @@ export class SignInService {
   }
 
   /**
-   * The IdP answered (SAML ACS or OIDC callback) for a return path. Returns the path to send
-   * the browser to, or undefined when the path is not an enrollment sign-in's. The identity is
-   * parked until the browser arrives there with the record's cookie (`finishSso`): the IdP's
-   * answer may be a cross-site POST that carries no cookie, and a sign-in started by someone
-   * else and forwarded to a victim must not land in the forwarder's record.
+   * The IdP answered (SAML ACS or OIDC callback) for a return path. Returns undefined when the
+   * path is not an enrollment sign-in's; otherwise the record, the path to send the browser to,
+   * and a hand-off key for the browser that brought the answer. The identity is parked until a
+   * browser holding both that key and the record's own key arrives (`finishSso`): the IdP's
+   * answer may be a cross-site POST that carries no cookie, and a sign-in started by one person
+   * and forwarded to another must land in neither's record — the forwarder's browser lacks the
+   * hand-off key, the victim's lacks the record's key.
    */
-  async ssoReturned(providerId: string, identity: Identity, returnTo: string): Promise<string | undefined> {
+  async ssoReturned(providerId: string, identity: Identity, returnTo: string): Promise<{ pendingId: string; path: string; handoffKey: string } | undefined> {
     const m = SSO_RETURN.exec(returnTo);
     if (!m) return undefined;
     const flow = (await this.deps.handoffs.consumeFlow(`enroll:${m[2]}`, providerId, this.#now())) as { pendingId: string; typedGroupId?: string } | undefined;
     if (!flow || flow.pendingId !== m[1]) throw new SignInRefusal('refused', 'this sign-in was not started here or has expired; start again');
-    await this.deps.handoffs.saveFlow(`enroll-done:${m[2]}`, HANDOFF_PROVIDER, { pendingId: m[1], providerId, typedGroupId: flow.typedGroupId, identity }, this.#now() + SSO_HANDOFF_MS);
-    return returnTo;
+    const handoffKey = randomBytes(32).toString('base64url');
+    await this.deps.handoffs.saveFlow(`enroll-done:${m[2]}`, HANDOFF_PROVIDER, { pendingId: m[1], providerId, typedGroupId: flow.typedGroupId, identity, handoff: sha256(handoffKey) }, this.#now() + SSO_HANDOFF_MS);
+    return { pendingId: m[1], path: returnTo, handoffKey };
   }
 
   /** The browser is back from SSO: sign the parked identity in to the record it was started for. */
-  async finishSso(p: PendingEnrollment, nonce: string): Promise<PendingEnrollment> {
+  async finishSso(p: PendingEnrollment, nonce: string, handoffKey: string | undefined): Promise<PendingEnrollment> {
     this.#mustBeStarted(p);
     const parked = /^[A-Za-z0-9_-]{22}$/.test(nonce)
-      ? ((await this.deps.handoffs.consumeFlow(`enroll-done:${nonce}`, HANDOFF_PROVIDER, this.#now())) as { pendingId: string; providerId: string; typedGroupId?: string; identity: Identity } | undefined)
+      ? ((await this.deps.handoffs.consumeFlow(`enroll-done:${nonce}`, HANDOFF_PROVIDER, this.#now())) as { pendingId: string; providerId: string; typedGroupId?: string; identity: Identity; handoff: string } | undefined)
       : undefined;
     if (!parked || parked.pendingId !== p.id) throw new SignInRefusal('refused', 'this sign-in was not started here or has expired; start again');
+    if (!handoffKey || sha256(handoffKey) !== parked.handoff) throw new SignInRefusal('refused', 'this sign-in was finished in another browser; start again');
     if (!(await this.offer(p)).sso.some((x) => x.id === parked.providerId)) throw new SignInRefusal('invalid', 'this sign-in method is not offered here');
     const user = await this.deps.users.fromIdentity(parked.identity, p.groupId ?? ROOT_GROUP_ID);
     return this.#complete(p, user.id, { typedGroupId: parked.typedGroupId });
@@ -330,6 +334,8 @@ export class SignInService {
     if (p.state !== 'started') throw new SignInRefusal('invalid', 'you have already signed in for this enrollment');
   }
 }
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** Throttle keys: the source address always, the user name when one is given (distinct from the admin console's keys). */
 function throttleKeys(source: string, username?: string): string[] {
