@@ -66,6 +66,12 @@ import { pendingEnrollmentRoutes } from './enroll/pending-enrollment-routes.js';
 import { SignInService } from './enroll/sign-in/sign-in-service.js';
 import { SignIn, signInRoutes } from './enroll/sign-in/sign-in-routes.js';
 import { webEnrollmentRoutes } from './enroll/web-enrollment-routes.js';
+import { UserEnrollmentService } from './enroll/user-enrollment-service.js';
+import { UserEnrollmentStore } from './enroll/user-enrollment-store.js';
+import { UserEnrollmentTokenStore } from './enroll/user-enrollment-token-store.js';
+import { UserEnrollmentCheckins, UserEnrollmentCommands } from './enroll/user-enrollment-checkin.js';
+import { userEnrollmentRoutes } from './enroll/user-enrollment-routes.js';
+import { enrollmentPurgeJob } from './enroll/user-enrollment-purge-job.js';
 import { SsoReturns, ssoReturnRoutes } from './org/sso-return-routes.js';
 import pino from 'pino';
 
@@ -133,10 +139,20 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
   ssoReturns.register('enrollment', signIn.ssoReturnHandler());
   const abm = createAbm({ db, secrets, log, publicUrl: config.publicUrl, settings: config.abm, nodeId: config.nodeId });
   const scheduler = new Scheduler(log).add(abm.abmJob);
+  // User enrollment (BYOD): its profiles must be installed within a short window (the same
+  // staging records, another link window), and one job purges abandoned attempts of every kind.
+  const userEnrollmentTokens = new UserEnrollmentTokenStore(db);
+  const userEnrollmentStore = new UserEnrollmentStore(db);
+  const userEnrollment = new UserEnrollmentService({
+    pending: pendingEnrollments,
+    userLinkWindow: new PendingEnrollmentService(new PendingEnrollmentStore(db), { linkTtlMs: config.userEnrollment.incompleteAfterMinutes * 60_000 }),
+    groups, store: userEnrollmentStore, tokens: userEnrollmentTokens, profiles: enrollmentProfiles, checkInUrl: `${config.publicUrl}/mdm/checkin`,
+  });
+  scheduler.add(enrollmentPurgeJob({ pending: pendingEnrollments, tokens: userEnrollmentTokens, leases: abm.leases, nodeId: config.nodeId, log, purgeAfterDays: config.userEnrollment.purgeIncompleteAfterDays }));
 
   return {
     config, log, secrets, database, appliedMigrations, ca, scep, pushcerts, apns, push, audit, admins, tokens,
-    events, devices, commandStore, checkins, commands, enrollmentProfiles,
+    events, devices, commandStore, checkins, commands, enrollmentProfiles, userEnrollment, userEnrollmentStore,
     groups, users, registrationTokens, idps, pendingEnrollments, signIn, ssoReturns, ...abm, scheduler,
     async close() {
       await scheduler.stop();
@@ -163,7 +179,9 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object; 
     }
   });
   await app.register(scepRoutes, { service: ctx.scep });
-  await app.register(deviceRoutes, { checkins: new PendingEnrollmentCheckins(ctx.checkins, { pending: ctx.pendingEnrollments, log: ctx.log }), commands: ctx.commands, clientCertHeader: ctx.config.clientCertHeader });
+  // Outermost, user enrollment's privacy filter: what it drops never reaches anything else.
+  const checkins = new UserEnrollmentCheckins(new PendingEnrollmentCheckins(ctx.checkins, { pending: ctx.pendingEnrollments, log: ctx.log }), { store: ctx.userEnrollmentStore, log: ctx.log });
+  await app.register(deviceRoutes, { checkins, commands: new UserEnrollmentCommands(ctx.commands, ctx.log), clientCertHeader: ctx.config.clientCertHeader });
   await app.register(profileRoutes, { profiles: ctx.enrollmentProfiles, admins: ctx.admins, tokens: ctx.tokens, audit: ctx.audit });
   await app.register(sessionRoutes, { admins: ctx.admins, audit: ctx.audit, throttle: new DbSignInThrottle(ctx.database.db) });
   await app.register(auditRoutes, { audit: ctx.audit });
@@ -181,6 +199,7 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object; 
   await app.register(signInRoutes, { signIn: ctx.signIn });
   await app.register(webEnrollmentRoutes, { signIn: ctx.signIn, pending: ctx.pendingEnrollments, groups: ctx.groups, profiles: ctx.enrollmentProfiles, audit: ctx.audit });
   await app.register(pendingEnrollmentRoutes, { pending: ctx.pendingEnrollments });
+  await app.register(userEnrollmentRoutes, { userEnrollment: ctx.userEnrollment, pending: ctx.pendingEnrollments, signIn: ctx.signIn, groups: ctx.groups, audit: ctx.audit, publicUrl: ctx.config.publicUrl });
   return app;
 }
 

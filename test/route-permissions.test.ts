@@ -8,7 +8,7 @@ import { buildApp } from '../src/app.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 /** Routes that are open by design: device protocol, health, sign-in, API docs, enrollment downloads. */
-const PUBLIC = [/^\/mdm/, /^\/scep/, /^\/healthz$/, /^\/readyz$/, /^\/api\/docs/, /^\/api\/v1\/session$/, /^\/enroll\//, /^\/sso\//, /^\/$/];
+const PUBLIC = [/^\/\.well-known\/com\.apple\.remotemanagement$/, /^\/mdm/, /^\/scep/, /^\/healthz$/, /^\/readyz$/, /^\/api\/docs/, /^\/api\/v1\/session$/, /^\/enroll\//, /^\/sso\//, /^\/$/];
 
 const RANK: Record<string, number> = { read: 1, operate: 2, admin: 3 };
 

@@ -12,8 +12,8 @@ export interface BearerChallenge {
 }
 
 /** The request body a device posts to BaseURL (Apple's example keys). */
-export function enrollmentRequestBody(o: { product?: string; version?: string; language?: string } = {}): Buffer {
-  return Buffer.from(buildPlist({ LANGUAGE: o.language ?? 'en-US', PRODUCT: o.product ?? 'iPhone17,1', VERSION: o.version ?? '22B83' }));
+export function enrollmentRequestBody(o: { product?: string; version?: string; language?: string } = {}): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(Buffer.from(buildPlist({ LANGUAGE: o.language ?? 'en-US', PRODUCT: o.product ?? 'iPhone17,1', VERSION: o.version ?? '22B83' })));
 }
 
 /** Step 2–3: the well-known request to the account's domain; returns BaseURL of the `mdm-byod` server. */
@@ -27,21 +27,24 @@ export async function discoverBaseUrl(origin: string, userIdentifier: string, mo
   return server.BaseURL;
 }
 
-export type EnrollmentAttempt = { status: 401; challenge: BearerChallenge } | { status: 200; profile: Buffer; contentType: string } | { status: number; body: string };
+export type EnrollmentAttempt =
+  | { kind: 'challenge'; status: 401; challenge: BearerChallenge }
+  | { kind: 'profile'; status: 200; profile: Buffer; contentType: string }
+  | { kind: 'refused'; status: number; body: string };
 
 /** Steps 4 and 12: POST the device's request, with the access token the second time. */
-export async function attemptEnrollment(baseUrl: string, body: Buffer, accessToken?: string, http: typeof fetch = fetch): Promise<EnrollmentAttempt> {
+export async function attemptEnrollment(baseUrl: string, body: Uint8Array<ArrayBuffer>, accessToken?: string, http: typeof fetch = fetch): Promise<EnrollmentAttempt> {
   const headers: Record<string, string> = { 'content-type': 'application/xml' };
   if (accessToken !== undefined) headers.authorization = `Bearer ${accessToken}`;
-  const res = await http(baseUrl, { method: 'POST', headers, body: new Uint8Array(body) });
+  const res = await http(baseUrl, { method: 'POST', headers, body });
   const bytes = Buffer.from(await res.arrayBuffer());
   if (res.status === 401) {
     const challenge = parseBearerChallenge(res.headers.get('www-authenticate') ?? '');
     if (!challenge) throw new Error('401 without a Bearer challenge: the device cancels the enrollment');
-    return { status: 401, challenge };
+    return { kind: 'challenge', status: 401, challenge };
   }
-  if (res.status === 200) return { status: 200, profile: bytes, contentType: res.headers.get('content-type') ?? '' };
-  return { status: res.status, body: bytes.toString() };
+  if (res.status === 200) return { kind: 'profile', status: 200, profile: bytes, contentType: res.headers.get('content-type') ?? '' };
+  return { kind: 'refused', status: res.status, body: bytes.toString() };
 }
 
 /** `Bearer method="apple-as-web", url="…"` → its parameters (as the device reads them). */
