@@ -59,6 +59,10 @@ import { createAbm } from './abm/abm-module.js';
 import { abmServerRoutes } from './abm/abm-routes.js';
 import { abmDeviceRoutes } from './abm/abm-device-routes.js';
 import { depProfileRoutes } from './abm/dep-profile-routes.js';
+import { createSetupPlans } from './mdm/setup-plan-module.js';
+import { configurationProfileRoutes } from './mdm/configuration-profile-routes.js';
+import { setupPlanRoutes } from './mdm/setup-plan-routes.js';
+import { managedAdminRoutes } from './mdm/managed-admin-routes.js';
 import { PendingEnrollmentStore } from './enroll/pending-enrollment-store.js';
 import { PendingEnrollmentService } from './enroll/pending-enrollment-service.js';
 import { PendingEnrollmentCheckins } from './enroll/pending-enrollment-checkins.js';
@@ -139,6 +143,9 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
   ssoReturns.register('enrollment', signIn.ssoReturnHandler());
   const abm = createAbm({ db, secrets, log, publicUrl: config.publicUrl, settings: config.abm, nodeId: config.nodeId });
   const scheduler = new Scheduler(log).add(abm.abmJob);
+  // Await configuration: setup plans, the configuration-profile library, managed macOS administrators.
+  const setup = createSetupPlans({ db, secrets, log, events, commandStore, push, groups, audit, nodeId: config.nodeId });
+  scheduler.add(setup.setupPlanJob);
   // User enrollment (BYOD): its profiles must be installed within a short window (the same
   // staging records, another link window), and one job purges abandoned attempts of every kind.
   const userEnrollmentTokens = new UserEnrollmentTokenStore(db);
@@ -153,7 +160,7 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
   return {
     config, log, secrets, database, appliedMigrations, ca, scep, pushcerts, apns, push, audit, admins, tokens,
     events, devices, commandStore, checkins, commands, enrollmentProfiles, userEnrollment, userEnrollmentStore,
-    groups, users, registrationTokens, idps, pendingEnrollments, signIn, ssoReturns, ...abm, scheduler,
+    groups, users, registrationTokens, idps, pendingEnrollments, signIn, ssoReturns, ...abm, ...setup, scheduler,
     async close() {
       await scheduler.stop();
       await apns.close();
@@ -187,11 +194,14 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object; 
   await app.register(auditRoutes, { audit: ctx.audit });
   await app.register(apiTokenRoutes, { tokens: ctx.tokens, audit: ctx.audit, groups: ctx.groups });
   await app.register(adminUserRoutes, { admins: ctx.admins, groups: ctx.groups, audit: ctx.audit });
-  await app.register(mdmAdminRoutes, { devices: ctx.devices, commands: ctx.commands, commandStore: ctx.commandStore, push: ctx.push, tokenStatus: (id) => ctx.registrationTokens.statusFor(id) });
+  await app.register(mdmAdminRoutes, { devices: ctx.devices, commands: ctx.commands, commandStore: ctx.commandStore, push: ctx.push, tokenStatus: (id) => ctx.registrationTokens.statusFor(id), bootstrapEscrow: (id) => ctx.bootstrapTokens.escrowOf(id) });
   await app.register(pushCertRoutes, { pushcerts: ctx.pushcerts, audit: ctx.audit });
   await app.register(abmServerRoutes, { servers: ctx.abmServers, audit: ctx.audit });
   await app.register(abmDeviceRoutes, { devices: ctx.abmDevices, assign: ctx.abmAssign, audit: ctx.audit });
   await app.register(depProfileRoutes, { profiles: ctx.depProfiles, audit: ctx.audit });
+  await app.register(configurationProfileRoutes, { profiles: ctx.configurationProfiles, audit: ctx.audit });
+  await app.register(setupPlanRoutes, { plans: ctx.setupPlans, devices: ctx.devices, audit: ctx.audit });
+  await app.register(managedAdminRoutes, { managedAdmin: ctx.managedAdmin, devices: ctx.devices, audit: ctx.audit });
   await app.register(orgGroupRoutes, { groups: ctx.groups, audit: ctx.audit });
   await app.register(userRoutes, { users: ctx.users, tokens: ctx.registrationTokens, audit: ctx.audit });
   await app.register(identityProviderRoutes, { idps: ctx.idps, audit: ctx.audit });

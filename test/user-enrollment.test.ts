@@ -233,6 +233,19 @@ describe.each(testDatabaseKinds)('user enrollment over HTTP (%s)', (kind) => {
       expect((await post(Buffer.from([0x30, 0x82, 0xff, 0xff, 0x06]), 'application/pkcs7-signature')).status).toBe(400);
     });
 
+    it('lets an administrator of a branch assign the accounts of that branch\'s users only', async () => {
+      const { ctx } = pomona;
+      const scoped = (await ctx.tokens.create({ name: 'staff-admin', role: 'administrator', scope: await ctx.groups.scopeOf(staff) })).secret;
+      const put = (userId: string, managedAppleId: string | null) =>
+        fetch(`${pomona.url}/api/v1/users/${userId}/managed-apple-id`, { method: 'PUT', headers: { authorization: `Bearer ${scoped}`, 'content-type': 'application/json' }, body: JSON.stringify({ managedAppleId }) });
+      expect((await put(users.cy!, 'cy@acme.example')).status).toBe(200);
+      expect((await put(users.bob!, 'bob2@acme.example')).status).toBe(403);
+      expect((await put(users.cy!, 'ann@acme.example')).status).toBe(409);
+      expect((await put(users.cy!, null)).status).toBe(200);
+      const audit = await ctx.audit.list({ action: 'user.managed-apple-id.set' });
+      expect(audit.events.some((e: { target: string | null }) => e.target === users.cy)).toBe(true);
+    });
+
     it('lists abandoned user enrollments as incomplete', async () => {
       const browser = new Browser(pomona.url);
       const started = await browser.get('/enroll/user-profile');

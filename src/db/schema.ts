@@ -466,6 +466,92 @@ export interface UserEnrollmentTokenTable {
   created_at: number;
 }
 
+/** A .mobileconfig in the configuration-profile library, kept as uploaded (see 0010). */
+export interface ConfigurationProfileTable {
+  id: string;
+  name: string;
+  payload_identifier: string;
+  payload_uuid: string;
+  display_name: string | null;
+  organization: string | null;
+  payload_types_json: string;
+  signed: number;
+  payload: Buffer;
+  size: number;
+  sha256: string;
+  created_by: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A library profile attached to a DEP profile or an organization group (inherited by its subtree). */
+export interface ConfigurationProfileAttachmentTable {
+  profile_id: string;
+  target_kind: 'dep-profile' | 'organization-group';
+  target_id: string;
+  created_by: string | null;
+  created_at: number;
+}
+
+/** What Pomona does while an ADE device awaits configuration, once per enrollment session. */
+export interface SetupPlanTable {
+  id: string;
+  enrollment_id: string;
+  device_id: string;
+  session_at: number;
+  dep_profile_id: string | null;
+  platform: string | null;
+  organization_group_id: string;
+  primary_account_json: string | null;
+  time_limit_minutes: number;
+  status: 'running' | 'released' | 'cancelled';
+  reason: string | null;
+  ended_by: string | null;
+  started_at: number;
+  deadline_at: number;
+  ended_at: number | null;
+}
+
+export interface SetupPlanStepTable {
+  plan_id: string;
+  position: number;
+  kind: 'install-profile' | 'account-configuration' | 'settings' | 'device-configured';
+  label: string;
+  configuration_profile_id: string | null;
+  request_type: string;
+  command_uuid: string | null;
+  status: 'pending' | 'queued' | 'acknowledged' | 'error' | 'timed-out';
+  device_status: string | null;
+  error_json: string | null;
+  queued_at: number | null;
+  answered_at: number | null;
+}
+
+/** The managed macOS administrator AccountConfiguration created; its password sealed. */
+export interface ManagedAdminAccountTable {
+  device_id: string;
+  enrollment_id: string;
+  short_name: string;
+  full_name: string;
+  hidden: number;
+  guid: string | null;
+  password_enc: Buffer | null;
+  password_set_at: number | null;
+  pending_password_enc: Buffer | null;
+  pending_command_uuid: string | null;
+  pending_request_type: string | null;
+  pending_reason: string | null;
+  pending_since: number | null;
+  last_error: string | null;
+  last_error_at: number | null;
+  password_length: number;
+  rotate_after_view_minutes: number;
+  last_viewed_at: number | null;
+  rotate_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   devices: DeviceTable;
   enrollments: EnrollmentTable;
@@ -498,6 +584,11 @@ export interface Database {
   sign_in_failures: SignInFailureTable;
   pending_enrollments: PendingEnrollmentTable;
   user_enrollment_tokens: UserEnrollmentTokenTable;
+  configuration_profiles: ConfigurationProfileTable;
+  configuration_profile_attachments: ConfigurationProfileAttachmentTable;
+  setup_plans: SetupPlanTable;
+  setup_plan_steps: SetupPlanStepTable;
+  managed_admin_accounts: ManagedAdminAccountTable;
 }
 
 export type Device = Selectable<DeviceTable>;

@@ -22,6 +22,7 @@ import { Type } from 'typebox';
 import type { AuditService } from '../org/audit-service.js';
 import type { OrgGroupService } from '../org/org-group-service.js';
 import { ErrorBody, sendServiceError } from '../http/service-errors.js';
+import { param, target } from '../http/scope-guard.js';
 import { ServiceError } from '../service-error.js';
 import type { PendingEnrollment, PendingEnrollmentService } from './pending-enrollment-service.js';
 import { EnrollmentProfileError } from './profile-service.js';
@@ -192,19 +193,23 @@ export async function userEnrollmentRoutes(app: FastifyInstance, deps: UserEnrol
   });
   const UserParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
+  // A branch's admins manage the accounts of the users whose default group is in their branch.
+  const ofUser = [target('user', param('id'))];
+
   r.get('/api/v1/users/:id/managed-apple-id', {
-    config: { permission: 'read' },
+    config: { permission: 'read', scope: ofUser },
     schema: { tags: ['users'], summary: "A user's Managed Apple Account (assigned in user enrollment profiles)", params: UserParams, response: { 200: ManagedAppleId, 404: ErrorBody } },
   }, async (req, reply) => userEnrollment.managedAppleId(req.params.id).catch((err) => sendServiceError(reply, err)));
 
   r.put('/api/v1/users/:id/managed-apple-id', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin', scope: ofUser },
     schema: {
       tags: ['users'],
       summary: "Assign a user's Managed Apple Account (null: back to the default)",
       description: 'User enrollment assigns this account (AssignedManagedAppleID); without one, a directory or SSO user\'s e-mail address is used, and a local user cannot use user enrollment. One account belongs to one user.',
       params: UserParams,
-      body: Type.Object({ managedAppleId: Type.Union([Type.String({ maxLength: 254 }), Type.Null()]) }),
+      // Null first: with type coercion on, a null tried against the string first would become "".
+      body: Type.Object({ managedAppleId: Type.Union([Type.Null(), Type.String({ maxLength: 254 })]) }),
       response: { 200: ManagedAppleId, 400: ErrorBody, 404: ErrorBody, 409: ErrorBody },
     },
   }, async (req, reply) => {

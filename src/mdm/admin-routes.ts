@@ -6,6 +6,7 @@ import type { CommandService, PushPort } from './command-service.js';
 import type { DeviceStore } from './device-store.js';
 import type { CommandStore } from './command-store.js';
 import type { Enrollment } from '../db/schema.js';
+import type { BootstrapTokenEscrow } from './bootstrap-token-store.js';
 
 const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 const Paging = {
@@ -67,7 +68,7 @@ const PushOutcome = Type.Object({ enrollmentId: Type.String(), status: Type.Stri
 
 export async function mdmAdminRoutes(
   app: FastifyInstance,
-  opts: { devices: DeviceStore; commands: CommandService; commandStore: CommandStore; push: PushPort; tokenStatus?: (tokenId: string | null) => Promise<string> },
+  opts: { devices: DeviceStore; commands: CommandService; commandStore: CommandStore; push: PushPort; tokenStatus?: (tokenId: string | null) => Promise<string>; bootstrapEscrow?: (deviceId: string) => Promise<BootstrapTokenEscrow> },
 ): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const tokenStatus = (id: string | null) => (id && opts.tokenStatus ? opts.tokenStatus(id) : Promise.resolve('not applicable'));
@@ -91,14 +92,26 @@ export async function mdmAdminRoutes(
     schema: {
       tags: ['devices'], summary: 'One device (by id, UDID or serial number) with its enrollments and latest DeviceInformation',
       params: IdParam,
-      response: { 200: Type.Object({ device: DeviceBody, enrollments: Type.Array(EnrollmentBody), information: Type.Unknown() }), 404: ErrorBody },
+      response: {
+        200: Type.Object({
+          device: DeviceBody, enrollments: Type.Array(EnrollmentBody), information: Type.Unknown(),
+          bootstrapToken: Type.Optional(Type.Object({
+            escrowed: Type.Boolean({ description: 'the Mac escrowed its bootstrap token (SetBootstrapToken); the token itself is only ever returned to the device' }),
+            escrowedAt: Type.Union([Type.Number(), Type.Null()]), updatedAt: Type.Union([Type.Number(), Type.Null()]),
+          })),
+        }),
+        404: ErrorBody,
+      },
     },
   }, async (req, reply) => {
     const d = await opts.devices.get(req.params.id);
     if (!d) return reply.code(404).send({ error: 'not_found', message: `no device ${req.params.id}` });
     const enrollments = await opts.devices.enrollments(d.id);
     const device = enrollments.find((e) => e.channel === 'device');
-    return { device: deviceJson(d, device?.status ?? null, await tokenStatus(d.registration_token_id)), enrollments: enrollments.map(enrollmentJson), information: d.info_json ? JSON.parse(d.info_json) : null };
+    return {
+      device: deviceJson(d, device?.status ?? null, await tokenStatus(d.registration_token_id)), enrollments: enrollments.map(enrollmentJson), information: d.info_json ? JSON.parse(d.info_json) : null,
+      ...(opts.bootstrapEscrow && { bootstrapToken: await opts.bootstrapEscrow(d.id) }),
+    };
   });
 
   r.get('/api/v1/devices/:id/commands', {

@@ -69,6 +69,8 @@ describe.each(testDatabaseKinds)('organization groups (%s)', (kind) => {
       expect(await groups.get(c.id)).toMatchObject({ depth: 3, breadcrumb: ['Global', 'Other', 'B', 'C'] });
       expect(await groups.isWithin(c.id, other.id)).toBe(true);
       expect(await groups.isWithin(c.id, a.id)).toBe(false);
+      expect(await groups.lineage(c.id)).toEqual([ROOT_GROUP_ID, other.id, b.id, c.id]);
+      expect(await groups.lineage('nope')).toBeUndefined();
       expect(await codeOf(groups.delete(b.id))).toMatch(/^conflict: "B" still holds 1 child group/);
       await groups.delete(c.id);
       await groups.delete(b.id);

@@ -159,6 +159,15 @@ export class OrgGroupService {
     return !!g && !!a && g.path.startsWith(a.path);
   }
 
+  /**
+   * The ids from the root down to the group (inclusive), for whatever a subtree inherits
+   * (settings, attached configuration profiles). Undefined for an unknown group.
+   */
+  async lineage(id: string): Promise<string[] | undefined> {
+    const row = await this.store.get(id);
+    return row?.path.split('/').filter(Boolean);
+  }
+
   /** Places a device in a group; the caller records the audit event. */
   async moveDevice(deviceId: string, groupId: string): Promise<void> {
     await this.#row(groupId);

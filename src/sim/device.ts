@@ -4,12 +4,15 @@
  * APNs-simulator pushes, and answers the commands of the core protocol — or NotNow on demand.
  * macOS devices can open a user channel. A user-enrolled device (BYOD) is known by a random
  * EnrollmentID only, sends no hardware identifier, and refuses a profile Apple's client would.
+ * An ADE device may await configuration: its Setup Assistant (setup-assistant.ts) takes the
+ * commands of that phase until DeviceConfigured, and a Mac then escrows its bootstrap token.
  * It speaks only HTTP, as a real device does.
  */
 import { createPrivateKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { buildPlist, parsePlist, type PlistDict } from '../apple/plist.js';
 import { signDetached, verifyAttached } from '../apple/cms-sign.js';
 import { enrollScep } from './scep-client.js';
+import { SetupAssistant } from './setup-assistant.js';
 
 export interface SimulatedDeviceOptions {
   platform?: 'iOS' | 'macOS';
@@ -25,6 +28,8 @@ export interface SimulatedDeviceOptions {
   userEnrollment?: boolean;
   /** a faulty user-enrolled device that sends its UDID, serial number and IMEI anyway (bad-input tests) */
   leakIdentifiers?: boolean;
+  /** an ADE device whose profile awaits configuration: enrolls with AwaitingConfiguration true */
+  awaitingConfiguration?: boolean;
 }
 
 interface MdmPayload {
@@ -32,6 +37,7 @@ interface MdmPayload {
   checkInUrl: string;
   topic: string;
   signMessage: boolean;
+  capabilities: string[];
 }
 
 interface Channel {
@@ -56,6 +62,10 @@ export class SimulatedDevice {
   readonly answered: CommandAnswer[] = [];
   /** answer NotNow to these RequestTypes (each entry consumed once) */
   notNow: string[] = [];
+  /** answer Error (with an ErrorChain) to these RequestTypes (each entry consumed once) */
+  failing: string[] = [];
+  /** Setup Assistant's await-configuration state and what it received (accounts, settings, DeviceConfigured) */
+  readonly setupAssistant: SetupAssistant;
   installedProfiles: Array<{ identifier: string; payload: Buffer }> = [];
 
   private mdm?: MdmPayload;
@@ -72,6 +82,11 @@ export class SimulatedDevice {
     if (opts.userEnrollment) this.enrollmentId = randomUUID().toUpperCase();
     const ids: Record<string, string> = this.enrollmentId ? { EnrollmentID: this.enrollmentId } : { UDID: this.udid };
     this.device = { token: randomBytes(32), pushMagic: randomUUID().toUpperCase(), ids };
+    this.setupAssistant = new SetupAssistant({ platform: this.platform, productName: () => this.productName() });
+  }
+
+  private productName(): string {
+    return this.opts.productName ?? (this.platform === 'macOS' ? 'Mac16,10' : 'iPhone17,1');
   }
 
   /** The serial number names a corporate device; a personal one has its owner's name for it. */
@@ -127,9 +142,13 @@ export class SimulatedDevice {
       checkInUrl: (mdm.CheckInURL as string | undefined) ?? (mdm.ServerURL as string),
       topic: mdm.Topic as string,
       signMessage: mdm.SignMessage === true,
+      capabilities: Array.isArray(mdm.ServerCapabilities) ? (mdm.ServerCapabilities as string[]) : [],
     };
+    // A fresh enrollment (after an erase) starts Setup Assistant over.
+    const awaiting = opts.awaitingConfiguration ?? this.opts.awaitingConfiguration ?? false;
+    this.setupAssistant.restart(awaiting);
     await this.authenticate();
-    await this.tokenUpdate({ awaitingConfiguration: opts.awaitingConfiguration });
+    await this.tokenUpdate({ awaitingConfiguration: awaiting });
   }
 
   async authenticate(): Promise<void> {
@@ -137,7 +156,7 @@ export class SimulatedDevice {
       MessageType: 'Authenticate', Topic: this.mdm!.topic, ...this.device.ids, ...this.hardwareIds(),
       OSVersion: this.opts.osVersion ?? (this.platform === 'macOS' ? '15.4' : '18.1'),
       BuildVersion: this.opts.buildVersion ?? (this.platform === 'macOS' ? '24E248' : '22B83'),
-      ProductName: this.opts.productName ?? (this.platform === 'macOS' ? 'Mac16,10' : 'iPhone17,1'),
+      ProductName: this.productName(),
       DeviceName: this.deviceName(),
       ...(this.platform === 'macOS' ? { Model: 'Mac16,10', ModelName: 'Mac mini' } : {}),
     });
@@ -147,8 +166,22 @@ export class SimulatedDevice {
     await this.checkin({
       MessageType: 'TokenUpdate', Topic: this.mdm!.topic, ...this.device.ids, Token: this.device.token, PushMagic: this.device.pushMagic,
       ...(this.platform === 'iOS' ? { UnlockToken: randomBytes(64) } : {}),
-      AwaitingConfiguration: opts.awaitingConfiguration ?? false,
+      AwaitingConfiguration: opts.awaitingConfiguration ?? this.setupAssistant.awaiting,
     });
+  }
+
+  /** SetBootstrapToken, as a Mac does once set up (a new token unless one is given); clears the escrow duty. */
+  async escrowBootstrapToken(token?: Buffer): Promise<void> {
+    const value = token ?? this.setupAssistant.bootstrapToken ?? randomBytes(48);
+    this.setupAssistant.bootstrapToken = value;
+    this.setupAssistant.escrowDue = false;
+    await this.checkin({ MessageType: 'SetBootstrapToken', ...this.device.ids, BootstrapToken: value, AwaitingConfiguration: this.setupAssistant.awaiting });
+  }
+
+  /** GetBootstrapToken (a Mac asks at login): the escrowed token, or undefined when the server has none. */
+  async fetchBootstrapToken(): Promise<Buffer | undefined> {
+    const res = await this.checkin({ MessageType: 'GetBootstrapToken', ...this.device.ids, AwaitingConfiguration: this.setupAssistant.awaiting });
+    return res.body.length ? (parsePlist(res.body).BootstrapToken as Buffer) : undefined;
   }
 
   /** macOS: the console user's channel (TokenUpdate with UserID/UserShortName). */
@@ -186,7 +219,11 @@ export class SimulatedDevice {
     for (let i = 0; i < 1000; i++) {
       const res = await this.put(this.mdm!.serverUrl, buildPlist(report));
       if (res.status !== 200) throw new Error(`connect answered ${res.status}: ${res.body.toString()}`);
-      if (res.body.length === 0) return session;
+      if (res.body.length === 0) {
+        // Set up, a Mac escrows its bootstrap token — when the server said it takes one.
+        if (this.setupAssistant.escrowDue && this.mdm!.capabilities.includes('com.apple.mdm.bootstraptoken')) await this.escrowBootstrapToken();
+        return session;
+      }
       const cmd = parsePlist(res.body);
       const uuid = cmd.CommandUUID as string;
       const command = cmd.Command as PlistDict;
@@ -206,14 +243,22 @@ export class SimulatedDevice {
       this.notNow.splice(i, 1);
       return { Status: 'NotNow' };
     }
+    const f = this.failing.indexOf(requestType);
+    if (f >= 0) {
+      this.failing.splice(f, 1);
+      const text = `The simulated device failed ${requestType} on request.`;
+      return { Status: 'Error', ErrorChain: [{ ErrorCode: 4001, ErrorDomain: 'MCSimulatedErrorDomain', LocalizedDescription: text, USEnglishDescription: text }] };
+    }
+    const setup = this.setupAssistant.answer(requestType, command);
+    if (setup) return setup;
     const ack = { Status: 'Acknowledged', RequestType: requestType };
     switch (requestType) {
       case 'DeviceInformation': {
         const facts: Record<string, unknown> = {
           ...this.hardwareIds(), DeviceName: this.deviceName(),
           OSVersion: this.opts.osVersion ?? (this.platform === 'macOS' ? '15.4' : '18.1'), BuildVersion: this.opts.buildVersion ?? '22B83',
-          ProductName: this.opts.productName ?? (this.platform === 'macOS' ? 'Mac16,10' : 'iPhone17,1'),
-          ModelName: this.platform === 'macOS' ? 'Mac mini' : 'iPhone', IsSupervised: true, AwaitingConfiguration: false,
+          ProductName: this.productName(),
+          ModelName: this.platform === 'macOS' ? 'Mac mini' : 'iPhone', IsSupervised: true, ...this.setupAssistant.facts(),
         };
         const queries = (command.Queries as string[] | undefined) ?? Object.keys(facts);
         return { ...ack, QueryResponses: Object.fromEntries(queries.filter((q) => q in facts).map((q) => [q, facts[q]])) };
@@ -242,10 +287,7 @@ export class SimulatedDevice {
       case 'EraseDevice':
       case 'RestartDevice':
       case 'ShutDownDevice':
-      case 'DeviceConfigured':
         return ack;
-      case 'Settings':
-        return { ...ack, Settings: ((command.Settings as PlistDict[] | undefined) ?? []).map((s) => ({ Item: s.Item, Status: 'Acknowledged' })) };
       default:
         return { Status: 'Error', ErrorChain: [{ ErrorCode: 12021, ErrorDomain: 'MCMDMErrorDomain', LocalizedDescription: `Unknown command ${requestType}`, USEnglishDescription: `Unknown command ${requestType}` }] };
     }
