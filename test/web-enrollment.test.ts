@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { verifyAttached } from '../src/apple/cms-sign.js';
 import { parsePlist, type PlistDict } from '../src/apple/plist.js';
 import { SimulatedDevice } from '../src/sim/device.js';
+import { Scope } from '../src/org/scope.js';
 import { TestBrowser, errorText, inputValue, linkHref, statusText, type Page } from './support/browser.js';
 import { skipUnlessAvailable, testDatabaseKinds } from './support/db.js';
 import { LDAP_SUFFIX, TestLdapServer } from './support/ldap-server.js';
@@ -117,6 +118,15 @@ describe.each(testDatabaseKinds)('web enrollment (%s)', (kind) => {
       expect(listed.status).toBe(200);
       expect(listed.json.items).toEqual([expect.objectContaining({ id: s.id, userId: u.ann, termsVersion: 2, ownership: 'corporate-shared', platform: 'iOS', deviceId: (await deviceRow(device.udid))!.id })]);
       expect(listed.json.items[0].termsAcceptedAt).toBeGreaterThan(0);
+      // Admins scoped to a branch see the attempts placed inside it only.
+      const readerOf = async (groupId: string) => {
+        const { path } = await pomona.ctx.database.db.selectFrom('organization_groups').select('path').where('id', '=', groupId).executeTakeFirstOrThrow();
+        const { secret } = await pomona.ctx.tokens.create({ name: `reader ${groupId}`, role: 'read-only', scope: new Scope(groupId, path) });
+        const res = await fetch(`${pomona.url}/api/v1/pending-enrollments?state=enrolled`, { headers: { authorization: `Bearer ${secret}` } });
+        return ((await res.json()) as { items: Array<{ id: string }> }).items.map((p) => p.id);
+      };
+      expect(await readerOf(g.acme)).toContain(s.id);
+      expect(await readerOf(g.lab)).toEqual([]);
 
       // The page now says it is done; the link gives nothing a second time.
       const again = await s.b.get(link);

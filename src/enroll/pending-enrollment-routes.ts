@@ -32,10 +32,11 @@ const PendingBody = Type.Object({
 export async function pendingEnrollmentRoutes(app: FastifyInstance, deps: { pending: PendingEnrollmentService }): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   r.get('/api/v1/pending-enrollments', {
-    config: { permission: 'read' },
+    config: { permission: 'read', scope: 'filtered' },
     schema: {
       tags: ['enrollment'],
       summary: 'Enrollment attempts (web enrollment, user enrollment, ADE web view), newest first',
+      description: 'An admin scoped to a branch sees the attempts placed inside it (not those still signing in, which have no group yet).',
       querystring: Type.Object({
         state: Type.Optional(Type.Union(PENDING_STATES.map((s) => Type.Literal(s)))),
         mode: Type.Optional(Type.Union(PENDING_MODES.map((m) => Type.Literal(m)))),
@@ -46,7 +47,7 @@ export async function pendingEnrollmentRoutes(app: FastifyInstance, deps: { pend
       response: { 200: Type.Object({ items: Type.Array(PendingBody) }) },
     },
   }, async (req) => {
-    const items = await deps.pending.list({ state: req.query.state, mode: req.query.mode, groupId: req.query.group, limit: req.query.limit, offset: req.query.offset });
+    const items = await deps.pending.list({ state: req.query.state, mode: req.query.mode, groupId: req.query.group, scopePrefix: req.actor!.scope.prefix, limit: req.query.limit, offset: req.query.offset });
     return { items: items.map(view) };
   });
 }

@@ -70,6 +70,8 @@ export interface PendingEnrollmentListQuery {
   state?: PendingState;
   mode?: PendingMode;
   groupId?: string;
+  /** an admin's scope: the materialized path prefix of its group (records with no group yet are left out) */
+  scopePrefix?: string;
   limit?: number;
   offset?: number;
 }
@@ -230,7 +232,7 @@ export class PendingEnrollmentService {
     const now = this.#now();
     const limit = Math.min(Math.max(q.limit ?? 100, 1), 500);
     const offset = Math.max(q.offset ?? 0, 0);
-    const base = { mode: q.mode, groupId: q.groupId, limit, offset };
+    const base = { mode: q.mode, groupId: q.groupId, scopePrefix: q.scopePrefix, limit, offset };
     const rows =
       q.state === 'incomplete' ? await this.store.list({ ...base, incompleteAt: now })
       : q.state === 'enrolled' ? await this.store.list({ ...base, state: 'enrolled' })

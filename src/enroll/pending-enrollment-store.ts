@@ -5,6 +5,7 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { PendingEnrollmentTable } from '../db/schema.js';
+import { groupsWithin } from '../org/scope-store.js';
 
 export type PendingEnrollmentRow = Selectable<PendingEnrollmentTable>;
 
@@ -16,6 +17,8 @@ export interface PendingEnrollmentFilter {
   activeAt?: number;
   mode?: string;
   groupId?: string;
+  /** only records placed in groups whose path starts with this (an admin's scope) */
+  scopePrefix?: string;
   limit: number;
   offset: number;
 }
@@ -86,6 +89,7 @@ export class PendingEnrollmentStore {
     if (f.activeAt !== undefined) q = q.where('expires_at', '>', f.activeAt);
     if (f.mode) q = q.where('mode', '=', f.mode);
     if (f.groupId) q = q.where('organization_group_id', '=', f.groupId);
+    if (f.scopePrefix) q = q.where('organization_group_id', 'in', groupsWithin(this.db, f.scopePrefix));
     return q.orderBy('created_at', 'desc').orderBy('id').limit(f.limit).offset(f.offset).execute();
   }
 
