@@ -154,6 +154,7 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
     pending: pendingEnrollments,
     userLinkWindow: new PendingEnrollmentService(new PendingEnrollmentStore(db), { linkTtlMs: config.userEnrollment.incompleteAfterMinutes * 60_000 }),
     groups, store: userEnrollmentStore, tokens: userEnrollmentTokens, profiles: enrollmentProfiles, checkInUrl: `${config.publicUrl}/mdm/checkin`,
+    brand: (groupId) => signIn.service.brand(groupId),
   });
   scheduler.add(enrollmentPurgeJob({ pending: pendingEnrollments, tokens: userEnrollmentTokens, leases: abm.leases, nodeId: config.nodeId, log, purgeAfterDays: config.userEnrollment.purgeIncompleteAfterDays }));
 

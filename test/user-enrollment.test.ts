@@ -114,6 +114,7 @@ describe.each(testDatabaseKinds)('user enrollment over HTTP (%s)', (kind) => {
       const mdm = mdmPayload(second.profile);
       expect(mdm).toMatchObject({ AssignedManagedAppleID: 'ann@acme.example', EnrollmentMode: 'BYOD' });
       expect(mdm).not.toHaveProperty('AccessRights');
+      expect(parsePlist(verifyAttached(second.profile).content)).toMatchObject({ PayloadDisplayName: 'Staff Work Account' });
 
       // The token was single-use: the device would be sent back to sign in.
       expect(await attemptEnrollment(baseUrl, enrollmentRequestBody(), token)).toMatchObject({ status: 401 });

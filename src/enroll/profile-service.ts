@@ -73,11 +73,11 @@ export class EnrollmentProfileService {
    * its staging record), and asks for nothing that identifies the hardware: no access rights
    * (fixed for user enrollments) and no device variables in the certificate subject.
    */
-  async buildUserEnrollment(opts: { managedAppleId: string; checkInUrl: string; profileBased: boolean; signed: boolean }): Promise<{ body: Buffer; signed: boolean }> {
+  async buildUserEnrollment(opts: { managedAppleId: string; checkInUrl: string; profileBased: boolean; signed: boolean; organization?: string }): Promise<{ body: Buffer; signed: boolean }> {
     const topic = await this.deps.currentTopic();
     if (!topic) throw new EnrollmentProfileError('no push certificate yet: import one first (pomona pushcert import, or POST /api/v1/push-certificate)');
     const base = this.deps.publicUrl;
-    const organization = this.deps.organization ?? 'Pomona';
+    const organization = opts.organization ?? this.deps.organization ?? 'Pomona';
     const xml = this.deps.render({
       publicUrl: base,
       scepUrl: `${base}/scep`,

@@ -39,6 +39,11 @@ describe('the user enrollment profile', () => {
     expect(payload(parsePlist(body), 'com.apple.security.scep').PayloadContent).toMatchObject({ Subject: [[['O', 'Acme']], [['CN', 'Acme User Enrollment']]], Challenge: 'one-time' });
   });
 
+  it('is branded with the organization it is given', async () => {
+    const { body } = await service().buildUserEnrollment({ managedAppleId: 'a@acme.example', checkInUrl: 'https://x.example/c', profileBased: false, signed: false, organization: 'Acme Lyon' });
+    expect(parsePlist(body)).toMatchObject({ PayloadDisplayName: 'Acme Lyon Work Account', PayloadOrganization: 'Acme Lyon' });
+  });
+
   it('carries the older ManagedAppleID key for profile-based enrollment', async () => {
     const { body } = await service().buildUserEnrollment({ managedAppleId: 'ann@acme.example', checkInUrl: 'https://x.example/mdm/checkin', profileBased: true, signed: false });
     expect(payload(parsePlist(body), 'com.apple.mdm')).toMatchObject({ ManagedAppleID: 'ann@acme.example', AssignedManagedAppleID: 'ann@acme.example', EnrollmentMode: 'BYOD' });

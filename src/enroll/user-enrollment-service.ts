@@ -70,6 +70,8 @@ export interface UserEnrollmentDeps {
   checkInUrl: string;
   /** access tokens live this long (default 10 minutes): the device uses one at once */
   accessTokenTtlMs?: number;
+  /** the organization name profiles carry for a group (the sign-in pages' brand) */
+  brand?: (groupId: string | null) => Promise<string>;
   now?: () => number;
 }
 
@@ -162,7 +164,9 @@ export class UserEnrollmentService {
 
   async #issue(p: PendingEnrollment, profileBased: boolean): Promise<{ body: Buffer }> {
     const { checkInKey } = await this.deps.userLinkWindow.profileIssued(p.id);
+    const organization = this.deps.brand ? await this.deps.brand(p.groupId) : undefined;
     return this.deps.profiles.buildUserEnrollment({
+      organization,
       managedAppleId: p.managedAppleId!,
       checkInUrl: checkInUrl(this.deps.checkInUrl, checkInKey),
       profileBased,
