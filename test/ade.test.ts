@@ -1,0 +1,183 @@
+/**
+ * Automated Device Enrollment end to end through a real server, on SQLite and PostgreSQL: devices
+ * in the ABM simulator activate, present MachineInfo signed by the simulated device CA (trusted
+ * in test mode), and enroll — with authentication off (POST to the profile's url) or on (the
+ * web view and the shared sign-in pages) — subject to the profile's OS rule. Then each hostile
+ * request is refused with a clear 4xx and nothing enrolled.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAbmSimulator, type AbmSimulator } from '../src/sim/abm/server.js';
+import { SimulatedDeviceCa, signMachineInfo, type DeviceIdentity } from '../src/sim/device-identity-ca.js';
+import { AdeDevice, passwordSignIn } from '../src/sim/ade-device.js';
+import { WebBrowser } from '../src/sim/web-browser.js';
+import { skipUnlessAvailable, testDatabaseKinds } from './support/db.js';
+import { startTestServer, type TestServer } from './support/server.js';
+
+const ALICE_PASSWORD = 'alice has a long passphrase';
+
+describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
+  describe.skipIf(skipUnlessAvailable(kind))('', () => {
+    let pomona: TestServer;
+    let sim: AbmSimulator;
+    let deviceCa: SimulatedDeviceCa;
+    let identity: DeviceIdentity;
+    let dir: string;
+    let serverId: string;
+    let otherServerProfile: string;
+    const profiles = { open: '', signed: '' };
+    const groups = { sales: '' };
+    let udids = 0;
+
+    const deviceRow = (serial: string) => pomona.ctx.database.db.selectFrom('devices').selectAll().where('serial_number', '=', serial).executeTakeFirst();
+    const deviceCount = async () => (await pomona.ctx.database.db.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n;
+    const adeDevice = (serial: string, o: { product?: string; osVersion?: string; build?: string; canUpdate?: boolean } = {}) =>
+      new AdeDevice({
+        serial, udid: `00008130-00${String(++udids).padStart(14, '0')}`, product: o.product ?? 'iPhone16,1', osVersion: o.osVersion ?? '18.1', build: o.build ?? '22B83',
+        canRequestSoftwareUpdate: o.canUpdate ?? true, identity, abmUrl: sim.url, signIn: passwordSignIn('alice', ALICE_PASSWORD),
+      });
+    const postMachineInfo = (body: Buffer | string, query = '') =>
+      fetch(`${pomona.url}/enroll/ade${query}`, { method: 'POST', headers: { 'content-type': 'application/pkcs7-signature' }, body: typeof body === 'string' ? body : new Uint8Array(body) })
+        .then(async (r) => ({ status: r.status, type: r.headers.get('content-type') ?? '', text: await r.text() }));
+    const signed = (serial: string, extra: Record<string, unknown> = {}) =>
+      signMachineInfo({ UDID: 'U-1', SERIAL: serial, PRODUCT: 'iPhone16,1', VERSION: '22B83', OS_VERSION: '18.1', ...extra }, identity);
+
+    beforeAll(async () => {
+      // The test server speaks plain HTTP on loopback; Apple would insist on https for the web view.
+      sim = await startAbmSimulator({ seed: 11, profileValidation: { allowHttpWebUrl: true } });
+      deviceCa = await SimulatedDeviceCa.create();
+      identity = await deviceCa.issue('0B7C5A2E-7777-4B43-9C2E-4F0B2C3D8E11');
+      dir = mkdtempSync(join(tmpdir(), 'pomona-ade-'));
+      writeFileSync(join(dir, 'device-ca.pem'), deviceCa.rootPem);
+      pomona = await startTestServer(kind, { adeTestRootFile: join(dir, 'device-ca.pem') });
+
+      // Two ABM servers, each with its token; the devices live on the first.
+      const apple = sim.createServer({ name: 'ADE Main' }).serverUuid;
+      const appleOther = sim.createServer({ name: 'ADE Other' }).serverUuid;
+      const connect = async (name: string, uuid: string) => {
+        const created = await pomona.api('/api/v1/abm-servers', { body: { name, baseUrl: sim.url } });
+        const pem = await (await fetch(`${pomona.url}/api/v1/abm-servers/${created.json.id}/public-key`, { headers: { authorization: `Bearer ${pomona.token}` } })).text();
+        const up = await fetch(`${pomona.url}/api/v1/abm-servers/${created.json.id}/token`, {
+          method: 'PUT', headers: { authorization: `Bearer ${pomona.token}`, 'content-type': 'application/pkcs7-mime' }, body: sim.issueToken(uuid, pem).smime,
+        });
+        expect(up.status).toBe(200);
+        return created.json.id as string;
+      };
+      serverId = await connect('Main', apple);
+      const otherId = await connect('Other', appleOther);
+
+      const sales = await pomona.api('/api/v1/organization-groups', { body: { parentId: 'global', name: 'Sales', groupId: 'SALES' } });
+      groups.sales = sales.json.id;
+      await pomona.api(`/api/v1/organization-groups/global/settings/enrollment.authenticationMethods`, { method: 'PUT', body: { value: ['local'] } });
+      expect((await pomona.api('/api/v1/users', { body: { username: 'alice', password: ALICE_PASSWORD, defaultGroupId: groups.sales } })).status).toBe(201);
+
+      const create = async (server: string, settings: Record<string, unknown>) => {
+        const res = await pomona.api(`/api/v1/abm-servers/${server}/profiles`, { body: { settings } });
+        expect(res.status).toBe(201);
+        return res.json.id as string;
+      };
+      profiles.open = await create(serverId, {
+        apple: { profile_name: 'Open', await_device_configured: false },
+        pomona: { userAssignment: { mode: 'defined', username: 'alice' }, osRules: { iOS: { minimum: { version: '17.4' }, maximum: { version: '18.9' }, message: 'Update this iPhone to iOS 17.4 first.' } } },
+      });
+      profiles.signed = await create(serverId, { apple: { profile_name: 'Signed', await_device_configured: false }, pomona: { authentication: { enabled: true, methods: ['password'] } } });
+      otherServerProfile = await create(otherId, { apple: { profile_name: 'Elsewhere' } });
+
+      sim.addDevices(apple, [
+        { serial_number: 'ADEOPEN00001', device_family: 'iPhone', model: 'iPhone 15', os: 'iOS' },
+        { serial_number: 'ADEOLD000002', device_family: 'iPhone', model: 'iPhone 15', os: 'iOS' },
+        { serial_number: 'ADEOLD000003', device_family: 'iPhone', model: 'iPhone 15', os: 'iOS' },
+        { serial_number: 'ADESIGN00004', device_family: 'iPhone', model: 'iPhone 15', os: 'iOS' },
+        { serial_number: 'ADENEW000005', device_family: 'iPhone', model: 'iPhone 15', os: 'iOS' },
+      ]);
+      await pomona.ctx.scheduler.runNow('abm-sync');
+      const moved = await pomona.api('/api/v1/abm-devices/assign', { body: { serverId, serials: ['ADESIGN00004'], profileId: profiles.signed } });
+      expect(moved.status).toBe(200);
+    });
+    afterAll(async () => {
+      await pomona?.close();
+      await sim?.close();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('enrolls a device with authentication off: profile, SCEP, check-in; placed, owned and assigned as the profile says', async () => {
+      const d = adeDevice('ADEOPEN00001');
+      const outcome = await d.run();
+      expect(outcome).toEqual({ kind: 'enrolled' });
+      expect(d.configuration!.url).toBe(`${pomona.url}/enroll/ade?profile=${profiles.open}`);
+      const row = (await deviceRow('ADEOPEN00001'))!;
+      const alice = (await pomona.ctx.users.byUsername('alice'))!;
+      expect(row).toMatchObject({ udid: d.device.udid, organization_group_id: 'global', ownership: 'corporate-dedicated', enrollment_method: 'ade', enrolled_user_id: alice.id });
+      const [pending] = await pomona.ctx.pendingEnrollments.list({ mode: 'ade', state: 'enrolled' });
+      expect(pending).toMatchObject({ groupId: 'global', userId: alice.id, deviceId: row.id, context: { serial: 'ADEOPEN00001', profileId: profiles.open } });
+    });
+
+    it('asks a device below the minimum to update, then enrolls it; refuses one that cannot update, with the admin message', async () => {
+      const old = adeDevice('ADEOLD000002', { osVersion: '17.2', build: '21C62' });
+      expect(await old.run()).toEqual({ kind: 'enrolled', updatedTo: '17.4' });
+      expect(old.steps).toContain('software update required: 17.4');
+
+      const before = await deviceCount();
+      const stuck = adeDevice('ADEOLD000003', { osVersion: '17.2', build: '21C62', canUpdate: false });
+      expect(await stuck.run()).toEqual({ kind: 'refused', status: 403, message: 'Update this iPhone to iOS 17.4 first.' });
+      expect(await deviceCount()).toBe(before);
+
+      // Exactly Apple's body, straight from the endpoint.
+      const raw = await postMachineInfo(signed('ADEOLD000003', { OS_VERSION: '17.1', MDM_CAN_REQUEST_SOFTWARE_UPDATE: true }), `?profile=${profiles.open}`);
+      expect(raw.status).toBe(403);
+      expect(raw.type).toMatch(/^application\/json/);
+      expect(JSON.parse(raw.text)).toEqual({ code: 'com.apple.softwareupdate.required', message: 'Update this iPhone to iOS 17.4 first.', details: { OSVersion: '17.4' } });
+      const tooNew = await postMachineInfo(signed('ADENEW000005', { OS_VERSION: '19.0' }), `?profile=${profiles.open}`);
+      expect(tooNew.status).toBe(403);
+      expect(JSON.parse(tooNew.text).message).toBe('Update this iPhone to iOS 17.4 first.');
+    });
+
+    it('signs the user in through the web view and places the device in the lower of the profile and user groups', async () => {
+      const d = adeDevice('ADESIGN00004');
+      expect(await d.run()).toEqual({ kind: 'enrolled' });
+      expect(d.steps).toContain('web view opened');
+      const row = (await deviceRow('ADESIGN00004'))!;
+      const alice = (await pomona.ctx.users.byUsername('alice'))!;
+      expect(row).toMatchObject({ organization_group_id: groups.sales, enrollment_method: 'ade-webview', enrolled_user_id: alice.id, ownership: 'corporate-dedicated' });
+    });
+
+    it('gives each web-view load its own staging record, and a restarted one leaves no ghost device', async () => {
+      const before = await deviceCount();
+      const header = { 'x-apple-aspen-deviceinfo': signed('ADESIGN00004').toString('base64') };
+      const first = await new WebBrowser(pomona.url).get(`/enroll/ade/webview?profile=${profiles.signed}`, { headers: header });
+      const second = await new WebBrowser(pomona.url).get(`/enroll/ade/webview?profile=${profiles.signed}`, { headers: header });
+      expect(first.status).toBe(200);
+      expect(new URL(first.url).pathname).not.toBe(new URL(second.url).pathname);
+      expect(await deviceCount()).toBe(before);
+    });
+
+    it('refuses forged, unsigned and tampered MachineInfo, unknown serials, other servers, and skipped sign-in — nothing enrolled', async () => {
+      const before = await deviceCount();
+      const other = await (await SimulatedDeviceCa.create()).issue('FORGED');
+      const forged = await postMachineInfo(signMachineInfo({ UDID: 'U', SERIAL: 'ADEOPEN00001', PRODUCT: 'iPhone16,1', VERSION: '22B83' }, other));
+      expect(forged.status).toBe(400);
+      expect(JSON.parse(forged.text).message).toMatch(/does not chain to a trusted device CA/);
+      expect((await postMachineInfo('<?xml version="1.0"?><plist><dict/></plist>')).status).toBe(400);
+      const tampered = Buffer.from(signed('ADEOPEN00001'));
+      tampered[tampered.indexOf(Buffer.from('ADEOPEN00001'))] = 0x42;
+      expect(JSON.parse((await postMachineInfo(tampered)).text).message).toMatch(/message digest mismatch/);
+      expect((await postMachineInfo(Buffer.alloc(0))).status).toBe(400);
+
+      const unknown = await postMachineInfo(signed('NOTINABM0001'));
+      expect(unknown.status).toBe(403);
+      expect(JSON.parse(unknown.text)).toMatchObject({ code: 'com.pomona.enrollment.refused', message: expect.stringMatching(/not in any of this server's Apple Business Manager accounts/) });
+      const elsewhere = await postMachineInfo(signed('ADEOPEN00001'), `?profile=${otherServerProfile}`);
+      expect(JSON.parse(elsewhere.text).message).toMatch(/belongs to another ABM server/);
+      const skipped = await postMachineInfo(signed('ADESIGN00004'), `?profile=${profiles.signed}`);
+      expect(skipped.status).toBe(403);
+      expect(JSON.parse(skipped.text).message).toMatch(/signs the user in through the web view/);
+
+      const noHeader = await new WebBrowser(pomona.url).get(`/enroll/ade/webview?profile=${profiles.signed}`);
+      expect(noHeader.status).toBe(400);
+      expect(noHeader.text).toContain('missing x-apple-aspen-deviceinfo header');
+      expect(await deviceCount()).toBe(before);
+    });
+  });
+});
