@@ -67,6 +67,10 @@ import { PendingEnrollmentStore } from './enroll/pending-enrollment-store.js';
 import { PendingEnrollmentService } from './enroll/pending-enrollment-service.js';
 import { PendingEnrollmentCheckins } from './enroll/pending-enrollment-checkins.js';
 import { pendingEnrollmentRoutes } from './enroll/pending-enrollment-routes.js';
+import { AdeEnrollmentService } from './enroll/ade-service.js';
+import { adeRoutes } from './enroll/ade-routes.js';
+import { adeWebViewRoutes } from './enroll/ade-webview-routes.js';
+import { APPLE_DEVICE_TRUST, testDeviceTrust } from './apple/machine-info.js';
 import { SignInService } from './enroll/sign-in/sign-in-service.js';
 import { SignIn, signInRoutes } from './enroll/sign-in/sign-in-routes.js';
 import { webEnrollmentRoutes } from './enroll/web-enrollment-routes.js';
@@ -144,6 +148,13 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
   const abm = createAbm({ db, secrets, log, publicUrl: config.publicUrl, settings: config.abm, nodeId: config.nodeId });
   const scheduler = new Scheduler(log).add(abm.abmJob);
   // Await configuration: setup plans, the configuration-profile library, managed macOS administrators.
+  const ade = new AdeEnrollmentService({
+    abmDevices: abm.abmDevices, depProfiles: abm.depProfiles, servers: abm.abmServers, users, groups, pending: pendingEnrollments,
+    buildProfile: async (checkInKey) => (await enrollmentProfiles.build({ signed: true, checkInKey })).body,
+  });
+  // Apple's chain always; in test mode also the device simulator's root (tests, the demo).
+  const adeTrust = [APPLE_DEVICE_TRUST, ...(config.adeTestRootFile ? [testDeviceTrust(readFileSync(config.adeTestRootFile, 'utf8'))] : [])];
+  if (config.adeTestRootFile) log.warn({ file: config.adeTestRootFile }, 'TEST MODE: MachineInfo signed by the device simulator CA is accepted');
   const setup = createSetupPlans({ db, secrets, log, events, commandStore, push, groups, audit, nodeId: config.nodeId });
   scheduler.add(setup.setupPlanJob);
   // User enrollment (BYOD): its profiles must be installed within a short window (the same
@@ -161,7 +172,7 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
   return {
     config, log, secrets, database, appliedMigrations, ca, scep, pushcerts, apns, push, audit, admins, tokens,
     events, devices, commandStore, checkins, commands, enrollmentProfiles, userEnrollment, userEnrollmentStore,
-    groups, users, registrationTokens, idps, pendingEnrollments, signIn, ssoReturns, ...abm, ...setup, scheduler,
+    groups, users, registrationTokens, idps, pendingEnrollments, signIn, ssoReturns, ...abm, ade, adeTrust, ...setup, scheduler,
     async close() {
       await scheduler.stop();
       await apns.close();
@@ -210,6 +221,8 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object; 
   await app.register(signInRoutes, { signIn: ctx.signIn });
   await app.register(webEnrollmentRoutes, { signIn: ctx.signIn, pending: ctx.pendingEnrollments, groups: ctx.groups, profiles: ctx.enrollmentProfiles, audit: ctx.audit });
   await app.register(pendingEnrollmentRoutes, { pending: ctx.pendingEnrollments });
+  await app.register(adeRoutes, { ade: ctx.ade, trust: ctx.adeTrust });
+  await app.register(adeWebViewRoutes, { ade: ctx.ade, signIn: ctx.signIn, trust: ctx.adeTrust });
   await app.register(userEnrollmentRoutes, { userEnrollment: ctx.userEnrollment, pending: ctx.pendingEnrollments, signIn: ctx.signIn, groups: ctx.groups, audit: ctx.audit, publicUrl: ctx.config.publicUrl });
   return app;
 }
