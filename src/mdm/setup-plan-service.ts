@@ -87,9 +87,19 @@ export interface SetupPlanDeps {
 
 export class SetupPlanService {
   readonly #now: () => number;
+  #primaryAccount?: PrimaryAccountResolver;
 
   constructor(private readonly deps: SetupPlanDeps) {
     this.#now = deps.now ?? Date.now;
+    this.#primaryAccount = deps.primaryAccount;
+  }
+
+  /**
+   * Where plans take the Mac's primary-account prefill from (the ADE web view's sign-in, built
+   * after this service); plans started afterwards use it.
+   */
+  resolvePrimaryAccountWith(resolver: PrimaryAccountResolver | undefined): void {
+    this.#primaryAccount = resolver;
   }
 
   /** TokenUpdate: a device channel awaiting configuration gets its plan, once per enrollment session. */
@@ -216,7 +226,7 @@ export class SetupPlanService {
         break;
       }
     }
-    let input = this.deps.primaryAccount ? await this.deps.primaryAccount({ deviceId, enrollmentId, serialNumber: device?.serial_number ?? null }) : undefined;
+    let input = this.#primaryAccount ? await this.#primaryAccount({ deviceId, enrollmentId, serialNumber: device?.serial_number ?? null }) : undefined;
     if (!input && profile?.settings.pomona.macOSAccountSetup.prefill.enabled && device?.enrolled_user_id) {
       const user = await store.user(device.enrolled_user_id);
       if (user) input = { fullName: user.display_name ?? undefined, shortName: macOSShortName(user.username) };
