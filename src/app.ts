@@ -81,6 +81,8 @@ import { UserEnrollmentCheckins, UserEnrollmentCommands } from './enroll/user-en
 import { userEnrollmentRoutes } from './enroll/user-enrollment-routes.js';
 import { enrollmentPurgeJob } from './enroll/user-enrollment-purge-job.js';
 import { SsoReturns, ssoReturnRoutes } from './org/sso-return-routes.js';
+import { ConsoleSignIn } from './org/console-sign-in.js';
+import { consoleSsoReturnHandler, consoleSsoRoutes } from './org/console-sso-routes.js';
 import pino from 'pino';
 
 /** A downloaded profile may sit a while before it is installed; its challenge still works once. */
@@ -145,6 +147,13 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
   );
   const ssoReturns = new SsoReturns();
   ssoReturns.register('enrollment', signIn.ssoReturnHandler());
+  // Admins signing in to the console through a provider share the same return routes.
+  const providerScopes = new ScopeStore(db);
+  const consoleSignIn = new ConsoleSignIn({
+    admins, idps, flows: new IdentityProviderStore(db),
+    providerPath: async (id) => (await providerScopes.place('identity-provider', [id])).get(id)?.[0] ?? undefined,
+  });
+  ssoReturns.register('console', consoleSsoReturnHandler(consoleSignIn, audit));
   const abm = createAbm({ db, secrets, log, publicUrl: config.publicUrl, settings: config.abm, nodeId: config.nodeId });
   const scheduler = new Scheduler(log).add(abm.abmJob);
   // Await configuration: setup plans, the configuration-profile library, managed macOS administrators.
@@ -172,7 +181,7 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
   return {
     config, log, secrets, database, appliedMigrations, ca, scep, pushcerts, apns, push, audit, admins, tokens,
     events, devices, commandStore, checkins, commands, enrollmentProfiles, userEnrollment, userEnrollmentStore,
-    groups, users, registrationTokens, idps, pendingEnrollments, signIn, ssoReturns, ...abm, ade, adeTrust, ...setup, scheduler,
+    groups, users, registrationTokens, idps, pendingEnrollments, signIn, ssoReturns, consoleSignIn, ...abm, ade, adeTrust, ...setup, scheduler,
     async close() {
       await scheduler.stop();
       await apns.close();
@@ -218,6 +227,7 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object; 
   await app.register(userRoutes, { users: ctx.users, tokens: ctx.registrationTokens, audit: ctx.audit });
   await app.register(identityProviderRoutes, { idps: ctx.idps, audit: ctx.audit });
   await app.register(ssoReturnRoutes, { idps: ctx.idps, returns: ctx.ssoReturns });
+  await app.register(consoleSsoRoutes, { signIn: ctx.consoleSignIn, admins: ctx.admins, audit: ctx.audit });
   await app.register(signInRoutes, { signIn: ctx.signIn });
   await app.register(webEnrollmentRoutes, { signIn: ctx.signIn, pending: ctx.pendingEnrollments, groups: ctx.groups, profiles: ctx.enrollmentProfiles, audit: ctx.audit });
   await app.register(pendingEnrollmentRoutes, { pending: ctx.pendingEnrollments });

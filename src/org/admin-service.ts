@@ -216,6 +216,12 @@ export class AdminService {
     return toInfo(await this.#user(id));
   }
 
+  /** The admin with their scope, or null when unknown or disabled. */
+  async enabledUser(id: string): Promise<ScopedAdmin | null> {
+    const row = await this.store.findScopedById(id);
+    return row && row.disabled_at === null ? toScoped(row) : null;
+  }
+
   /**
    * The enabled admin a name given by an identity provider belongs to: the first of `names`
    * (user name, then e-mail address) that is an admin's user name. Never creates one.

@@ -9,12 +9,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity } from './idp/identity.js';
 import { SignInError } from './idp/identity.js';
-import { IdentityProviderError, type IdentityProviderService } from './identity-provider-service.js';
+import { IdentityProviderError, type IdentityProviderService, type SsoPurpose } from './identity-provider-service.js';
 import { safeRedirectPath } from './idp/safe-redirect.js';
 
 /** A same-origin path to send the browser on to (with a cookie to give it), a refusal to show, or undefined: not mine. */
 export type SsoReturnOutcome = { redirect: string; setCookie?: string } | { refuse: string } | undefined;
-export type SsoReturnHandler = (input: { providerId: string; identity: Identity; returnTo: string }) => Promise<SsoReturnOutcome>;
+/** `purpose` is what the sign-in was started for (kept server-side with it, so the IdP's answer cannot change it). */
+export type SsoReturnHandler = (input: { providerId: string; identity: Identity; returnTo: string; purpose: SsoPurpose }) => Promise<SsoReturnOutcome>;
 
 export class SsoReturns {
   readonly #handlers = new Map<string, SsoReturnHandler>();
@@ -24,7 +25,7 @@ export class SsoReturns {
     this.#handlers.set(name, handler);
   }
 
-  async dispatch(input: { providerId: string; identity: Identity; returnTo: string }): Promise<SsoReturnOutcome> {
+  async dispatch(input: { providerId: string; identity: Identity; returnTo: string; purpose: SsoPurpose }): Promise<SsoReturnOutcome> {
     for (const handler of this.#handlers.values()) {
       const outcome = await handler(input);
       if (outcome) return outcome;
@@ -39,11 +40,11 @@ type Req = FastifyRequest<{ Params: { id: string } }>;
 export async function ssoReturnRoutes(app: FastifyInstance, deps: { idps: IdentityProviderService; returns: SsoReturns }): Promise<void> {
   const opts = { schema: { hide: true, params: Params } };
 
-  const finish = async (req: Req, reply: FastifyReply, run: () => Promise<{ identity: Identity; returnTo: string }>) => {
+  const finish = async (req: Req, reply: FastifyReply, run: () => Promise<{ identity: Identity; returnTo: string; purpose: SsoPurpose }>) => {
     let outcome: SsoReturnOutcome;
     try {
-      const { identity, returnTo } = await run();
-      outcome = await deps.returns.dispatch({ providerId: req.params.id, identity, returnTo });
+      const { identity, returnTo, purpose } = await run();
+      outcome = await deps.returns.dispatch({ providerId: req.params.id, identity, returnTo, purpose });
     } catch (err) {
       if (err instanceof SignInError) {
         req.log.info({ provider: req.params.id, reason: err.reason }, 'SSO sign-in refused');
