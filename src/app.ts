@@ -29,6 +29,12 @@ import { CheckinService } from './mdm/checkin-service.js';
 import { CommandService } from './mdm/command-service.js';
 import { deviceRoutes } from './mdm/device-routes.js';
 import { mdmAdminRoutes } from './mdm/admin-routes.js';
+import { InventoryStore } from './mdm/inventory-store.js';
+import { InventoryService } from './mdm/inventory-service.js';
+import { inventoryRoutes } from './mdm/inventory-routes.js';
+import { DeviceLifecycleStore } from './mdm/device-lifecycle-store.js';
+import { DeviceLifecycleService } from './mdm/device-lifecycle-service.js';
+import type { Ownership } from './mdm/device-lifecycle.js';
 import { AdminStore } from './org/admin-store.js';
 import { AdminService } from './org/admin-service.js';
 import { ApiTokenStore } from './org/api-token-store.js';
@@ -137,6 +143,12 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
   const groups = new OrgGroupService(new OrgGroupStore(db));
   const users = new UserService(new UserStore(db), groups);
   const registrationTokens = new RegistrationTokenService(new RegistrationTokenStore(db), groups, users);
+  // Devices in the organization: the list and summary (ABM devices included), placement and ownership of new enrollments.
+  const inventory = new InventoryService(new InventoryStore(db), (id) => registrationTokens.statusFor(id));
+  const lifecycle = new DeviceLifecycleService({
+    store: new DeviceLifecycleStore(db), checkins: checkinStore, defaultOwnership: (groupId) => groups.setting<Ownership>(groupId, 'enrollment.defaultOwnership'),
+  });
+  lifecycle.listen(events);
   const idps = new IdentityProviderService(new IdentityProviderStore(db), groups, secrets, { publicUrl: config.publicUrl });
   // Enrollment staging records and the end-user sign-in every enrollment flow shares (src/enroll/sign-in/).
   const pendingEnrollments = new PendingEnrollmentService(new PendingEnrollmentStore(db));
@@ -181,7 +193,7 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
   return {
     config, log, secrets, database, appliedMigrations, ca, scep, pushcerts, apns, push, audit, admins, tokens,
     events, devices, commandStore, checkins, commands, enrollmentProfiles, userEnrollment, userEnrollmentStore,
-    groups, users, registrationTokens, idps, pendingEnrollments, signIn, ssoReturns, consoleSignIn, ...abm, ade, adeTrust, ...setup, scheduler,
+    groups, users, registrationTokens, inventory, lifecycle, idps, pendingEnrollments, signIn, ssoReturns, consoleSignIn, ...abm, ade, adeTrust, ...setup, scheduler,
     async close() {
       await scheduler.stop();
       await apns.close();
@@ -215,7 +227,8 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object; 
   await app.register(auditRoutes, { audit: ctx.audit });
   await app.register(apiTokenRoutes, { tokens: ctx.tokens, audit: ctx.audit, groups: ctx.groups });
   await app.register(adminUserRoutes, { admins: ctx.admins, groups: ctx.groups, audit: ctx.audit });
-  await app.register(mdmAdminRoutes, { devices: ctx.devices, commands: ctx.commands, commandStore: ctx.commandStore, push: ctx.push, tokenStatus: (id) => ctx.registrationTokens.statusFor(id), bootstrapEscrow: (id) => ctx.bootstrapTokens.escrowOf(id) });
+  await app.register(mdmAdminRoutes, { devices: ctx.devices, commands: ctx.commands, commandStore: ctx.commandStore, push: ctx.push, tokenStatus: (id) => ctx.registrationTokens.statusFor(id), bootstrapEscrow: (id) => ctx.bootstrapTokens.escrowOf(id), inventory: ctx.inventory });
+  await app.register(inventoryRoutes, { inventory: ctx.inventory, lifecycle: ctx.lifecycle, audit: ctx.audit });
   await app.register(pushCertRoutes, { pushcerts: ctx.pushcerts, audit: ctx.audit });
   await app.register(abmServerRoutes, { servers: ctx.abmServers, audit: ctx.audit });
   await app.register(abmDeviceRoutes, { devices: ctx.abmDevices, assign: ctx.abmAssign, audit: ctx.audit });

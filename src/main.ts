@@ -203,11 +203,13 @@ devices
   .command('list')
   .description('list devices')
   .option('--limit <n>', 'at most this many', '100')
-  .option('--search <text>', 'match serial, UDID, name or model')
+  .option('--search <text>', 'match serial, UDID or name')
+  .option('--group <group>', 'only this organization group and the groups below it (id or Group ID)')
+  .option('--lifecycle <states>', 'only these lifecycle states, comma-separated (registered, enrolling, enrolled, unenrolled, removed)')
   .action(async (o, cmd) =>
     withContext(cmd, async (ctx) => {
-      const { devices: list, total } = await ctx.devices.list({ limit: Number(o.limit) || 100, offset: 0, q: o.search });
-      for (const d of list) console.log([d.serial_number ?? '-', d.udid ?? '-', d.enrollment_status ?? '-', d.device_name ?? '', d.product_name ?? d.model ?? ''].join('\t'));
+      const { devices: list, total } = await ctx.inventory.list({ limit: Number(o.limit) || 100, offset: 0, q: o.search, group: o.group, lifecycle: o.lifecycle ? [o.lifecycle] : undefined });
+      for (const d of list) console.log([d.serialNumber ?? '-', d.udid ?? '-', d.lifecycleState, d.ownership ?? '-', d.deviceName ?? '', d.productName ?? d.modelName ?? ''].join('\t'));
       console.error(`${list.length} of ${total} devices`);
     }),
   );

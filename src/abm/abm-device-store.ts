@@ -223,7 +223,12 @@ const TEXT = ['model', 'description', 'color', 'asset_tag', 'os', 'device_family
 const TIMES = ['profile_assign_time', 'profile_push_time', 'device_assigned_date', 'op_date'] as const;
 const APPLE_COLUMNS = [...TEXT, ...TIMES];
 const RECORD_COLUMNS = ['serial_number', ...APPLE_COLUMNS, 'profile_id'] as const;
-const INSERT_COLUMNS = [...RECORD_COLUMNS, 'abm_server_id', 'first_seen_at', 'last_seen_at', 'removed_at', 'assign_mode', 'updated_at'].join(', ');
+const INSERT_COLUMNS = [...RECORD_COLUMNS, 'abm_server_id', 'first_seen_at', 'last_seen_at', 'removed_at', 'assign_mode', 'updated_at', 'device_id'].join(', ');
+/**
+ * The device row of the record's serial, if Pomona already has one (a device enrolled before ABM
+ * listed it): the record is then not "known only from ABM" (src/mdm/inventory-store.ts).
+ */
+const deviceOf = (serial: string) => `(SELECT d.id FROM devices d WHERE d.serial_number = ${serial} ORDER BY d.created_at DESC LIMIT 1)`;
 
 /**
  * Added or modified: Apple's fields win; a device that moved here from another of our servers
@@ -239,12 +244,14 @@ const ON_LIVE = [
   `assign_mode = CASE WHEN ${MOVED} THEN 'auto' ELSE abm_devices.assign_mode END`,
   `assign_retry_at = CASE WHEN ${MOVED} THEN NULL ELSE abm_devices.assign_retry_at END`,
   'updated_at = excluded.updated_at',
+  'device_id = COALESCE(abm_devices.device_id, excluded.device_id)',
 ].join(', ');
 
 /** Deleted: kept and marked; a delete from a server the device has already left changes nothing. */
 const ON_DELETED = [
   'op_type = excluded.op_type', 'op_date = excluded.op_date', 'apple_json = excluded.apple_json', 'last_seen_at = excluded.last_seen_at',
   'removed_at = COALESCE(abm_devices.removed_at, excluded.removed_at)', 'updated_at = excluded.updated_at',
+  'device_id = COALESCE(abm_devices.device_id, excluded.device_id)',
 ].join(', ') + ' WHERE abm_devices.abm_server_id = excluded.abm_server_id';
 
 /**
@@ -265,7 +272,7 @@ async function upsertPage(tx: Transaction<Database>, p: PageCommit, devices: Abm
     const res = await tx.executeQuery<{ n: string }>(
       CompiledQuery.raw(
         `WITH up AS (
-           INSERT INTO abm_devices (${INSERT_COLUMNS}) SELECT ${RECORD_COLUMNS.map((c) => `x.${c}`).join(', ')}, $2, $3, $3, $4, 'auto', $3
+           INSERT INTO abm_devices (${INSERT_COLUMNS}) SELECT ${RECORD_COLUMNS.map((c) => `x.${c}`).join(', ')}, $2, $3, $3, $4, 'auto', $3, ${deviceOf('x.serial_number')}
            FROM json_to_recordset($1::json) AS x(${types})
            ON CONFLICT (serial_number) DO UPDATE SET ${onConflict}
            RETURNING (xmax = 0) AS inserted)
@@ -287,21 +294,21 @@ async function upsertPage(tx: Transaction<Database>, p: PageCommit, devices: Abm
     const params: unknown[] = [];
     for (const d of chunk) {
       for (const c of RECORD_COLUMNS) params.push(c === 'profile_id' ? profileOf(d) : d[c]);
-      params.push(...fixed);
+      params.push(...fixed, d.serial_number);
     }
     await tx.executeQuery(CompiledQuery.raw(sqliteInsert(chunk.length, onConflict), params));
   }
   return devices.length - Number(known.rows[0].n);
 }
 
-/** Rows per SQLite INSERT: 500 × 23 parameters stays well under SQLite's 32,766. */
+/** Rows per SQLite INSERT: 500 × 24 parameters stays well under SQLite's 32,766. */
 const SQLITE_ROWS = 500;
 const sqliteInserts = new Map<string, string>();
 function sqliteInsert(rows: number, onConflict: string): string {
   const key = `${rows}:${onConflict === ON_LIVE ? 'live' : 'deleted'}`;
   let text = sqliteInserts.get(key);
   if (!text) {
-    const row = `(${INSERT_COLUMNS.split(', ').map(() => '?').join(', ')})`;
+    const row = `(${INSERT_COLUMNS.split(', ').map((c) => (c === 'device_id' ? deviceOf('?') : '?')).join(', ')})`;
     text = `INSERT INTO abm_devices (${INSERT_COLUMNS}) VALUES ${Array(rows).fill(row).join(', ')} ON CONFLICT (serial_number) DO UPDATE SET ${onConflict}`;
     if (sqliteInserts.size > 100) sqliteInserts.clear();
     sqliteInserts.set(key, text);

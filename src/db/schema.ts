@@ -35,6 +35,13 @@ export interface DeviceTable {
   registration_token_id: string | null;
   /** 1: enrolled by user enrollment (BYOD), known by its EnrollmentID only, no hardware identifiers */
   user_enrolled: Generated<number>;
+  /** the MDM side of the lifecycle: enrolling | enrolled | unenrolled | removed (src/mdm/device-lifecycle.ts) */
+  lifecycle_state: Generated<string>;
+  lifecycle_changed_at: Generated<number | null>;
+  /** iOS | iPadOS | macOS | tvOS | watchOS | visionOS, from the product name; null when not known */
+  platform: Generated<string | null>;
+  /** 1 once an admin chose the ownership: automatic rules (Shared iPad) leave it alone */
+  ownership_by_admin: Generated<number>;
 }
 
 /**
@@ -287,6 +294,8 @@ export interface AbmDeviceTable {
   /** cool-down: not re-sent before this time */
   assign_retry_at: number | null;
   updated_at: number;
+  /** the device row of this serial once Pomona has one (null: known only from ABM) */
+  device_id: Generated<string | null>;
 }
 
 /** Pomona's enrollment profile; each saved change Apple sees defines a new Apple profile. */

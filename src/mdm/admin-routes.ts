@@ -7,6 +7,8 @@ import type { DeviceStore } from './device-store.js';
 import type { CommandStore } from './command-store.js';
 import type { Enrollment } from '../db/schema.js';
 import type { BootstrapTokenEscrow } from './bootstrap-token-store.js';
+import type { InventoryService } from './inventory-service.js';
+import { LifecycleFields, lifecycleJson } from './inventory-routes.js';
 
 const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() });
 const Paging = {
@@ -30,6 +32,7 @@ const DeviceBody = Type.Object({
   lastSeenAt: Type.Union([Type.Number(), Type.Null()]),
   enrollmentMethod: Type.Union([Type.String(), Type.Null()], { description: 'how the device enrolled (web, user-profile, user-account, ade-webview…); null when not recorded' }),
   registrationTokenStatus: Type.String({ description: 'the registration token it enrolled with: registration active, used, expired, revoked; not applicable without one' }),
+  ...LifecycleFields,
 });
 
 const EnrollmentBody = Type.Object({
@@ -68,24 +71,10 @@ const PushOutcome = Type.Object({ enrollmentId: Type.String(), status: Type.Stri
 
 export async function mdmAdminRoutes(
   app: FastifyInstance,
-  opts: { devices: DeviceStore; commands: CommandService; commandStore: CommandStore; push: PushPort; tokenStatus?: (tokenId: string | null) => Promise<string>; bootstrapEscrow?: (deviceId: string) => Promise<BootstrapTokenEscrow> },
+  opts: { devices: DeviceStore; commands: CommandService; commandStore: CommandStore; push: PushPort; tokenStatus?: (tokenId: string | null) => Promise<string>; bootstrapEscrow?: (deviceId: string) => Promise<BootstrapTokenEscrow>; inventory: Pick<InventoryService, 'one'> },
 ): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const tokenStatus = (id: string | null) => (id && opts.tokenStatus ? opts.tokenStatus(id) : Promise.resolve('not applicable'));
-
-  r.get('/api/v1/devices', {
-    config: { permission: 'read' },
-    schema: {
-      tags: ['devices'], summary: 'List devices',
-      querystring: Type.Object({ ...Paging, serial: Type.Optional(Type.String()), udid: Type.Optional(Type.String()), q: Type.Optional(Type.String({ maxLength: 200 })), status: Type.Optional(Type.Union([Type.Literal('enrolled'), Type.Literal('pending'), Type.Literal('removed')])) }),
-      response: { 200: Type.Object({ devices: Type.Array(DeviceBody), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }) },
-    },
-  }, async (req) => {
-    const limit = req.query.limit ?? 50;
-    const offset = req.query.offset ?? 0;
-    const { devices, total } = await opts.devices.list({ ...req.query, limit, offset });
-    return { devices: await Promise.all(devices.map(async (d) => deviceJson(d, d.enrollment_status, await tokenStatus(d.registration_token_id)))), total, limit, offset };
-  });
 
   r.get('/api/v1/devices/:id', {
     config: { permission: 'read' },
@@ -109,7 +98,8 @@ export async function mdmAdminRoutes(
     const enrollments = await opts.devices.enrollments(d.id);
     const device = enrollments.find((e) => e.channel === 'device');
     return {
-      device: deviceJson(d, device?.status ?? null, await tokenStatus(d.registration_token_id)), enrollments: enrollments.map(enrollmentJson), information: d.info_json ? JSON.parse(d.info_json) : null,
+      device: { ...deviceJson(d, device?.status ?? null, await tokenStatus(d.registration_token_id)), ...lifecycleJson((await opts.inventory.one(d.id))!) },
+      enrollments: enrollments.map(enrollmentJson), information: d.info_json ? JSON.parse(d.info_json) : null,
       ...(opts.bootstrapEscrow && { bootstrapToken: await opts.bootstrapEscrow(d.id) }),
     };
   });

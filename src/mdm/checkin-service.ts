@@ -4,6 +4,7 @@
  * certificate that authenticated the request; output is what to answer.
  */
 import type { SecretBox } from '../pki/secret-box.js';
+import { platformOfProduct } from '../apple/platform.js';
 import type { CheckinStore, DeviceFacts } from './checkin-store.js';
 import { refuse } from './device-refusal.js';
 import type { IdentityAuth, PresentedCertificate } from './identity-auth.js';
@@ -70,7 +71,7 @@ export class CheckinService {
           },
           device.device_id,
         );
-        this.events.emit('tokenUpdate', { enrollmentId: identity.enrollmentId, deviceId: device.device_id, tally, awaitingConfiguration: msg.raw.AwaitingConfiguration === true });
+        this.events.emit('tokenUpdate', { enrollmentId: identity.enrollmentId, deviceId: device.device_id, type: identity.type, tally, awaitingConfiguration: msg.raw.AwaitingConfiguration === true });
         return { kind: 'empty' };
       }
       case 'CheckOut':
@@ -107,7 +108,7 @@ export class CheckinService {
     const facts: DeviceFacts = {
       udid: str(r.UDID), serial_number: str(r.SerialNumber), model: str(r.Model), model_name: str(r.ModelName),
       product_name: str(r.ProductName), device_name: str(r.DeviceName), os_version: str(r.OSVersion),
-      build_version: str(r.BuildVersion), imei: str(r.IMEI), meid: str(r.MEID),
+      build_version: str(r.BuildVersion), imei: str(r.IMEI), meid: str(r.MEID), platform: platformOfProduct(str(r.ProductName)),
     };
     const { deviceId, reEnrollment } = await this.store.authenticate({
       enrollmentId: msg.identity.enrollmentId,
@@ -117,7 +118,7 @@ export class CheckinService {
       rawPlist: msg.rawPlist,
       certSha256: cert.sha256,
     });
-    this.events.emit('authenticate', { enrollmentId: msg.identity.enrollmentId, deviceId, reEnrollment });
+    this.events.emit('authenticate', { enrollmentId: msg.identity.enrollmentId, deviceId, type: msg.identity.type, reEnrollment });
     return { kind: 'empty' };
   }
 }

@@ -3,8 +3,10 @@
  * certificate bindings and bootstrap tokens. Kysely only; the rules live in checkin-service.ts.
  */
 import { randomUUID } from 'node:crypto';
+import type { SelectQueryBuilder } from 'kysely';
 import type { Db } from '../db/database.js';
-import type { Enrollment, IdentityCertificate } from '../db/schema.js';
+import type { Database, Enrollment, IdentityCertificate } from '../db/schema.js';
+import type { StoredLifecycleState } from './device-lifecycle.js';
 import { refuse } from './device-refusal.js';
 import { prepareQuery } from './prepared-query.js';
 
@@ -19,6 +21,7 @@ export interface DeviceFacts {
   build_version?: string | null;
   imei?: string | null;
   meid?: string | null;
+  platform?: string | null;
 }
 
 export interface AuthenticateRecord {
@@ -103,11 +106,31 @@ export class CheckinStore {
         deviceId = (await tx.selectFrom('devices').select('id').where('udid', '=', rec.facts.udid).executeTakeFirst())?.id;
       }
       const facts = definedOnly(rec.facts);
+      // The lifecycle rides on the write Authenticate makes anyway (device-lifecycle.ts).
       if (deviceId) {
-        await tx.updateTable('devices').set({ ...facts, updated_at: now, last_seen_at: now }).where('id', '=', deviceId).execute();
+        await tx
+          .updateTable('devices')
+          .set((eb) => ({
+            ...facts, updated_at: now, last_seen_at: now, lifecycle_state: 'enrolling',
+            lifecycle_changed_at: eb.case().when('lifecycle_state', '=', 'enrolling').then(eb.ref('lifecycle_changed_at')).else(now).end(),
+          }))
+          .where('id', '=', deviceId)
+          .execute();
       } else {
         deviceId = randomUUID();
-        await tx.insertInto('devices').values({ id: deviceId, ...facts, info_json: null, created_at: now, updated_at: now, last_seen_at: now }).execute();
+        await tx
+          .insertInto('devices')
+          .values({ id: deviceId, ...facts, info_json: null, created_at: now, updated_at: now, last_seen_at: now, lifecycle_state: 'enrolling', lifecycle_changed_at: now })
+          .execute();
+      }
+      if (facts.serial_number) {
+        // Its ABM record, if any, now belongs to this device (no write when it already did).
+        await tx
+          .updateTable('abm_devices')
+          .set({ device_id: deviceId })
+          .where('serial_number', '=', facts.serial_number)
+          .where((eb) => eb.or([eb('device_id', 'is', null), eb('device_id', '!=', deviceId!)]))
+          .execute();
       }
       if (existing) {
         await tx
@@ -146,7 +169,7 @@ export class CheckinStore {
   async tokenUpdate(rec: TokenUpdateRecord, deviceId: string): Promise<number> {
     const now = this.now();
     return this.db.transaction().execute(async (tx) => {
-      const existing = await tx.selectFrom('enrollments').select(['token_update_count']).where('id', '=', rec.enrollmentId).executeTakeFirst();
+      const existing = await tx.selectFrom('enrollments').select(['token_update_count', 'status', 'token_invalid_at']).where('id', '=', rec.enrollmentId).executeTakeFirst();
       const push = {
         topic: rec.topic, push_magic: rec.pushMagic, token_hex: rec.tokenHex, token_invalid_at: null,
         awaiting_configuration: rec.awaitingConfiguration ? 1 : 0, status: 'active' as const,
@@ -160,6 +183,11 @@ export class CheckinStore {
           .set({ ...push, token_update_count: tally, user_short_name: rec.userShortName ?? undefined, user_long_name: rec.userLongName ?? undefined })
           .where('id', '=', rec.enrollmentId)
           .execute();
+        // Only the TokenUpdate that completes an enrollment (or revives a token APNs had
+        // called Unregistered) changes the device; routine token refreshes write nothing more.
+        if (rec.channel === 'device' && (existing.status !== 'active' || existing.token_invalid_at !== null)) {
+          await setLifecycle(tx, deviceId, 'enrolled', now);
+        }
         return tally;
       }
       await tx
@@ -175,8 +203,11 @@ export class CheckinStore {
     });
   }
 
-  /** CheckOut (or an admin removal): the channel and its user channels stop being managed. */
-  async remove(enrollmentId: string): Promise<void> {
+  /**
+   * CheckOut (or an admin removal): the channel and its user channels stop being managed. When
+   * it is a device channel, the device becomes `lifecycle` (unenrolled, or removed by an admin).
+   */
+  async remove(enrollmentId: string, lifecycle: 'unenrolled' | 'removed' = 'unenrolled'): Promise<void> {
     const now = this.now();
     await this.db.transaction().execute(async (tx) => {
       await tx
@@ -185,6 +216,8 @@ export class CheckinStore {
         .where((eb) => eb.or([eb('id', '=', enrollmentId), eb('parent_id', '=', enrollmentId)]))
         .execute();
       await clearQueue(tx, enrollmentId);
+      const device = tx.selectFrom('enrollments').select('device_id').where('id', '=', enrollmentId).where('parent_id', 'is', null);
+      await setLifecycle(tx, device, lifecycle, now);
     });
   }
 
@@ -220,6 +253,16 @@ export class CheckinStore {
       .where('id', '=', deviceId)
       .execute();
   }
+}
+
+/** Moves a device to `state`; the time of the change is kept only when the state really changes. */
+async function setLifecycle(tx: Db, device: string | SelectQueryBuilder<Database, 'enrollments', { device_id: string }>, state: StoredLifecycleState, now: number): Promise<void> {
+  await tx
+    .updateTable('devices')
+    .set({ lifecycle_state: state, lifecycle_changed_at: now })
+    .where('id', typeof device === 'string' ? '=' : 'in', device)
+    .where('lifecycle_state', '!=', state)
+    .execute();
 }
 
 /** Deactivates the unanswered commands of a channel and its user channels (history is kept). */

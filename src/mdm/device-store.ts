@@ -2,15 +2,6 @@
 import type { Db } from '../db/database.js';
 import type { Device, Enrollment } from '../db/schema.js';
 
-export interface DeviceFilter {
-  serial?: string;
-  udid?: string;
-  q?: string; // matches serial, UDID, name or model
-  status?: 'enrolled' | 'pending' | 'removed';
-  limit: number;
-  offset: number;
-}
-
 export class DeviceStore {
   constructor(private readonly db: Db) {}
 
@@ -49,33 +40,6 @@ export class DeviceStore {
       }
     }
     return out;
-  }
-
-  async list(f: DeviceFilter): Promise<{ devices: Array<Device & { enrollment_status: string | null; enrollment_id: string | null }>; total: number }> {
-    let q = this.db
-      .selectFrom('devices as d')
-      .leftJoin('enrollments as e', (j) => j.onRef('e.device_id', '=', 'd.id').on('e.parent_id', 'is', null));
-    if (f.serial) q = q.where('d.serial_number', '=', f.serial);
-    if (f.udid) q = q.where('d.udid', '=', f.udid);
-    if (f.q) {
-      const like = `%${f.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
-      q = q.where((eb) =>
-        eb.or(['d.serial_number', 'd.udid', 'd.device_name', 'd.model_name', 'd.product_name'].map((c) => eb(eb.fn('lower', [eb.ref(c as 'd.udid')]), 'like', like.toLowerCase()))),
-      );
-    }
-    if (f.status === 'enrolled') q = q.where('e.status', '=', 'active');
-    if (f.status === 'pending') q = q.where('e.status', '=', 'pending');
-    if (f.status === 'removed') q = q.where('e.status', '=', 'removed');
-    const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    const devices = await q
-      .selectAll('d')
-      .select(['e.status as enrollment_status', 'e.id as enrollment_id'])
-      .orderBy('d.created_at', 'desc')
-      .orderBy('d.id')
-      .limit(f.limit)
-      .offset(f.offset)
-      .execute();
-    return { devices, total: Number(total.n) };
   }
 
   get(id: string): Promise<Device | undefined> {

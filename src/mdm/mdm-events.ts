@@ -6,8 +6,9 @@
 import { EventEmitter } from 'node:events';
 
 export interface MdmEventMap {
-  authenticate: { enrollmentId: string; deviceId: string; reEnrollment: boolean };
-  tokenUpdate: { enrollmentId: string; deviceId: string; tally: number; awaitingConfiguration: boolean };
+  /** `type`: the channel's enrollment type (Device, User Enrollment (Device), Shared iPad…) */
+  authenticate: { enrollmentId: string; deviceId: string; type: string; reEnrollment: boolean };
+  tokenUpdate: { enrollmentId: string; deviceId: string; type: string; tally: number; awaitingConfiguration: boolean };
   checkOut: { enrollmentId: string; deviceId: string };
   commandResult: { enrollmentId: string; deviceId: string; commandUuid: string; requestType: string; status: string };
 }

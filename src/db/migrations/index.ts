@@ -7,6 +7,7 @@ import * as m0005 from './0005-sign-in-failures.js';
 import * as m0006 from './0006-admin-scope.js';
 import * as m0007 from './0007-pending-enrollments.js';
 import * as m0008 from './0008-user-enrollment.js';
+import * as m0009 from './0009-device-lifecycle.js';
 import * as m0010 from './0010-setup-plan.js';
 
 /** Migrations are listed here (not read from disk) so they run the same from source and tests. */
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '0006-admin-scope': m0006,
   '0007-pending-enrollments': m0007,
   '0008-user-enrollment': m0008,
+  '0009-device-lifecycle': m0009,
   '0010-setup-plan': m0010,
 };
 

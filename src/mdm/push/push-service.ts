@@ -73,7 +73,8 @@ export class PushService {
           outcomes.set(t.enrollmentId, o);
           if (o.status === 'no-certificate') return; // nothing was attempted
           const result = o.reason ? `${o.status}: ${o.reason}` : o.status;
-          records.push({ enrollmentId: t.enrollmentId, tokenHex: t.tokenHex, result, invalidToken: o.status === 'invalid-token' });
+          // APNs 410 Unregistered: the token is no longer valid for the topic, i.e. the MDM profile was removed.
+          records.push({ enrollmentId: t.enrollmentId, tokenHex: t.tokenHex, result, invalidToken: o.status === 'invalid-token', unregistered: o.reason === 'Unregistered' });
         });
       }),
     );

@@ -21,6 +21,8 @@ export interface PushRecord {
   /** e.g. `sent`, `invalid-token: Unregistered`, `failed: ServiceUnavailable` */
   result: string;
   invalidToken: boolean;
+  /** APNs says the token is gone for good (410 Unregistered): a device channel's device is unenrolled */
+  unregistered?: boolean;
 }
 
 export class PushStore {
@@ -70,12 +72,21 @@ export class PushStore {
     }
     // Rare, and each needs its own token guard.
     for (const r of records.filter((r) => r.invalidToken)) {
-      await this.db
-        .updateTable('enrollments')
-        .set({ last_push_at: at, last_push_result: r.result, token_invalid_at: at })
-        .where('id', '=', r.enrollmentId)
-        .where('token_hex', '=', r.tokenHex)
-        .execute();
+      await this.db.transaction().execute(async (tx) => {
+        const marked = await tx
+          .updateTable('enrollments')
+          .set({ last_push_at: at, last_push_result: r.result, token_invalid_at: at })
+          .where('id', '=', r.enrollmentId)
+          .where('token_hex', '=', r.tokenHex)
+          .executeTakeFirst();
+        if (!r.unregistered || Number(marked.numUpdatedRows) === 0) return;
+        await tx
+          .updateTable('devices')
+          .set({ lifecycle_state: 'unenrolled', lifecycle_changed_at: at })
+          .where('id', 'in', tx.selectFrom('enrollments').select('device_id').where('id', '=', r.enrollmentId).where('parent_id', 'is', null))
+          .where('lifecycle_state', 'in', ['enrolling', 'enrolled'])
+          .execute();
+      });
     }
   }
 }
