@@ -60,6 +60,28 @@ describe.each(testDatabaseKinds)('identity providers (%s)', (kind) => {
       expect((await idps.forGroup(acme.id)).map((p) => p.id)).toEqual([top.id]);
     });
 
+    it('lets admins sign in to the console only through SAML and OIDC providers enabled for it', async () => {
+      const cfg = { issuer: op.issuer, clientId: 'pomona', clientSecret: 'a client secret of some length' };
+      const sso = await idps.create({ groupId: ROOT_GROUP_ID, kind: 'oidc', name: 'Console SSO', config: cfg });
+      expect(sso.consoleSignIn).toBe(false);
+      expect(await idps.consoleProviders()).toEqual([]);
+      expect(await idps.update(sso.id, { consoleSignIn: true })).toMatchObject({ consoleSignIn: true });
+      expect((await idps.consoleProviders()).map((p) => p.id)).toEqual([sso.id]);
+      await idps.update(sso.id, { enabled: false });
+      expect(await idps.consoleProviders()).toEqual([]);
+      const dir = await idps.create({ groupId: ROOT_GROUP_ID, kind: 'ldap', name: 'Dir', config: { urls: ['ldap://127.0.0.1:1'], userSearchBase: 'dc=example' } });
+      await expect(idps.update(dir.id, { consoleSignIn: true })).rejects.toThrow(/SAML or OpenID Connect providers only/);
+    });
+
+    it('shows an admin scoped to a branch only the providers configured inside it', async () => {
+      const branch = await groups.create({ parentId: ROOT_GROUP_ID, name: 'Branch', groupId: 'IDP-BR' });
+      const cfg = { issuer: op.issuer, clientId: 'pomona', clientSecret: 'a client secret of some length' };
+      const top = await idps.create({ groupId: ROOT_GROUP_ID, kind: 'oidc', name: 'Top', config: cfg });
+      const mine = await idps.create({ groupId: branch.id, kind: 'oidc', name: 'Branch SSO', config: cfg });
+      expect((await idps.forGroup(branch.id)).map((p) => p.id)).toEqual([mine.id, top.id]);
+      expect((await idps.forGroup(branch.id, await groups.scopeOf(branch.id))).map((p) => p.id)).toEqual([mine.id]);
+    });
+
     it('signs in through OIDC with state kept in the database, once, and never redirects off-site', async () => {
       const p = await idps.create({ groupId: ROOT_GROUP_ID, kind: 'oidc', name: 'SSO', config: { issuer: op.issuer, clientId: 'pomona', clientSecret: 'a client secret of some length' } });
       // An OP that knows the redirect URI Pomona computed for this provider.
@@ -74,11 +96,16 @@ describe.each(testDatabaseKinds)('identity providers (%s)', (kind) => {
         const done = await idps.finishOidc(p.id, callback);
         expect(done.identity).toMatchObject({ provider: p.id, username: 'eve', groups: ['staff'] });
         expect(done.returnTo).toBe('/');
+        expect(done.purpose).toBe('enrollment'); // the default
         await expect(idps.finishOidc(p.id, callback)).rejects.toBeInstanceOf(SignInError);
 
         const second = await idps.startSso(p.id, '/devices?x=1');
         const done2 = await idps.finishOidc(p.id, await own.authorize(second.redirectUrl, { login: 'u-1' }));
         expect(done2.returnTo).toBe('/devices?x=1');
+
+        // the purpose is kept with the flow, server-side
+        const third = await idps.startSso(p.id, '/', { purpose: 'console' });
+        expect((await idps.finishOidc(p.id, await own.authorize(third.redirectUrl, { login: 'u-1' }))).purpose).toBe('console');
       } finally {
         await own.close();
       }

@@ -23,6 +23,21 @@ describe.each(testDatabaseKinds)('organization groups (%s)', (kind) => {
     });
     afterEach(() => db.dispose());
 
+    it('names scopes by id or Group ID and lists a scope\'s subtree (which follows a moved group)', async () => {
+      const acme = await groups.create({ parentId: ROOT_GROUP_ID, name: 'Acme', groupId: 'acme' });
+      const paris = await groups.create({ parentId: acme.id, name: 'Paris', groupId: 'ACME-PAR' });
+      const other = await groups.create({ parentId: ROOT_GROUP_ID, name: 'Other', groupId: 'OTHER' });
+      expect(await groups.scopeOf('acme-par')).toMatchObject({ groupId: paris.id, path: `/global/${acme.id}/${paris.id}/` });
+      expect((await groups.scopeOf(ROOT_GROUP_ID)).global).toBe(true);
+      expect(await codeOf(groups.scopeOf('nope'))).toBe('not_found: no organization group with the id or Group ID "nope"');
+      const acmeScope = await groups.scopeOf(acme.id);
+      expect((await groups.tree(acmeScope)).map((g) => g.name)).toEqual(['Acme', 'Paris']);
+      expect((await groups.tree(acmeScope))[1].breadcrumb).toEqual(['Global', 'Acme', 'Paris']);
+      await groups.move(paris.id, other.id);
+      expect((await groups.tree(acmeScope)).map((g) => g.name)).toEqual(['Acme']);
+      expect((await groups.tree(await groups.scopeOf(other.id))).map((g) => g.name)).toEqual(['Other', 'Paris']);
+    });
+
     it('starts with the global root and builds a tree with typed Group IDs', async () => {
       const tree = await groups.tree();
       expect(tree).toEqual([{ id: ROOT_GROUP_ID, parentId: null, name: 'Global', groupId: 'GLOBAL', depth: 0, breadcrumb: ['Global'] }]);

@@ -104,6 +104,20 @@ describe.each(testDatabaseKinds)('session, audit and API token routes (%s)', (ki
       expect((await audit.list({ action: 'session.logout' })).events[0]).toMatchObject({ actor: 'user:alice' });
     });
 
+    it('never honours a session cookie set before sign-in (no session fixation)', async () => {
+      t += 10 * 60_000;
+      const first = await login('alice', PASSWORD, '10.4.0.1');
+      const planted = cookieOf(first);
+      const again = await login('alice', PASSWORD, '10.4.0.1', { cookie: planted });
+      const fresh = cookieOf(again);
+      expect(fresh).not.toBe(planted);
+      expect((await app.inject({ url: '/api/v1/session', headers: { cookie: planted } })).statusCode).toBe(401);
+      expect((await app.inject({ url: '/api/v1/session', headers: { cookie: fresh } })).statusCode).toBe(200);
+      // an id the server never issued is not adopted either
+      const made = await login('alice', PASSWORD, '10.4.0.1', { cookie: `pomona_session=${'F'.repeat(43)}` });
+      expect(cookieOf(made)).not.toBe(`pomona_session=${'F'.repeat(43)}`);
+    });
+
     it('marks the cookie Secure over https and behind a trusted proxy that says https', async () => {
       const viaProxy = await login('alice', PASSWORD, '127.0.0.1', { 'x-forwarded-proto': 'https' });
       expect(String(viaProxy.headers['set-cookie'])).toMatch(/; Secure$/);
