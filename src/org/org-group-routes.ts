@@ -159,8 +159,8 @@ export async function orgGroupRoutes(app: FastifyInstance, deps: { groups: OrgGr
     schema: { tags, summary: 'Move a device to another organization group (audited)', params: Id, body: Type.Object({ groupId: Type.String({ maxLength: 64 }) }), response: { 204: Type.Null(), 404: ErrorBody } },
   }, async (req, reply) => {
     try {
-      await groups.moveDevice(req.params.id, req.body.groupId);
-      await record(req, 'device.move_group', req.params.id, { groupId: req.body.groupId });
+      const { from } = await groups.moveDevice(req.params.id, req.body.groupId);
+      await record(req, 'device.move_group', req.params.id, { fromGroupId: from, groupId: req.body.groupId });
       return reply.code(204).send(null);
     } catch (err) {
       return sendServiceError(reply, err);

@@ -168,10 +168,12 @@ export class OrgGroupService {
     return row?.path.split('/').filter(Boolean);
   }
 
-  /** Places a device in a group; the caller records the audit event. */
-  async moveDevice(deviceId: string, groupId: string): Promise<void> {
+  /** Places a device in a group; returns the group it left, for the audit event the caller records. */
+  async moveDevice(deviceId: string, groupId: string): Promise<{ from: string }> {
     await this.#row(groupId);
-    if (!(await this.store.moveDevice(deviceId, groupId))) throw new OrgGroupError('not_found', 'no such device');
+    const from = await this.store.moveDevice(deviceId, groupId);
+    if (from === undefined) throw new OrgGroupError('not_found', 'no such device');
+    return { from };
   }
 
   async #row(id: string): Promise<OrgGroupRow> {

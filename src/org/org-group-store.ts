@@ -83,8 +83,21 @@ export class OrgGroupStore {
     await this.db.deleteFrom('group_settings').where('group_id', '=', groupId).where('key', '=', key).execute();
   }
 
-  async moveDevice(deviceId: string, groupId: string): Promise<boolean> {
-    const res = await this.db.updateTable('devices').set({ organization_group_id: groupId }).where('id', '=', deviceId).executeTakeFirst();
-    return Number(res.numUpdatedRows) === 1;
+  /**
+   * Moves a device; returns the group it was in (for the audit log), or undefined when there is no
+   * such device. The move applies only from the group read, so two moves at once both report truly.
+   */
+  async moveDevice(deviceId: string, groupId: string): Promise<string | undefined> {
+    for (;;) {
+      const row = await this.db.selectFrom('devices').select('organization_group_id').where('id', '=', deviceId).executeTakeFirst();
+      if (!row) return undefined;
+      const res = await this.db
+        .updateTable('devices')
+        .set({ organization_group_id: groupId })
+        .where('id', '=', deviceId)
+        .where('organization_group_id', '=', row.organization_group_id)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 1) return row.organization_group_id;
+    }
   }
 }
