@@ -107,8 +107,15 @@ const deviceParam = [target('device', param('id'))];
 
 export const DECLARED_FOR_OTHER_MODULES: Record<string, RouteScope> = {
   'GET /api/v1/devices/:id': deviceParam,
+  'PATCH /api/v1/devices/:id': deviceParam,
+  'POST /api/v1/devices/:id/retire': deviceParam,
   'GET /api/v1/devices/:id/commands': deviceParam,
   'POST /api/v1/devices/:id/push': deviceParam,
+  'GET /api/v1/devices/:id/setup-plan': deviceParam,
+  'POST /api/v1/devices/:id/release': deviceParam,
+  'GET /api/v1/devices/:id/managed-admin': deviceParam,
+  'GET /api/v1/devices/:id/managed-admin-password': deviceParam,
+  'POST /api/v1/devices/:id/managed-admin-password/rotate': deviceParam,
   'POST /api/v1/commands': [target('device', body('devices'))],
   'GET /api/v1/commands/:uuid': [target('command', param('uuid'))],
 };
