@@ -6,9 +6,10 @@
 import type { DepProfile } from '../abm/dep-profile.js';
 import { DEFAULTS, LIMITS } from '../abm/dep-profile.js';
 import type { PrimaryAccountPrefill } from '../apple/account-configuration.js';
+import { platformOfAbmFamily, platformOfProduct, type Platform } from '../apple/platform.js';
 import type { AppliedProfile } from './configuration-profile-service.js';
 
-export type Platform = 'iOS' | 'iPadOS' | 'macOS' | 'tvOS' | 'watchOS' | 'visionOS';
+export type { Platform } from '../apple/platform.js';
 export type StepKind = 'install-profile' | 'account-configuration' | 'settings' | 'device-configured';
 
 export interface StepSpec {
@@ -25,15 +26,9 @@ export interface PrimaryAccountInput {
   locked?: boolean;
 }
 
-const FAMILIES: Record<string, Platform> = { iPhone: 'iOS', iPod: 'iOS', iPad: 'iPadOS', Mac: 'macOS', AppleTV: 'tvOS', Watch: 'watchOS', Vision: 'visionOS' };
-const PRODUCTS: Array<[RegExp, Platform]> = [
-  [/^iPhone/, 'iOS'], [/^iPod/, 'iOS'], [/^iPad/, 'iPadOS'], [/^AppleTV/, 'tvOS'], [/^Watch/, 'watchOS'], [/^RealityDevice/, 'visionOS'], [/Mac/, 'macOS'],
-];
-
 /** The platform from ABM's device_family, else from the product name the device reported. */
 export function platformOf(deviceFamily: string | null | undefined, productName: string | null | undefined): Platform | null {
-  if (deviceFamily && FAMILIES[deviceFamily]) return FAMILIES[deviceFamily];
-  return PRODUCTS.find(([re]) => productName && re.test(productName))?.[1] ?? null;
+  return platformOfAbmFamily(deviceFamily) ?? platformOfProduct(productName);
 }
 
 /** The await-configuration time limit in minutes: the profile's, within Apple-sane bounds. */
