@@ -12,7 +12,7 @@ import { Scope } from '../src/org/scope.js';
 import { TestBrowser, errorText, inputValue, linkHref, statusText, type Page } from './support/browser.js';
 import { skipUnlessAvailable, testDatabaseKinds } from './support/db.js';
 import { LDAP_SUFFIX, TestLdapServer } from './support/ldap-server.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { freePort, startTestServer, type TestServer } from './support/server.js';
 
 const IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1';
 const MAC = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15';
@@ -245,6 +245,19 @@ describe.each(testDatabaseKinds)('web enrollment (%s)', (kind) => {
       expect(p).toMatchObject({ state: 'authenticated', userId: carol.id, groupId: g.dir, ownership: 'corporate-shared' });
       expect(carol.email).toBe('carol@example.org');
       expect(LDAP_SUFFIX).toBe('dc=example,dc=org');
+    });
+
+    it('says so when the directory cannot be reached', async () => {
+      const down = await pomona.api('/api/v1/organization-groups', { body: { parentId: g.acme, name: 'Down', groupId: 'ACME-DOWN' } });
+      await setting(down.json.id, 'enrollment.authenticationMethods', ['ldap']);
+      const closed = await freePort();
+      const created = await pomona.api('/api/v1/identity-providers', { body: { groupId: down.json.id, kind: 'ldap', name: 'Down', config: { ...ldap.config(), urls: [`ldap://127.0.0.1:${closed}`] } } });
+      expect(created.status).toBe(201);
+      const s = await begin(IPHONE, 'ACME-DOWN');
+      const page = await signIn(s, { username: 'carol', password: 'carol-Secret-1' });
+      expect(page.status).toBe(503);
+      expect(errorText(page.text)).toBe('the directory cannot be reached right now; try again in a few minutes');
+      expect((await pomona.ctx.pendingEnrollments.get(s.id)).state).toBe('started');
     });
 
     it('refuses expired, used, revoked, another user\'s and another platform\'s tokens, each saying why', async () => {

@@ -120,7 +120,7 @@ export class SignIn {
   /** A refusal from a sign-in step, shown on the page it came from. */
   async refused(request: FastifyRequest, reply: FastifyReply, p: PendingEnrollment, err: unknown, form: { values?: SignInPageValues } = {}): Promise<unknown> {
     const status = statusOf(err);
-    request.log.info({ pendingId: p.id, reason: (err as Error).message }, 'enrollment sign-in refused');
+    request.log.info({ pendingId: p.id, reason: (err as Error).message, detail: err instanceof SignInRefusal ? err.detail : undefined }, 'enrollment sign-in refused');
     if (err instanceof SignInRefusal && err.kind === 'throttled') reply.header('retry-after', String(Math.ceil(err.retryAfterMs / 1000)));
     const current = await this.pending.get(p.id);
     if (current.state === 'incomplete') return this.#message(reply, 404, current, 'Enrollment not found', 'This enrollment has expired; start again.');

@@ -64,6 +64,8 @@ export class SignInRefusal extends Error {
     readonly kind: 'invalid' | 'refused' | 'throttled' | 'unavailable' | 'platform-needed',
     message: string,
     readonly retryAfterMs = 0,
+    /** for the log only (e.g. which directory failed and how) */
+    readonly detail?: string,
   ) {
     super(message);
   }
@@ -309,7 +311,7 @@ export class SignInService {
           try {
             return await users.fromIdentity(await (await idps.directory(provider.id)).authenticate(username, password), groupId);
           } catch (err) {
-            if (err instanceof LdapDirectoryError) throw new SignInRefusal('unavailable', 'the directory cannot be reached right now; try again in a few minutes');
+            if (err instanceof LdapDirectoryError) throw new SignInRefusal('unavailable', 'the directory cannot be reached right now; try again in a few minutes', 0, `${provider.name}: ${err.message}`);
             if (!(err instanceof SignInError)) throw err;
             refusal = err;
           }
