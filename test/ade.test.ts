@@ -114,6 +114,39 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       expect(pending).toMatchObject({ groupId: 'global', userId: alice.id, deviceId: row.id, context: { serial: 'ADEOPEN00001', profileId: profiles.open } });
     });
 
+    it('reuses the device record when a wiped device enrolls again: old queue cleared, history kept; ABM removal never unenrolls', async () => {
+      const first = (await deviceRow('ADEOPEN00001'))!;
+      const before = await deviceCount();
+      const queued = await pomona.api('/api/v1/commands', { body: { devices: ['ADEOPEN00001'], command: { RequestType: 'ProfileList' }, push: false } });
+      expect(queued.status).toBe(201);
+      const udid = first.udid!;
+      // The same hardware after an erase: same UDID and serial, a new identity.
+      const wiped = new AdeDevice({ serial: 'ADEOPEN00001', udid, product: 'iPhone16,1', osVersion: '18.1', build: '22B83', identity, abmUrl: sim.url });
+      expect(await wiped.run()).toEqual({ kind: 'enrolled' });
+      expect(await deviceCount()).toBe(before);
+      expect((await deviceRow('ADEOPEN00001'))!.id).toBe(first.id);
+      const queue = await pomona.ctx.database.db.selectFrom('command_queue').selectAll().where('enrollment_id', '=', udid).execute();
+      expect(queue).toHaveLength(1);
+      expect(queue[0]).toMatchObject({ active: 0 }); // kept as history, never sent to the new installation
+      const enrolledTwice = (await pomona.ctx.pendingEnrollments.list({ mode: 'ade', state: 'enrolled' })).filter((p) => p.deviceId === first.id);
+      expect(enrolledTwice).toHaveLength(2);
+      const enrollment = await pomona.ctx.database.db.selectFrom('enrollments').selectAll().where('id', '=', udid).executeTakeFirstOrThrow();
+      expect(enrollment).toMatchObject({ is_ade: 1, status: 'active' });
+
+      // Apple removes the device, then the token stops working: the managed device stays enrolled.
+      sim.deleteDevices(['ADEOPEN00001']);
+      expect((await pomona.api(`/api/v1/abm-servers/${serverId}/sync`, { body: {} })).status).toBe(202);
+      await pomona.ctx.scheduler.runNow('abm-sync');
+      expect((await pomona.api('/api/v1/abm-devices/ADEOPEN00001')).json.removedAt).not.toBeNull();
+      sim.rejectToken(sim.servers().find((x) => x.name === 'ADE Main')!.serverUuid);
+      await pomona.api(`/api/v1/abm-servers/${serverId}/sync`, { body: {} });
+      await pomona.ctx.scheduler.runNow('abm-sync');
+      expect((await pomona.api(`/api/v1/abm-servers/${serverId}`)).json.tokenState).toBe('rejected');
+      const after = await pomona.ctx.database.db.selectFrom('enrollments').selectAll().where('id', '=', udid).executeTakeFirstOrThrow();
+      expect(after.status).toBe('active');
+      expect(wiped.device.answered).toEqual([]);
+    });
+
     it('asks a device below the minimum to update, then enrolls it; refuses one that cannot update, with the admin message', async () => {
       const old = adeDevice('ADEOLD000002', { osVersion: '17.2', build: '21C62' });
       expect(await old.run()).toEqual({ kind: 'enrolled', updatedTo: '17.4' });
@@ -168,8 +201,9 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       const unknown = await postMachineInfo(signed('NOTINABM0001'));
       expect(unknown.status).toBe(403);
       expect(JSON.parse(unknown.text)).toMatchObject({ code: 'com.pomona.enrollment.refused', message: expect.stringMatching(/not in any of this server's Apple Business Manager accounts/) });
-      const elsewhere = await postMachineInfo(signed('ADEOPEN00001'), `?profile=${otherServerProfile}`);
+      const elsewhere = await postMachineInfo(signed('ADEOLD000003'), `?profile=${otherServerProfile}`);
       expect(JSON.parse(elsewhere.text).message).toMatch(/belongs to another ABM server/);
+      expect(JSON.parse((await postMachineInfo(signed('ADEOPEN00001'))).text).message).toMatch(/was removed from Apple Business Manager/);
       const skipped = await postMachineInfo(signed('ADESIGN00004'), `?profile=${profiles.signed}`);
       expect(skipped.status).toBe(403);
       expect(JSON.parse(skipped.text).message).toMatch(/signs the user in through the web view/);
