@@ -464,6 +464,21 @@ export interface PendingEnrollmentTable {
   updated_at: number;
   profile_issued_at: number | null;
   completed_at: number | null;
+  /** the device an ADE attempt is for (0011) */
+  serial_number: string | null;
+  authenticated_at: number | null;
+  /** how the user signed in: password, ldap, token, saml, oidc (0011) */
+  sign_in_method: string | null;
+}
+
+/** An ADE request Pomona refused or answered with "update first", for the device's timeline (0011). */
+export interface EnrollmentEventTable {
+  id: string;
+  serial_number: string;
+  at: number;
+  step: string;
+  outcome: string;
+  detail: string;
 }
 
 /** An account-driven user enrollment's access token (only its hash), single-use, for one staging record. */
@@ -596,6 +611,7 @@ export interface Database {
   configuration_profiles: ConfigurationProfileTable;
   configuration_profile_attachments: ConfigurationProfileAttachmentTable;
   setup_plans: SetupPlanTable;
+  enrollment_events: EnrollmentEventTable;
   setup_plan_steps: SetupPlanStepTable;
   managed_admin_accounts: ManagedAdminAccountTable;
 }

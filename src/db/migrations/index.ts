@@ -9,6 +9,7 @@ import * as m0007 from './0007-pending-enrollments.js';
 import * as m0008 from './0008-user-enrollment.js';
 import * as m0009 from './0009-device-lifecycle.js';
 import * as m0010 from './0010-setup-plan.js';
+import * as m0011 from './0011-ade-timeline.js';
 
 /** Migrations are listed here (not read from disk) so they run the same from source and tests. */
 const migrations: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0008-user-enrollment': m0008,
   '0009-device-lifecycle': m0009,
   '0010-setup-plan': m0010,
+  '0011-ade-timeline': m0011,
 };
 
 export const migrationProvider: MigrationProvider = {
