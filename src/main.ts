@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, OPTIONS, type Config } from './config.js';
 import { openContext, startServer, type Context } from './app.js';
 import { registerAbmCommands } from './abm/abm-cli.js';
 import { registerSimAbmCommand } from './sim/abm-cli.js';
+import { registerDemoCommand } from './demo/demo-cli.js';
 
 const program = new Command('pomona')
   .description('Pomona — self-hosted Apple MDM server built around Automated Device Enrollment')
@@ -216,6 +217,7 @@ devices
 
 registerAbmCommands(program, withContext);
 registerSimAbmCommand(program);
+registerDemoCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) for (const p of err.problems) console.error(`pomona: ${p}`);
