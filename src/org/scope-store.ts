@@ -29,6 +29,8 @@ export type ScopedKind =
 export type Placement = Map<string, (string | null)[]>;
 
 const ROOT_PATH = `/${ROOT_GROUP_ID}/`;
+/** Where something whose group id names no group belongs: under the root, reachable by global actors only. */
+const NOWHERE = `${ROOT_PATH}(no such group)/`;
 
 /** The ids of the groups under a path prefix (a subquery for `where(column, 'in', …)`). */
 export function groupsWithin(db: Db, prefix: string) {
@@ -87,7 +89,7 @@ export class ScopeStore {
           .select(['s.id as key', 'g.path', 's.organization_group_id'])
           .where('s.id', 'in', ids)
           .execute()
-          .then((rows) => rows.map((r) => ({ key: r.key, path: r.organization_group_id === null ? ROOT_PATH : (r.path ?? `${ROOT_PATH}(missing)/`) })));
+          .then((rows) => rows.map((r) => ({ key: r.key, path: r.organization_group_id === null ? ROOT_PATH : (r.path ?? NOWHERE) })));
       case 'abm-device':
         return db
           .selectFrom('abm_devices as a')
@@ -96,7 +98,7 @@ export class ScopeStore {
           .select(['a.serial_number as key', 'g.path', 's.organization_group_id'])
           .where('a.serial_number', 'in', ids)
           .execute()
-          .then((rows) => rows.map((r) => ({ key: r.key, path: r.organization_group_id === null ? ROOT_PATH : (r.path ?? `${ROOT_PATH}(missing)/`) })));
+          .then((rows) => rows.map((r) => ({ key: r.key, path: r.organization_group_id === null ? ROOT_PATH : (r.path ?? NOWHERE) })));
       case 'dep-profile':
         return db
           .selectFrom('dep_profiles as p')
@@ -105,7 +107,7 @@ export class ScopeStore {
           .select(['p.id as key', 'g.path', 's.organization_group_id'])
           .where('p.id', 'in', ids)
           .execute()
-          .then((rows) => rows.map((r) => ({ key: r.key, path: r.organization_group_id === null ? ROOT_PATH : (r.path ?? `${ROOT_PATH}(missing)/`) })));
+          .then((rows) => rows.map((r) => ({ key: r.key, path: r.organization_group_id === null ? ROOT_PATH : (r.path ?? NOWHERE) })));
       case 'identity-provider':
         return db
           .selectFrom('identity_providers as p')
@@ -130,7 +132,7 @@ export class ScopeStore {
           .select(['ug.id as key', 'g.path', 'm.organization_group_id'])
           .where('ug.id', 'in', ids)
           .execute()
-          .then((rows) => rows.map((r) => ({ key: r.key, path: r.organization_group_id === null ? null : (r.path ?? `${ROOT_PATH}(missing)/`) })));
+          .then((rows) => rows.map((r) => ({ key: r.key, path: r.organization_group_id === null ? null : (r.path ?? NOWHERE) })));
       case 'registration-token':
         return db
           .selectFrom('registration_tokens as t')
