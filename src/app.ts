@@ -76,6 +76,9 @@ import { pendingEnrollmentRoutes } from './enroll/pending-enrollment-routes.js';
 import { AdeEnrollmentService } from './enroll/ade-service.js';
 import { adeRoutes } from './enroll/ade-routes.js';
 import { adeWebViewRoutes } from './enroll/ade-webview-routes.js';
+import { AdeTimelineStore } from './enroll/ade-timeline-store.js';
+import { AdeTimelineService } from './enroll/ade-timeline-service.js';
+import { adeTimelineRoutes } from './enroll/ade-timeline-routes.js';
 import { APPLE_DEVICE_TRUST, testDeviceTrust } from './apple/machine-info.js';
 import { SignInService } from './enroll/sign-in/sign-in-service.js';
 import { SignIn, signInRoutes } from './enroll/sign-in/sign-in-routes.js';
@@ -169,9 +172,11 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
   const abm = createAbm({ db, secrets, log, publicUrl: config.publicUrl, settings: config.abm, nodeId: config.nodeId });
   const scheduler = new Scheduler(log).add(abm.abmJob);
   // Await configuration: setup plans, the configuration-profile library, managed macOS administrators.
+  const adeTimeline = new AdeTimelineService(new AdeTimelineStore(db));
   const ade = new AdeEnrollmentService({
     abmDevices: abm.abmDevices, depProfiles: abm.depProfiles, servers: abm.abmServers, users, groups, pending: pendingEnrollments,
     buildProfile: async (checkInKey) => (await enrollmentProfiles.build({ signed: true, checkInKey })).body,
+    events: adeTimeline,
   });
   // Apple's chain always; in test mode also the device simulator's root (tests, the demo).
   const adeTrust = [APPLE_DEVICE_TRUST, ...(config.adeTestRootFile ? [testDeviceTrust(readFileSync(config.adeTestRootFile, 'utf8'))] : [])];
@@ -193,7 +198,7 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
   return {
     config, log, secrets, database, appliedMigrations, ca, scep, pushcerts, apns, push, audit, admins, tokens,
     events, devices, commandStore, checkins, commands, enrollmentProfiles, userEnrollment, userEnrollmentStore,
-    groups, users, registrationTokens, inventory, lifecycle, idps, pendingEnrollments, signIn, ssoReturns, consoleSignIn, ...abm, ade, adeTrust, ...setup, scheduler,
+    groups, users, registrationTokens, inventory, lifecycle, idps, pendingEnrollments, signIn, ssoReturns, consoleSignIn, ...abm, ade, adeTrust, adeTimeline, ...setup, scheduler,
     async close() {
       await scheduler.stop();
       await apns.close();
@@ -246,6 +251,7 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object; 
   await app.register(pendingEnrollmentRoutes, { pending: ctx.pendingEnrollments });
   await app.register(adeRoutes, { ade: ctx.ade, trust: ctx.adeTrust });
   await app.register(adeWebViewRoutes, { ade: ctx.ade, signIn: ctx.signIn, trust: ctx.adeTrust });
+  await app.register(adeTimelineRoutes, { timeline: ctx.adeTimeline });
   await app.register(userEnrollmentRoutes, { userEnrollment: ctx.userEnrollment, pending: ctx.pendingEnrollments, signIn: ctx.signIn, groups: ctx.groups, audit: ctx.audit, publicUrl: ctx.config.publicUrl });
   return app;
 }

@@ -114,7 +114,7 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       expect(pending).toMatchObject({ groupId: 'global', userId: alice.id, deviceId: row.id, context: { serial: 'ADEOPEN00001', profileId: profiles.open } });
     });
 
-    it('reuses the device record when a wiped device enrolls again: old queue cleared, history kept; ABM removal never unenrolls', async () => {
+    it('reuses the device record when a wiped device enrolls again: old queue cleared, history kept', async () => {
       const first = (await deviceRow('ADEOPEN00001'))!;
       const before = await deviceCount();
       const queued = await pomona.api('/api/v1/commands', { body: { devices: ['ADEOPEN00001'], command: { RequestType: 'ProfileList' }, push: false } });
@@ -133,17 +133,6 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       const enrollment = await pomona.ctx.database.db.selectFrom('enrollments').selectAll().where('id', '=', udid).executeTakeFirstOrThrow();
       expect(enrollment).toMatchObject({ is_ade: 1, status: 'active' });
 
-      // Apple removes the device, then the token stops working: the managed device stays enrolled.
-      sim.deleteDevices(['ADEOPEN00001']);
-      expect((await pomona.api(`/api/v1/abm-servers/${serverId}/sync`, { body: {} })).status).toBe(202);
-      await pomona.ctx.scheduler.runNow('abm-sync');
-      expect((await pomona.api('/api/v1/abm-devices/ADEOPEN00001')).json.removedAt).not.toBeNull();
-      sim.rejectToken(sim.servers().find((x) => x.name === 'ADE Main')!.serverUuid);
-      await pomona.api(`/api/v1/abm-servers/${serverId}/sync`, { body: {} });
-      await pomona.ctx.scheduler.runNow('abm-sync');
-      expect((await pomona.api(`/api/v1/abm-servers/${serverId}`)).json.tokenState).toBe('rejected');
-      const after = await pomona.ctx.database.db.selectFrom('enrollments').selectAll().where('id', '=', udid).executeTakeFirstOrThrow();
-      expect(after.status).toBe('active');
       expect(wiped.device.answered).toEqual([]);
     });
 
@@ -176,6 +165,36 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       expect(row).toMatchObject({ organization_group_id: groups.sales, enrollment_method: 'ade-webview', enrolled_user_id: alice.id, ownership: 'corporate-dedicated' });
     });
 
+    it("tells each device's ADE timeline, with the reason of every refusal", async () => {
+      const steps = async (serial: string) => {
+        const res = await pomona.api(`/api/v1/abm-devices/${serial}/timeline`);
+        expect(res.status).toBe(200);
+        return res.json.items as Array<{ at: number; step: string; outcome: string; detail?: string }>;
+      };
+      // Apple marks the profile pushed at activation; Pomona learns it at the next sync.
+      await pomona.api(`/api/v1/abm-servers/${serverId}/sync`, { body: {} });
+      await pomona.ctx.scheduler.runNow('abm-sync');
+      const updated = await steps('ADEOLD000002');
+      expect(updated.map((e) => e.step)).toEqual(expect.arrayContaining([
+        'Added to Apple Business Manager', 'Enrollment profile assigned', 'Profile pushed to the device', 'Enrollment request: software update required',
+        'Enrollment requested', 'Assigned', 'Enrollment profile delivered', 'Device identity issued (SCEP)', 'First check-in',
+      ]));
+      expect(updated.find((e) => e.step === 'Assigned')!.detail).toBe('to alice');
+      expect(updated.map((e) => e.at)).toEqual([...updated.map((e) => e.at)].sort((a, b) => a - b));
+      const update = updated.findIndex((e) => e.step === 'Enrollment request: software update required');
+      expect(update).toBeLessThan(updated.findIndex((e) => e.step === 'First check-in'));
+
+      const refused = await steps('ADEOLD000003');
+      expect(refused).toContainEqual(expect.objectContaining({ step: 'Enrollment request refused', outcome: 'failed', detail: 'Update this iPhone to iOS 17.4 first.' }));
+      expect(refused.some((e) => e.step === 'First check-in')).toBe(false);
+
+      const signedIn = await steps('ADESIGN00004');
+      expect(signedIn).toContainEqual(expect.objectContaining({ step: 'Web view opened' }));
+      expect(signedIn).toContainEqual(expect.objectContaining({ step: 'Signed in', detail: 'alice (password)' }));
+
+      expect((await pomona.api('/api/v1/abm-devices/NEVERSEEN001/timeline')).status).toBe(404);
+    });
+
     it('gives each web-view load its own staging record, and a restarted one leaves no ghost device', async () => {
       const before = await deviceCount();
       const header = { 'x-apple-aspen-deviceinfo': signed('ADESIGN00004').toString('base64') };
@@ -203,7 +222,6 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       expect(JSON.parse(unknown.text)).toMatchObject({ code: 'com.pomona.enrollment.refused', message: expect.stringMatching(/not in any of this server's Apple Business Manager accounts/) });
       const elsewhere = await postMachineInfo(signed('ADEOLD000003'), `?profile=${otherServerProfile}`);
       expect(JSON.parse(elsewhere.text).message).toMatch(/belongs to another ABM server/);
-      expect(JSON.parse((await postMachineInfo(signed('ADEOPEN00001'))).text).message).toMatch(/was removed from Apple Business Manager/);
       const skipped = await postMachineInfo(signed('ADESIGN00004'), `?profile=${profiles.signed}`);
       expect(skipped.status).toBe(403);
       expect(JSON.parse(skipped.text).message).toMatch(/signs the user in through the web view/);
@@ -212,6 +230,22 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       expect(noHeader.status).toBe(400);
       expect(noHeader.text).toContain('missing x-apple-aspen-deviceinfo header');
       expect(await deviceCount()).toBe(before);
+    });
+
+    it('never unenrolls a managed device when Apple removes it or the token stops working; a removed serial cannot enroll anew', async () => {
+      const udid = (await deviceRow('ADEOPEN00001'))!.udid!;
+      // Apple removes the device, then the token stops working: the managed device stays enrolled.
+      sim.deleteDevices(['ADEOPEN00001']);
+      expect((await pomona.api(`/api/v1/abm-servers/${serverId}/sync`, { body: {} })).status).toBe(202);
+      await pomona.ctx.scheduler.runNow('abm-sync');
+      expect((await pomona.api('/api/v1/abm-devices/ADEOPEN00001')).json.removedAt).not.toBeNull();
+      sim.rejectToken(sim.servers().find((x) => x.name === 'ADE Main')!.serverUuid);
+      await pomona.api(`/api/v1/abm-servers/${serverId}/sync`, { body: {} });
+      await pomona.ctx.scheduler.runNow('abm-sync');
+      expect((await pomona.api(`/api/v1/abm-servers/${serverId}`)).json.tokenState).toBe('rejected');
+      const after = await pomona.ctx.database.db.selectFrom('enrollments').selectAll().where('id', '=', udid).executeTakeFirstOrThrow();
+      expect(after.status).toBe('active');
+      expect(JSON.parse((await postMachineInfo(signed('ADEOPEN00001'))).text).message).toMatch(/was removed from Apple Business Manager/);
     });
   });
 });

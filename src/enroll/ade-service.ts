@@ -17,7 +17,8 @@ import { checkOsRule, type OsGateDecision } from './os-gate.js';
 import { platformOfProduct, type PendingEnrollment, type PendingEnrollmentService } from './pending-enrollment-service.js';
 
 export class AdeRefusal extends ServiceError {
-  constructor(message: string) {
+  /** `known`: the serial is one of ours, so the refusal goes on its timeline */
+  constructor(message: string, readonly known = true) {
     super('refused', 'refused', message);
   }
 }
@@ -54,7 +55,11 @@ export interface AdeDeps {
   pending: PendingEnrollmentService;
   /** the signed device enrollment profile whose CheckInURL carries the staging record's key */
   buildProfile(checkInKey: string): Promise<Buffer>;
+  /** the device's timeline: requests refused or sent to update */
+  events: { record(e: { serialNumber: string; step: AdeStep; outcome: 'refused' | 'update-required'; detail: string }): Promise<void> };
 }
+
+export type AdeStep = 'enrollment-request' | 'web-view';
 
 export class AdeEnrollmentService {
   constructor(private readonly d: AdeDeps) {}
@@ -62,7 +67,8 @@ export class AdeEnrollmentService {
   /** The device's ABM record and profile. `profileId` is the one named in the URL Apple gave the device. */
   async target(info: MachineInfo, profileId?: string): Promise<AdeTarget> {
     const device = await this.d.abmDevices.get(info.serial);
-    if (!device) throw new AdeRefusal(`serial ${info.serial} is not in any of this server's Apple Business Manager accounts`);
+    // Unknown serials are not recorded: anyone with a device certificate could fill the table.
+    if (!device) throw new AdeRefusal(`serial ${info.serial} is not in any of this server's Apple Business Manager accounts`, false);
     if (device.removedAt !== null) throw new AdeRefusal(`serial ${info.serial} was removed from Apple Business Manager`);
     let profile;
     if (profileId) {
@@ -97,10 +103,48 @@ export class AdeEnrollmentService {
    * group's default ownership (corporate when unset) and the profile's user assignment.
    */
   async enroll(info: MachineInfo, opts: { profileId?: string; sourceAddress?: string } = {}): Promise<AdeAnswer> {
-    const target = await this.target(info, opts.profileId);
+    return this.#noted(info, 'enrollment-request', () => this.#enroll(info, opts));
+  }
+
+  /**
+   * The web view's first load: where the device belongs, or Apple's update answer. The caller
+   * then starts the sign-in (mode 'ade-webview') for the target.
+   */
+  async webView(info: MachineInfo, profileId?: string): Promise<{ kind: 'sign-in'; target: AdeTarget } | Extract<AdeAnswer, { kind: 'software-update' }>> {
+    return this.#noted(info, 'web-view', async () => {
+      const target = await this.target(info, profileId);
+      const os = this.#gate(target, info);
+      return os ?? { kind: 'sign-in', target };
+    });
+  }
+
+  /** Records on the device's timeline what was refused, or answered with "update first". */
+  async #noted<T extends { kind: string }>(info: MachineInfo, step: AdeStep, fn: () => Promise<T>): Promise<T> {
+    try {
+      const answer = await fn();
+      if (answer.kind === 'software-update') {
+        const a = answer as unknown as { osVersion: string; buildVersion?: string };
+        await this.d.events.record({ serialNumber: info.serial, step, outcome: 'update-required', detail: `runs ${info.osVersion ?? info.build}; asked to update to ${a.osVersion}${a.buildVersion ? ` (${a.buildVersion})` : ''}` });
+      }
+      return answer;
+    } catch (err) {
+      if (err instanceof AdeRefusal && err.known) await this.d.events.record({ serialNumber: info.serial, step, outcome: 'refused', detail: err.message });
+      throw err;
+    }
+  }
+
+  /** The OS rule as an answer: Apple's update 403, a refusal (thrown), or undefined to go on. */
+  #gate(target: AdeTarget, info: MachineInfo): Extract<AdeAnswer, { kind: 'software-update' }> | undefined {
     const os = this.osDecision(target, info);
     if (os.kind === 'update') return { kind: 'software-update', osVersion: os.osVersion, buildVersion: os.buildVersion, message: os.message };
     if (os.kind === 'refuse') throw new AdeRefusal(os.message);
+    return undefined;
+  }
+
+  async #enroll(info: MachineInfo, opts: { profileId?: string; sourceAddress?: string }): Promise<AdeAnswer> {
+    const target = await this.target(info, opts.profileId);
+    const update = this.#gate(target, info);
+    if (update) return update;
     const { pomona } = target.profile.settings;
     if (usesPomonaWebView(target.profile.settings)) {
       // Apple sends such devices to the web view; a POST here would skip the sign-in.
@@ -114,6 +158,7 @@ export class AdeEnrollmentService {
     }
     const { pending } = await this.d.pending.create({
       mode: 'ade',
+      serialNumber: info.serial,
       groupId: target.groupId,
       platform: target.platform ?? undefined,
       sourceAddress: opts.sourceAddress,

@@ -16,7 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { machineInfoFromHeader, type MachineInfoTrust } from '../apple/machine-info.js';
-import { AdeRefusal, machineContext, type AdeEnrollmentService } from './ade-service.js';
+import { machineContext, type AdeEnrollmentService } from './ade-service.js';
 import { deviceRefusal, sendAdeAnswer } from './ade-routes.js';
 import { messagePage } from './sign-in/sign-in-pages.js';
 import { sendPage, type SignIn } from './sign-in/sign-in-routes.js';
@@ -37,13 +37,13 @@ export async function adeWebViewRoutes(app: FastifyInstance, deps: { ade: AdeEnr
   r.get(ADE_WEBVIEW_PATH, { schema: { hide: true, querystring: Type.Object({ profile: Type.Optional(Type.String({ maxLength: 64 })) }) } }, async (request, reply) => {
     try {
       const info = machineInfoFromHeader(request.headers['x-apple-aspen-deviceinfo'], deps.trust);
-      const target = await ade.target(info, request.query.profile);
-      const os = ade.osDecision(target, info);
-      if (os.kind === 'update') return sendAdeAnswer(reply, { kind: 'software-update', osVersion: os.osVersion, buildVersion: os.buildVersion, message: os.message });
-      if (os.kind === 'refuse') throw new AdeRefusal(os.message);
+      const decision = await ade.webView(info, request.query.profile);
+      if (decision.kind === 'software-update') return sendAdeAnswer(reply, decision);
+      const { target } = decision;
       request.log.info({ serial: info.serial, profile: target.profile.id }, 'ADE web view opened');
       return await signIn.start(request, reply, {
         mode: 'ade-webview',
+        serialNumber: info.serial,
         groupId: target.groupId,
         platform: target.platform ?? undefined,
         context: { ...machineContext(info), profileId: target.profile.id, abmServerId: target.serverId },

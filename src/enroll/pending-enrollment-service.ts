@@ -64,6 +64,11 @@ export interface PendingEnrollment {
   updatedAt: number;
   profileIssuedAt: number | null;
   completedAt: number | null;
+  /** the device an ADE attempt is for */
+  serialNumber: string | null;
+  authenticatedAt: number | null;
+  /** password, ldap, registration-token(+password), saml, oidc; null when no one signed in (ADE with authentication off) */
+  signInMethod: string | null;
 }
 
 export interface PendingEnrollmentListQuery {
@@ -101,7 +106,7 @@ export class PendingEnrollmentService {
    * Starts an attempt. `browserKey` is returned once: the caller hands it to the browser
    * (the sign-in module's `start` does, as a cookie) and nobody else.
    */
-  async create(input: { mode: PendingMode; groupId?: string; platform?: Platform; sourceAddress?: string; context?: Record<string, unknown> }): Promise<{ pending: PendingEnrollment; browserKey: string }> {
+  async create(input: { mode: PendingMode; groupId?: string; platform?: Platform; sourceAddress?: string; context?: Record<string, unknown>; serialNumber?: string }): Promise<{ pending: PendingEnrollment; browserKey: string }> {
     if (!PENDING_MODES.includes(input.mode)) throw new PendingEnrollmentError('invalid', `the mode must be one of ${PENDING_MODES.join(', ')}`);
     if (input.platform && !PLATFORMS.includes(input.platform)) throw new PendingEnrollmentError('invalid', `the platform must be one of ${PLATFORMS.join(', ')}`);
     const now = this.#now();
@@ -111,6 +116,7 @@ export class PendingEnrollmentService {
       id, mode: input.mode, state: 'started', organization_group_id: input.groupId ?? null, platform: input.platform ?? null,
       context_json: input.context ? JSON.stringify(input.context) : null, browser_key_hash: sha256(browserKey),
       source_address: input.sourceAddress?.slice(0, 100) ?? null, expires_at: now + this.#signInTtl, created_at: now, updated_at: now,
+      serial_number: input.serialNumber ?? null,
     });
     return { pending: this.#view((await this.store.get(id))!, now), browserKey };
   }
@@ -143,13 +149,13 @@ export class PendingEnrollmentService {
    */
   async authenticate(
     id: string,
-    input: { userId: string | null; groupId: string; registrationTokenId?: string | null; ownership: Ownership; platform?: Platform | null; requiredPlatform?: Platform | null; termsVersion: number | null },
+    input: { userId: string | null; groupId: string; registrationTokenId?: string | null; ownership: Ownership; platform?: Platform | null; requiredPlatform?: Platform | null; termsVersion: number | null; method?: string },
   ): Promise<PendingEnrollment> {
     if (!OWNERSHIP.includes(input.ownership)) throw new PendingEnrollmentError('invalid', `the ownership must be one of ${OWNERSHIP.join(', ')}`);
     const ok = await this.store.transition(id, ['started'], this.#now(), {
       state: 'authenticated', user_id: input.userId, organization_group_id: input.groupId, registration_token_id: input.registrationTokenId ?? null,
       ownership: input.ownership, ...(input.platform ? { platform: input.platform } : {}), required_platform: input.requiredPlatform ?? null,
-      terms_version_required: input.termsVersion,
+      terms_version_required: input.termsVersion, authenticated_at: this.#now(), sign_in_method: input.method ?? null,
     });
     if (!ok) throw await this.#stateError(id, 'someone has already signed in to this enrollment');
     return this.get(id);
@@ -269,6 +275,7 @@ export class PendingEnrollmentService {
       managedAppleId: r.managed_apple_id, context: r.context_json ? (JSON.parse(r.context_json) as Record<string, unknown>) : {},
       enrollmentId: r.enrollment_id, deviceId: r.device_id, sourceAddress: r.source_address, expiresAt: r.expires_at,
       createdAt: r.created_at, updatedAt: r.updated_at, profileIssuedAt: r.profile_issued_at, completedAt: r.completed_at,
+      serialNumber: r.serial_number, authenticatedAt: r.authenticated_at, signInMethod: r.sign_in_method,
     };
   }
 }

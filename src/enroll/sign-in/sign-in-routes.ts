@@ -70,7 +70,7 @@ export class SignIn {
   }
 
   /** Creates a staging record, hands this browser its key, and sends it to the sign-in page. */
-  async start(request: FastifyRequest, reply: FastifyReply, input: { mode: PendingMode; groupId?: string; platform?: Platform; context?: Record<string, unknown> }): Promise<FastifyReply> {
+  async start(request: FastifyRequest, reply: FastifyReply, input: { mode: PendingMode; groupId?: string; platform?: Platform; context?: Record<string, unknown>; serialNumber?: string }): Promise<FastifyReply> {
     const { pending, browserKey } = await this.pending.create({ ...input, sourceAddress: request.ip });
     setBrowserKey(reply, pending.id, browserKey, { secure: this.opts.secureCookies, maxAgeSeconds: this.opts.cookieMaxAgeSeconds ?? 3600 });
     request.log.info({ pendingId: pending.id, mode: input.mode }, 'enrollment started');

@@ -164,7 +164,7 @@ export class SignInService {
     const keys = throttleKeys(input.source, input.username);
     const user = await this.#passwordUser(p, input.username, input.password, keys);
     await this.deps.throttle.reset(keys.slice(1));
-    return this.#complete(p, user.id, { typedGroupId: offer.groupIdField ? input.typedGroupId : undefined });
+    return this.#complete(p, user.id, { typedGroupId: offer.groupIdField ? input.typedGroupId : undefined, method: user.source === 'local' ? 'password' : 'ldap' });
   }
 
   /**
@@ -199,7 +199,7 @@ export class SignInService {
     } else if (input.username?.trim() && grant.userId && (await this.deps.users.view(grant.userId)).username !== input.username.trim()) {
       throw new SignInRefusal('refused', 'this registration token was issued to another user');
     }
-    return this.#complete(p, userId, { grant, platform });
+    return this.#complete(p, userId, { grant, platform, method: input.password ? 'registration-token+password' : 'registration-token' });
   }
 
   /** Sends the browser to an SSO provider the group offers; it comes back through `ssoReturned`. */
@@ -242,9 +242,10 @@ export class SignInService {
       : undefined;
     if (!parked || parked.pendingId !== p.id) throw new SignInRefusal('refused', 'this sign-in was not started here or has expired; start again');
     if (!handoffKey || sha256(handoffKey) !== parked.handoff) throw new SignInRefusal('refused', 'this sign-in was finished in another browser; start again');
-    if (!(await this.offer(p)).sso.some((x) => x.id === parked.providerId)) throw new SignInRefusal('invalid', 'this sign-in method is not offered here');
+    const provider = (await this.offer(p)).sso.find((x) => x.id === parked.providerId);
+    if (!provider) throw new SignInRefusal('invalid', 'this sign-in method is not offered here');
     const user = await this.deps.users.fromIdentity(parked.identity, p.groupId ?? ROOT_GROUP_ID);
-    return this.#complete(p, user.id, { typedGroupId: parked.typedGroupId });
+    return this.#complete(p, user.id, { typedGroupId: parked.typedGroupId, method: provider.kind });
   }
 
   /** The terms of use still to accept for this record (the final group's current text), or null. */
@@ -264,7 +265,7 @@ export class SignInService {
   }
 
   /** Places the enrollment, spends the token, and records it all on the staging record. */
-  async #complete(p: PendingEnrollment, userId: string | null, o: { typedGroupId?: string; grant?: RegistrationTokenGrant; platform?: Platform }): Promise<PendingEnrollment> {
+  async #complete(p: PendingEnrollment, userId: string | null, o: { typedGroupId?: string; grant?: RegistrationTokenGrant; platform?: Platform; method: string }): Promise<PendingEnrollment> {
     const { groups, tokens, pending } = this.deps;
     const rules = this.rulesFor(p.mode);
     if (!rules) throw new SignInRefusal('unavailable', 'this kind of enrollment cannot continue on this server');
@@ -275,7 +276,7 @@ export class SignInService {
     if (o.grant) await tokens.claim(o.grant);
     return pending.authenticate(p.id, {
       userId, groupId, ownership, registrationTokenId: o.grant?.tokenId ?? null, platform: o.platform ?? null,
-      requiredPlatform: o.grant?.platform ?? null, termsVersion: terms?.version ?? null,
+      requiredPlatform: o.grant?.platform ?? null, termsVersion: terms?.version ?? null, method: o.method,
     });
   }
 
