@@ -131,15 +131,16 @@ export class InventoryService {
       counts[c.state] += c.n;
       counts.total += c.n;
     }
-    return shown.map((g) => {
-      const subtree = zero();
-      for (const other of tree) {
-        if (!other.path.startsWith(g.path)) continue;
-        const h = here.get(other.id)!;
-        for (const k of [...LIFECYCLE_STATES, 'total'] as const) subtree[k] += h[k];
+    // Each group's own counts go to every group on its path (itself and its ancestors).
+    const subtree = new Map(tree.map((g) => [g.id, zero()]));
+    for (const g of tree) {
+      const own = here.get(g.id)!;
+      for (const id of g.path.split('/').filter(Boolean)) {
+        const sum = subtree.get(id);
+        if (sum) for (const k of [...LIFECYCLE_STATES, 'total'] as const) sum[k] += own[k];
       }
-      return { id: g.id, parentId: g.parent_id, name: g.name, groupId: g.group_code, depth: g.depth, here: here.get(g.id)!, subtree };
-    });
+    }
+    return shown.map((g) => ({ id: g.id, parentId: g.parent_id, name: g.name, groupId: g.group_code, depth: g.depth, here: here.get(g.id)!, subtree: subtree.get(g.id)! }));
   }
 
   async #filter(q: InventoryQuery): Promise<InventoryFilter> {

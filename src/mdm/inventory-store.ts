@@ -4,13 +4,15 @@
  * 100,000 of them). Both read with their lifecycle state as device-lifecycle.ts defines it.
  *
  * Paging follows one order that both tables can stream from an index, so a page costs its
- * offset plus its size, not a sort of every device: devices without a serial number (user
- * enrollments) first, by id; then by serial number, device rows and ABM records merged.
+ * size (after a cursor) or its offset plus its size, never a sort of every device: devices
+ * without a serial number (user enrollments) first, by id; then by serial number, device rows
+ * and ABM records merged.
  */
 import { sql, type RawBuilder, type Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { OrganizationGroupTable } from '../db/schema.js';
 import { ABM_FAMILIES, PLATFORMS, type Platform } from '../apple/platform.js';
+import { ROOT_GROUP_ID } from '../org/org-group-service.js';
 import type { LifecycleState, Ownership } from './device-lifecycle.js';
 
 export interface InventoryFilter {
@@ -81,6 +83,9 @@ const ABM_PLATFORM = sql`CASE a.device_family ${sql.join(
 /** An ABM record of a device that has a device row is shown through the row (the link: abm-device-store.ts, checkin-store.ts). */
 const ABM_ONLY = sql`a.device_id IS NULL`;
 
+/** An ABM server without a group serves the whole tree: its devices count at the root. */
+const ABM_GROUP = sql`COALESCE(s.organization_group_id, ${sql.lit(ROOT_GROUP_ID)})`;
+
 // Both halves of the union list the same columns, with typed NULLs so PostgreSQL can merge them.
 const TEXT_NULL = sql`CAST(NULL AS TEXT)`;
 const MDM_COLUMNS = sql`d.id AS id, d.serial_number AS serial_number, d.udid AS udid, d.device_name AS device_name,
@@ -90,7 +95,7 @@ const MDM_COLUMNS = sql`d.id AS id, d.serial_number AS serial_number, d.udid AS 
   d.registration_token_id AS registration_token_id, d.created_at AS first_seen_at, d.last_seen_at AS last_seen_at`;
 const ABM_COLUMNS = sql`${TEXT_NULL} AS id, a.serial_number AS serial_number, ${TEXT_NULL} AS udid, ${TEXT_NULL} AS device_name,
   ${TEXT_NULL} AS product_name, a.model AS model_name, ${TEXT_NULL} AS model, ${TEXT_NULL} AS os_version, ${TEXT_NULL} AS build_version, ${ABM_PLATFORM} AS platform,
-  COALESCE(s.organization_group_id, 'global') AS group_id, ${TEXT_NULL} AS ownership, ${ABM_STATE} AS lifecycle_state, ${ABM_CHANGED} AS lifecycle_changed_at,
+  ${ABM_GROUP} AS group_id, ${TEXT_NULL} AS ownership, ${ABM_STATE} AS lifecycle_state, ${ABM_CHANGED} AS lifecycle_changed_at,
   a.abm_server_id AS abm_server_id, a.removed_at AS abm_removed_at, ${TEXT_NULL} AS enrollment_method,
   ${TEXT_NULL} AS registration_token_id, a.first_seen_at AS first_seen_at, CAST(NULL AS BIGINT) AS last_seen_at`;
 const MDM_FROM = sql`FROM devices d LEFT JOIN abm_devices a ON a.serial_number = d.serial_number`;
@@ -191,9 +196,9 @@ export class InventoryStore {
             WHERE ${GONE_FROM_ABM} GROUP BY d.organization_group_id`,
       ),
       this.#all<{ group_id: string; state: string; n: number | string }>(
-        sql`SELECT COALESCE(s.organization_group_id, 'global') AS group_id, x.state AS state, sum(x.n) AS n
+        sql`SELECT ${ABM_GROUP} AS group_id, x.state AS state, sum(x.n) AS n
             FROM (SELECT a.abm_server_id AS server_id, ${ABM_STATE} AS state, count(*) AS n FROM abm_devices a WHERE ${ABM_ONLY} GROUP BY a.abm_server_id, ${ABM_STATE}) x
-            JOIN abm_servers s ON s.id = x.server_id GROUP BY COALESCE(s.organization_group_id, 'global'), x.state`,
+            JOIN abm_servers s ON s.id = x.server_id GROUP BY ${ABM_GROUP}, x.state`,
       ),
     ]);
     const out: StateCount[] = [];
@@ -275,7 +280,7 @@ function abmWhere(f: InventoryFilter): RawBuilder<unknown> | null {
   if (f.model) c.push(sql`lower(a.model) = ${f.model.toLowerCase()}`);
   if (f.q) c.push(contains(f.q, [sql`a.serial_number`, sql`a.description`, sql`a.asset_tag`]));
   if (f.serial) c.push(sql`a.serial_number = ${f.serial}`);
-  for (const path of f.groupPaths) c.push(sql`COALESCE(s.organization_group_id, 'global') IN (${groupsUnder(path)})`);
+  for (const path of f.groupPaths) c.push(sql`${ABM_GROUP} IN (${groupsUnder(path)})`);
   return sql.join(c, sql` AND `);
 }
 
