@@ -73,4 +73,16 @@ describe('pomona CLI', () => {
     expect((await pomona(dir, 'abm', 'devices', 'export', '--server', 'Main', '--out', csv)).code).toBe(0);
     expect(readFileSync(csv, 'utf8').trim().split('\r\n')).toHaveLength(31);
   }, 60_000);
+
+  it('lists the organization\'s devices by group and lifecycle state', async () => {
+    const registered = await pomona(dir, 'devices', 'list', '--group', 'GLOBAL', '--lifecycle', 'registered');
+    expect(registered.code, registered.stderr).toBe(0);
+    const lines = registered.stdout.trim().split('\n');
+    expect(lines).toHaveLength(30);
+    for (const l of lines) expect(l.split('\t')[2]).toBe('registered');
+    expect(registered.stderr.trim()).toBe('30 of 30 devices');
+    const bad = await pomona(dir, 'devices', 'list', '--lifecycle', 'enrolled,bogus');
+    expect(bad.code).toBe(1);
+    expect(bad.stderr.trim().split('\n')).toEqual(['pomona: unknown lifecycle state "bogus"; use registered, enrolling, enrolled, unenrolled, removed']);
+  });
 });
