@@ -74,7 +74,7 @@ import { PendingEnrollmentService } from './enroll/pending-enrollment-service.js
 import { PendingEnrollmentCheckins } from './enroll/pending-enrollment-checkins.js';
 import { pendingEnrollmentRoutes } from './enroll/pending-enrollment-routes.js';
 import { AdeEnrollmentService } from './enroll/ade-service.js';
-import { adeRoutes } from './enroll/ade-routes.js';
+import { adeCustomProfileRoutes, adeRoutes } from './enroll/ade-routes.js';
 import { adeWebViewRoutes } from './enroll/ade-webview-routes.js';
 import { AdeTimelineStore } from './enroll/ade-timeline-store.js';
 import { AdeTimelineService } from './enroll/ade-timeline-service.js';
@@ -252,6 +252,7 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object; 
   await app.register(adeRoutes, { ade: ctx.ade, trust: ctx.adeTrust });
   await app.register(adeWebViewRoutes, { ade: ctx.ade, signIn: ctx.signIn, trust: ctx.adeTrust });
   await app.register(adeTimelineRoutes, { timeline: ctx.adeTimeline });
+  await app.register(adeCustomProfileRoutes, { ade: ctx.ade, trust: ctx.adeTrust, within: (groupId, scopeGroupId) => ctx.groups.isWithin(groupId, scopeGroupId) });
   await app.register(userEnrollmentRoutes, { userEnrollment: ctx.userEnrollment, pending: ctx.pendingEnrollments, signIn: ctx.signIn, groups: ctx.groups, audit: ctx.audit, publicUrl: ctx.config.publicUrl });
   return app;
 }

@@ -125,7 +125,7 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       expect(await wiped.run()).toEqual({ kind: 'enrolled' });
       expect(await deviceCount()).toBe(before);
       expect((await deviceRow('ADEOPEN00001'))!.id).toBe(first.id);
-      const queue = await pomona.ctx.database.db.selectFrom('command_queue').selectAll().where('enrollment_id', '=', udid).execute();
+      const queue = await pomona.ctx.database.db.selectFrom('command_queue').selectAll().where('enrollment_id', '=', udid).where('command_uuid', '=', queued.json.commandUuid).execute();
       expect(queue).toHaveLength(1);
       expect(queue[0]).toMatchObject({ active: 0 }); // kept as history, never sent to the new installation
       const enrolledTwice = (await pomona.ctx.pendingEnrollments.list({ mode: 'ade', state: 'enrolled' })).filter((p) => p.deviceId === first.id);
@@ -193,6 +193,40 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       expect(signedIn).toContainEqual(expect.objectContaining({ step: 'Signed in', detail: 'alice (password)' }));
 
       expect((await pomona.api('/api/v1/abm-devices/NEVERSEEN001/timeline')).status).toBe(404);
+    });
+
+    it('serves an external custom enrollment page the profile for its device and user, to custom-enrollment tokens within scope only', async () => {
+      const mint = async (role: string, scope?: string) => (await pomona.api('/api/v1/api-tokens', { body: { name: `custom ${role} ${scope ?? ''}`, role, ...(scope ? { scope } : {}) } })).json.secret as string;
+      const custom = await mint('custom-enrollment');
+      const ask = (token: string, serial: string, body?: unknown, extra: Record<string, string> = {}) =>
+        fetch(`${pomona.url}/enroll/ade/custom-profile`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'x-apple-aspen-deviceinfo': signed(serial).toString('base64'), ...(body ? { 'content-type': 'application/json' } : {}), ...extra },
+          body: body ? JSON.stringify(body) : undefined,
+        });
+      sim.addDevices(sim.servers().find((x) => x.name === 'ADE Main')!.serverUuid, [{ serial_number: 'ADECUSTOM006', device_family: 'iPhone', model: 'iPhone 15', os: 'iOS' }]);
+      await pomona.api(`/api/v1/abm-servers/${serverId}/sync`, { body: {} });
+      await pomona.ctx.scheduler.runNow('abm-sync');
+
+      const res = await ask(custom, 'ADECUSTOM006', { user: 'alice' });
+      if (res.status !== 200) throw new Error(await res.text());
+      expect(res.headers.get('content-type')).toBe('application/x-apple-aspen-config');
+      const d = new AdeDevice({ serial: 'ADECUSTOM006', udid: 'CUSTOM-UDID-6', product: 'iPhone16,1', osVersion: '18.1', build: '22B83', identity, abmUrl: sim.url });
+      await d.device.enroll(Buffer.from(await res.arrayBuffer()));
+      const alice = (await pomona.ctx.users.byUsername('alice'))!;
+      expect(await deviceRow('ADECUSTOM006')).toMatchObject({ enrollment_method: 'ade-custom', enrolled_user_id: alice.id, organization_group_id: groups.sales });
+
+      expect((await ask(custom, 'ADECUSTOM006')).status).toBe(200); // anonymous
+      expect((await ask(custom, 'ADECUSTOM006', { user: 'nobody-such' })).status).toBe(403);
+      expect((await ask(custom, 'ADECUSTOM006', { user: 42 })).status).toBe(400);
+      expect((await ask(await mint('operator'), 'ADECUSTOM006')).status).toBe(403);
+      const outside = await ask(await mint('custom-enrollment', groups.sales), 'ADECUSTOM006');
+      expect(outside.status).toBe(403);
+      expect(((await outside.json()) as { message: string }).message).toMatch(/outside this API token's scope/);
+      const noHeader = await fetch(`${pomona.url}/enroll/ade/custom-profile`, { method: 'POST', headers: { authorization: `Bearer ${custom}` } });
+      expect(noHeader.status).toBe(400);
+      // The custom-enrollment role can do nothing else.
+      expect((await fetch(`${pomona.url}/api/v1/devices`, { headers: { authorization: `Bearer ${custom}` } })).status).toBe(403);
     });
 
     it('gives each web-view load its own staging record, and a restarted one leaves no ghost device', async () => {

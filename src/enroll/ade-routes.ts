@@ -79,3 +79,38 @@ export async function adeRoutes(app: FastifyInstance, deps: AdeRouteDeps): Promi
     }
   });
 }
+
+/**
+ * `POST /enroll/ade/custom-profile` — for an external enrollment page that signs users in itself
+ * (profile web view mode "external"): it forwards the device's `x-apple-aspen-deviceinfo` header
+ * and names the user (id or user name; none = anonymous) and gets the profile bytes to hand the
+ * device. Only API tokens with the custom-enrollment role (or administrators) may call it, and
+ * only for devices inside their scope.
+ */
+export async function adeCustomProfileRoutes(app: FastifyInstance, deps: AdeRouteDeps & { within: (groupId: string, scopeGroupId: string) => Promise<boolean> }): Promise<void> {
+  app.withTypeProvider<TypeBoxTypeProvider>().post('/enroll/ade/custom-profile', {
+    config: { permission: 'custom-enrollment', scope: 'filtered' },
+    schema: {
+      tags: ['enrollment'],
+      summary: "The enrollment profile for the device of an external custom enrollment page",
+      description: `Send the device's x-apple-aspen-deviceinfo header as received, and optionally a JSON body {"user": "<user id or user name>"} (none: the anonymous user). Answers ${PROFILE_CONTENT_TYPE} (hand it to the device), 403 com.apple.softwareupdate.required (hand it on too), or a refusal.`,
+      headers: Type.Object({ 'x-apple-aspen-deviceinfo': Type.String({ maxLength: 100_000 }) }),
+    },
+  }, async (request, reply) => {
+    const user = (request.body as { user?: unknown } | undefined)?.user;
+    if (user !== undefined && (typeof user !== 'string' || !user.trim() || user.length > 128)) {
+      return reply.code(400).send({ error: 'invalid', message: 'user must be a user id or user name (1 to 128 characters)' });
+    }
+    try {
+      const info = machineInfoFromHeader(request.headers['x-apple-aspen-deviceinfo'], deps.trust);
+      const scope = request.actor!.scope;
+      const answer = await deps.ade.customProfile(info, {
+        user: user as string | undefined, sourceAddress: request.ip, within: (groupId) => (scope.global ? Promise.resolve(true) : deps.within(groupId, scope.groupId)),
+      });
+      request.log.info({ serial: info.serial, outcome: answer.kind, actor: request.actor!.label }, 'custom enrollment profile requested');
+      return sendAdeAnswer(reply, answer);
+    } catch (err) {
+      return sendDeviceRefusal(request, reply, err);
+    }
+  });
+}

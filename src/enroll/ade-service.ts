@@ -45,7 +45,7 @@ export interface AdeDeps {
   servers: { view(id: string): Promise<{ organizationGroupId: string | null }> };
   users: {
     byUsername(username: string): Promise<{ id: string } | undefined>;
-    view(id: string): Promise<{ defaultGroupId: string }>;
+    view(id: string): Promise<{ id: string; defaultGroupId: string }>;
     mappedGroup(userId: string): Promise<string | undefined>;
   };
   groups: {
@@ -59,7 +59,7 @@ export interface AdeDeps {
   events: { record(e: { serialNumber: string; step: AdeStep; outcome: 'refused' | 'update-required'; detail: string }): Promise<void> };
 }
 
-export type AdeStep = 'enrollment-request' | 'web-view';
+export type AdeStep = 'enrollment-request' | 'web-view' | 'custom-page';
 
 export class AdeEnrollmentService {
   constructor(private readonly d: AdeDeps) {}
@@ -168,6 +168,35 @@ export class AdeEnrollmentService {
       userId, groupId: target.groupId, ownership: await this.#ownership(target.groupId), platform: target.platform, termsVersion: null,
     });
     return this.#issue(pending.id);
+  }
+
+  /**
+   * `POST /enroll/ade/custom-profile`: an external page signed the user in itself and asks for the
+   * profile of the device whose MachineInfo it forwards, for that user (or nobody). `within` says
+   * whether the device's group lies in the caller's scope.
+   */
+  async customProfile(info: MachineInfo, o: { user?: string; within: (groupId: string) => Promise<boolean>; sourceAddress?: string }): Promise<AdeAnswer> {
+    return this.#noted(info, 'custom-page', async () => {
+      const target = await this.target(info);
+      if (!(await o.within(target.groupId))) throw new AdeRefusal(`serial ${info.serial} lies outside this API token's scope`);
+      const update = this.#gate(target, info);
+      if (update) return update;
+      let userId: string | null = null;
+      if (o.user) {
+        const user = (await this.d.users.view(o.user).catch(() => undefined)) ?? (await this.d.users.byUsername(o.user));
+        if (!user) throw new AdeRefusal(`there is no user "${o.user}"`);
+        userId = user.id;
+      }
+      const { pending } = await this.d.pending.create({
+        mode: 'ade-custom', serialNumber: info.serial, groupId: target.groupId, platform: target.platform ?? undefined, sourceAddress: o.sourceAddress,
+        context: { ...machineContext(info), profileId: target.profile.id, abmServerId: target.serverId },
+      });
+      const { groupId } = await this.placeSignedIn(pending, userId);
+      await this.d.pending.authenticate(pending.id, {
+        userId, groupId, ownership: await this.#ownership(groupId), platform: target.platform, termsVersion: null, method: 'external page',
+      });
+      return this.#issue(pending.id);
+    });
   }
 
   /**

@@ -14,7 +14,7 @@ export interface TimelineEntry {
   detail?: string;
 }
 
-const STEP_LABEL: Record<string, string> = { 'enrollment-request': 'Enrollment request', 'web-view': 'Web view' };
+const STEP_LABEL: Record<string, string> = { 'enrollment-request': 'Enrollment request', 'web-view': 'Web view', 'custom-page': 'Custom enrollment page' };
 const PLAN_REASON: Record<string, string> = {
   completed: 'every step succeeded', 'time-limit': 'the time limit ran out', manual: 'released by hand', 're-enrolled': 'the device enrolled again', 'checked-out': 'the device unenrolled',
 };
@@ -52,6 +52,12 @@ function abmEntries({ abm }: TimelineFacts): TimelineEntry[] {
 function attemptEntries({ attempts }: TimelineFacts, now: number): TimelineEntry[] {
   return attempts.flatMap((a) => {
     const webView = a.mode === 'ade-webview';
+    if (a.mode === 'ade-custom') {
+      const out: TimelineEntry[] = [{ at: a.created_at, step: 'Profile requested by the custom enrollment page', outcome: 'done', detail: a.username ? `for ${a.username}` : 'for nobody (anonymous)' }];
+      if (a.profile_issued_at) out.push({ at: a.profile_issued_at, step: 'Enrollment profile delivered', outcome: 'done' });
+      if (a.completed_at) out.push({ at: a.completed_at, step: 'First check-in', outcome: 'done' });
+      return out;
+    }
     const out: TimelineEntry[] = [{ at: a.created_at, step: webView ? 'Web view opened' : 'Enrollment requested', outcome: 'done' }];
     if (a.authenticated_at) {
       if (webView) out.push({ at: a.authenticated_at, step: 'Signed in', outcome: 'done', detail: `${a.username ?? 'with a registration token'}${a.sign_in_method ? ` (${a.sign_in_method})` : ''}` });

@@ -24,8 +24,11 @@ import { PLATFORMS, type Platform } from '../org/registration-token-service.js';
 import { OWNERSHIP, type Ownership } from '../org/group-settings.js';
 import type { PendingEnrollmentRow, PendingEnrollmentStore } from './pending-enrollment-store.js';
 
-/** 'ade': a Setup Assistant device enrolling with authentication off (no page, the POST to the profile's url). */
-export const PENDING_MODES = ['web', 'user-profile', 'user-account', 'ade-webview', 'ade'] as const;
+/**
+ * 'ade': a Setup Assistant device enrolling with authentication off (no page, the POST to the
+ * profile's url); 'ade-custom': one whose user an external page signed in (custom-profile API).
+ */
+export const PENDING_MODES = ['web', 'user-profile', 'user-account', 'ade-webview', 'ade', 'ade-custom'] as const;
 export type PendingMode = (typeof PENDING_MODES)[number];
 
 export const PENDING_STATES = ['started', 'authenticated', 'profile-issued', 'enrolled', 'incomplete'] as const;

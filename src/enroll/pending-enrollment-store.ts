@@ -79,7 +79,7 @@ export class PendingEnrollmentStore {
       if (Number(res.numUpdatedRows) !== 1) return false;
       await trx.updateTable('devices').set({ ...device, updated_at: now }).where('id', '=', ids.deviceId ?? deviceOf).execute();
       // The device channel enrolled through Automated Device Enrollment (shown on the enrollment).
-      if (device.enrollment_method === 'ade' || device.enrollment_method === 'ade-webview') {
+      if (device.enrollment_method.startsWith('ade')) {
         await trx.updateTable('enrollments').set({ is_ade: 1 }).where('id', '=', ids.enrollmentId).execute();
       }
       return true;
