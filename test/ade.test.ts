@@ -84,6 +84,7 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       });
       profiles.signed = await create(serverId, { apple: { profile_name: 'Signed', await_device_configured: false }, pomona: { authentication: { enabled: true, methods: ['password'] } } });
       otherServerProfile = await create(otherId, { apple: { profile_name: 'Elsewhere' } });
+      const stagingProfile = await create(serverId, { apple: { profile_name: 'Staging', await_device_configured: false }, pomona: { userAssignment: { mode: 'staging' } } });
 
       sim.addDevices(apple, [
         { serial_number: 'ADEOPEN00001', device_family: 'iPhone', model: 'iPhone 15', os: 'iOS' },
@@ -91,10 +92,12 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
         { serial_number: 'ADEOLD000003', device_family: 'iPhone', model: 'iPhone 15', os: 'iOS' },
         { serial_number: 'ADESIGN00004', device_family: 'iPhone', model: 'iPhone 15', os: 'iOS' },
         { serial_number: 'ADENEW000005', device_family: 'iPhone', model: 'iPhone 15', os: 'iOS' },
+        { serial_number: 'ADESTAGE0007', device_family: 'iPad', model: 'iPad Air', os: 'iOS' },
       ]);
       await pomona.ctx.scheduler.runNow('abm-sync');
       const moved = await pomona.api('/api/v1/abm-devices/assign', { body: { serverId, serials: ['ADESIGN00004'], profileId: profiles.signed } });
       expect(moved.status).toBe(200);
+      expect((await pomona.api('/api/v1/abm-devices/assign', { body: { serverId, serials: ['ADESTAGE0007'], profileId: stagingProfile } })).status).toBe(200);
     });
     afterAll(async () => {
       await pomona?.close();
@@ -112,6 +115,13 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       expect(row).toMatchObject({ udid: d.device.udid, organization_group_id: 'global', ownership: 'corporate-dedicated', enrollment_method: 'ade', enrolled_user_id: alice.id });
       const [pending] = await pomona.ctx.pendingEnrollments.list({ mode: 'ade', state: 'enrolled' });
       expect(pending).toMatchObject({ groupId: 'global', userId: alice.id, deviceId: row.id, context: { serial: 'ADEOPEN00001', profileId: profiles.open } });
+    });
+
+    it('enrolls to the staging user when the profile says so', async () => {
+      expect(await adeDevice('ADESTAGE0007', { product: 'iPad13,18' }).run()).toEqual({ kind: 'enrolled' });
+      const staging = await pomona.ctx.users.stagingUser();
+      expect(staging).toMatchObject({ id: 'staging-user', username: 'staging', source: 'system' });
+      expect(await deviceRow('ADESTAGE0007')).toMatchObject({ enrolled_user_id: staging.id, enrollment_method: 'ade' });
     });
 
     it('reuses the device record when a wiped device enrolls again: old queue cleared, history kept', async () => {

@@ -45,6 +45,7 @@ export interface AdeDeps {
   servers: { view(id: string): Promise<{ organizationGroupId: string | null }> };
   users: {
     byUsername(username: string): Promise<{ id: string } | undefined>;
+    stagingUser(): Promise<{ id: string }>;
     view(id: string): Promise<{ id: string; defaultGroupId: string }>;
     mappedGroup(userId: string): Promise<string | undefined>;
   };
@@ -151,6 +152,7 @@ export class AdeEnrollmentService {
       throw new AdeRefusal(`the profile "${target.profile.name}" signs the user in through the web view; this request skipped it`);
     }
     let userId: string | null = null;
+    if (pomona.userAssignment.mode === 'staging') userId = (await this.d.users.stagingUser()).id;
     if (pomona.userAssignment.mode === 'defined') {
       const user = await this.d.users.byUsername(pomona.userAssignment.username!);
       if (!user) throw new AdeRefusal(`the profile "${target.profile.name}" assigns devices to user "${pomona.userAssignment.username}", who does not exist`);

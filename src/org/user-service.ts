@@ -39,6 +39,9 @@ const SETTING_FOR: Record<EnrollmentKind, 'enrollment.userEnrollmentAllowed' | '
 
 const BAD_CREDENTIALS = 'wrong user name or password';
 
+/** The id of the staging user (see `stagingUser`). */
+export const STAGING_USER_ID = 'staging-user';
+
 export class UserService {
   readonly #now: () => number;
   readonly #lockAfter: number;
@@ -177,6 +180,20 @@ export class UserService {
       throw new UserError('refused', `${kind === 'user-enrollment' ? 'user enrollment' : 'web enrollment'} is not allowed in "${g.name}"; ask your IT department`);
     }
     return target;
+  }
+
+  /**
+   * The staging user: ADE profiles with authentication off may enroll devices to it until an
+   * admin assigns the device to a real user. One per installation, made on first use; it cannot
+   * sign in (no password, source 'system').
+   */
+  async stagingUser(): Promise<UserView> {
+    const now = this.#now();
+    await this.store.insertIfAbsent({
+      id: STAGING_USER_ID, source: 'system', username: 'staging', external_id: null, email: null, display_name: 'Staging user',
+      password_hash: null, pin_hash: null, default_group_id: 'global', failed_sign_ins: 0, created_at: now, updated_at: now,
+    });
+    return this.view(STAGING_USER_ID);
   }
 
   /** The organization group the user's groups map to (the best-ranked mapping), if any. */

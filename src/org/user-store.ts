@@ -13,6 +13,11 @@ export class UserStore {
     await this.db.insertInto('users').values(row).execute();
   }
 
+  /** Inserts the row unless one with its id exists (racing nodes both succeed). */
+  async insertIfAbsent(row: Insertable<UserTable>): Promise<void> {
+    await this.db.insertInto('users').values(row).onConflict((oc) => oc.column('id').doNothing()).execute();
+  }
+
   async get(id: string): Promise<UserRow | undefined> {
     return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
   }
