@@ -226,9 +226,11 @@ const RECORD_COLUMNS = ['serial_number', ...APPLE_COLUMNS, 'profile_id'] as cons
 const INSERT_COLUMNS = [...RECORD_COLUMNS, 'abm_server_id', 'first_seen_at', 'last_seen_at', 'removed_at', 'assign_mode', 'updated_at', 'device_id'].join(', ');
 /**
  * The device row of the record's serial, if Pomona already has one (a device enrolled before ABM
- * listed it): the record is then not "known only from ABM" (src/mdm/inventory-store.ts).
+ * listed it): the record is then not "known only from ABM" (src/mdm/inventory-store.ts). One
+ * index probe per record, no sort: where a serial has several rows, its next Authenticate links
+ * the one that enrolled.
  */
-const deviceOf = (serial: string) => `(SELECT d.id FROM devices d WHERE d.serial_number = ${serial} ORDER BY d.created_at DESC LIMIT 1)`;
+const deviceOf = (serial: string) => `(SELECT d.id FROM devices d WHERE d.serial_number = ${serial} LIMIT 1)`;
 
 /**
  * Added or modified: Apple's fields win; a device that moved here from another of our servers
