@@ -183,6 +183,9 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
   if (config.adeTestRootFile) log.warn({ file: config.adeTestRootFile }, 'TEST MODE: MachineInfo signed by the device simulator CA is accepted');
   const setup = createSetupPlans({ db, secrets, log, events, commandStore, push, groups, audit, nodeId: config.nodeId });
   scheduler.add(setup.setupPlanJob);
+  // A Mac's primary account, as its user chose it in the ADE web view, prefills its setup plan
+  // (`ade` is read when a plan is built, after start-up).
+  setup.setupPlans.resolvePrimaryAccountWith(({ deviceId }) => ade.primaryAccountFor(deviceId));
   // User enrollment (BYOD): its profiles must be installed within a short window (the same
   // staging records, another link window), and one job purges abandoned attempts of every kind.
   const userEnrollmentTokens = new UserEnrollmentTokenStore(db);

@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAbmSimulator, type AbmSimulator } from '../src/sim/abm/server.js';
 import { SimulatedDeviceCa, signMachineInfo, type DeviceIdentity } from '../src/sim/device-identity-ca.js';
 import { AdeDevice, passwordSignIn } from '../src/sim/ade-device.js';
-import { WebBrowser } from '../src/sim/web-browser.js';
+import { WebBrowser, errorText, inputValue } from '../src/sim/web-browser.js';
 import { skipUnlessAvailable, testDatabaseKinds } from './support/db.js';
-import { startTestServer, type TestServer } from './support/server.js';
+import { startTestServer, until, type TestServer } from './support/server.js';
 
 const ALICE_PASSWORD = 'alice has a long passphrase';
 
@@ -27,7 +27,7 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
     let dir: string;
     let serverId: string;
     let otherServerProfile: string;
-    const profiles = { open: '', signed: '' };
+    const profiles = { open: '', signed: '', mac: '' };
     const groups = { sales: '' };
     let udids = 0;
 
@@ -85,6 +85,10 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       profiles.signed = await create(serverId, { apple: { profile_name: 'Signed', await_device_configured: false }, pomona: { authentication: { enabled: true, methods: ['password'] } } });
       otherServerProfile = await create(otherId, { apple: { profile_name: 'Elsewhere' } });
       const stagingProfile = await create(serverId, { apple: { profile_name: 'Staging', await_device_configured: false }, pomona: { userAssignment: { mode: 'staging' } } });
+      profiles.mac = await create(serverId, {
+        apple: { profile_name: 'Mac signed', await_device_configured: true },
+        pomona: { authentication: { enabled: true, methods: ['password'] }, macOSAccountSetup: { prefill: { enabled: true, lock: true } } },
+      });
 
       sim.addDevices(apple, [
         { serial_number: 'ADEOPEN00001', device_family: 'iPhone', model: 'iPhone 15', os: 'iOS' },
@@ -93,11 +97,13 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
         { serial_number: 'ADESIGN00004', device_family: 'iPhone', model: 'iPhone 15', os: 'iOS' },
         { serial_number: 'ADENEW000005', device_family: 'iPhone', model: 'iPhone 15', os: 'iOS' },
         { serial_number: 'ADESTAGE0007', device_family: 'iPad', model: 'iPad Air', os: 'iOS' },
+        { serial_number: 'ADEMAC000008', device_family: 'Mac', model: 'MacBook Air', os: 'OSX' },
       ]);
       await pomona.ctx.scheduler.runNow('abm-sync');
       const moved = await pomona.api('/api/v1/abm-devices/assign', { body: { serverId, serials: ['ADESIGN00004'], profileId: profiles.signed } });
       expect(moved.status).toBe(200);
       expect((await pomona.api('/api/v1/abm-devices/assign', { body: { serverId, serials: ['ADESTAGE0007'], profileId: stagingProfile } })).status).toBe(200);
+      expect((await pomona.api('/api/v1/abm-devices/assign', { body: { serverId, serials: ['ADEMAC000008'], profileId: profiles.mac } })).status).toBe(200);
     });
     afterAll(async () => {
       await pomona?.close();
@@ -237,6 +243,29 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       expect(noHeader.status).toBe(400);
       // The custom-enrollment role can do nothing else.
       expect((await fetch(`${pomona.url}/api/v1/devices`, { headers: { authorization: `Bearer ${custom}` } })).status).toBe(403);
+    });
+
+    it("lets a Mac's user choose the primary account in the web view, which the setup plan prefills (locked) before release", async () => {
+      const mac = new AdeDevice({
+        serial: 'ADEMAC000008', udid: 'MAC-UDID-0008', product: 'Mac14,2', osVersion: '15.1', build: '24B83', identity, abmUrl: sim.url,
+        signIn: passwordSignIn('alice', ALICE_PASSWORD, { macAccount: { fullName: 'Alice Liddell' } }),
+      });
+      pomona.wake(mac.device);
+      expect(await mac.run()).toEqual({ kind: 'enrolled' });
+      await until(async () => (mac.device.setupAssistant.configured ? true : undefined));
+      expect(mac.device.setupAssistant.accountConfiguration!.prefill).toEqual({ fullName: 'Alice Liddell', shortName: 'alice', locked: true });
+      const plan = (await pomona.api(`/api/v1/devices/${(await deviceRow('ADEMAC000008'))!.id}/setup-plan`)).json;
+      expect(plan).toMatchObject({ status: 'released' });
+
+      // A name Setup Assistant would refuse is refused on the page, with the reason.
+      const header = { 'x-apple-aspen-deviceinfo': mac.machineInfo().toString('base64') };
+      const b = new WebBrowser(pomona.url);
+      const page = await b.get(`/enroll/ade/webview?profile=${profiles.mac}`, { headers: header });
+      const path = new URL(page.url).pathname;
+      const form = await b.post(`${path}/password`, { csrf: inputValue(page.text, 'csrf')!, username: 'alice', password: ALICE_PASSWORD });
+      const bad = await b.post(`/enroll/ade/webview/${path.split('/').pop()}/account`, { csrf: inputValue(form.text, 'csrf')!, fullName: 'Alice', shortName: 'Not Valid!' });
+      expect(bad.status).toBe(400);
+      expect(errorText(bad.text)).toMatch(/account name must start with a lower-case letter/);
     });
 
     it('gives each web-view load its own staging record, and a restarted one leaves no ghost device', async () => {

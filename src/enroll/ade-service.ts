@@ -13,6 +13,7 @@ import type { AbmDeviceView } from '../abm/abm-device-service.js';
 import type { Ownership } from '../org/group-settings.js';
 import type { Platform } from '../org/registration-token-service.js';
 import { ServiceError } from '../service-error.js';
+import { macOSShortName } from '../apple/account-configuration.js';
 import { checkOsRule, type OsGateDecision } from './os-gate.js';
 import { platformOfProduct, type PendingEnrollment, type PendingEnrollmentService } from './pending-enrollment-service.js';
 
@@ -46,7 +47,7 @@ export interface AdeDeps {
   users: {
     byUsername(username: string): Promise<{ id: string } | undefined>;
     stagingUser(): Promise<{ id: string }>;
-    view(id: string): Promise<{ id: string; defaultGroupId: string }>;
+    view(id: string): Promise<{ id: string; defaultGroupId: string; username: string; displayName: string | null }>;
     mappedGroup(userId: string): Promise<string | undefined>;
   };
   groups: {
@@ -214,6 +215,35 @@ export class AdeEnrollmentService {
     const own = tokenGroupId ?? (userId ? (await this.d.users.view(userId)).defaultGroupId : undefined);
     if (own && own !== profileGroup && (await this.d.groups.isWithin(own, profileGroup))) return { groupId: own };
     return { groupId: profileGroup };
+  }
+
+  /**
+   * Whether this web-view enrollment first asks the user for the Mac's primary account (a Mac, a
+   * profile that prefills it, no answer yet), and what to propose: the signed-in user's names.
+   */
+  async accountStep(p: PendingEnrollment): Promise<{ fullName: string; shortName: string; locked: boolean } | undefined> {
+    if (p.platform !== 'macOS' || p.context.primaryAccount || typeof p.context.profileId !== 'string') return undefined;
+    const profile = await this.d.depProfiles.get(p.context.profileId).catch(() => undefined);
+    const prefill = profile && resolveDepProfile(profile.settings).pomona.macOSAccountSetup.prefill;
+    if (!prefill?.enabled) return undefined;
+    const user = p.userId ? await this.d.users.view(p.userId) : undefined;
+    return { fullName: user?.displayName ?? '', shortName: user ? (macOSShortName(user.username) ?? '') : '', locked: prefill.lock };
+  }
+
+  /** Records the primary account the user chose; the setup plan prefills it (see `primaryAccountFor`). */
+  async chooseAccount(p: PendingEnrollment, input: { fullName: string; shortName: string }): Promise<PendingEnrollment> {
+    const fullName = input.fullName.trim();
+    const shortName = input.shortName.trim();
+    if (!fullName || fullName.length > 128 || /[\p{Cc}]/u.test(fullName)) throw new AdeRefusal('enter your full name (at most 128 characters)', false);
+    if (!/^[a-z_][a-z0-9_.-]{0,30}$/.test(shortName)) throw new AdeRefusal('the account name must start with a lower-case letter and use only a–z, 0–9, _ . - (at most 31)', false);
+    const step = await this.accountStep(p);
+    return this.d.pending.addContext(p.id, { primaryAccount: { fullName, shortName, locked: step?.locked ?? false } });
+  }
+
+  /** For the setup plan: the Mac account chosen in the web view of the enrollment that enrolled the device. */
+  async primaryAccountFor(deviceId: string): Promise<{ fullName: string; shortName: string; locked: boolean } | undefined> {
+    const p = await this.d.pending.latestForDevice(deviceId);
+    return p?.mode === 'ade-webview' ? (p.context.primaryAccount as { fullName: string; shortName: string; locked: boolean } | undefined) : undefined;
   }
 
   /** The web view's answer once sign-in and terms are done: the profile for this staging record. */

@@ -177,6 +177,20 @@ export class PendingEnrollmentService {
     return this.get(id);
   }
 
+  /** Adds facts the flow learned after sign-in (e.g. the Mac account the user chose) before the profile is issued. */
+  async addContext(id: string, facts: Record<string, unknown>): Promise<PendingEnrollment> {
+    const p = await this.get(id);
+    const context_json = JSON.stringify({ ...p.context, ...facts });
+    if (!(await this.store.transition(id, ['authenticated'], this.#now(), { context_json }))) throw await this.#stateError(id, 'the enrollment can no longer change');
+    return this.get(id);
+  }
+
+  /** The latest attempt that enrolled this device, if any. */
+  async latestForDevice(deviceId: string): Promise<PendingEnrollment | undefined> {
+    const row = await this.store.latestForDevice(deviceId);
+    return row ? this.#view(row, this.#now()) : undefined;
+  }
+
   /** For user enrollment: the Managed Apple ID the profile names. */
   async setManagedAppleId(id: string, managedAppleId: string): Promise<PendingEnrollment> {
     const v = managedAppleId.trim();

@@ -35,6 +35,11 @@ export class PendingEnrollmentStore {
   }
 
   /** The check-in's one indexed read (unique index on checkin_key_hash). */
+  /** The latest attempt that enrolled this device. */
+  async latestForDevice(deviceId: string): Promise<PendingEnrollmentRow | undefined> {
+    return this.db.selectFrom('pending_enrollments').selectAll().where('device_id', '=', deviceId).where('state', '=', 'enrolled').orderBy('completed_at', 'desc').limit(1).executeTakeFirst();
+  }
+
   async byCheckInKey(hash: string): Promise<PendingEnrollmentRow | undefined> {
     return this.db.selectFrom('pending_enrollments').selectAll().where('checkin_key_hash', '=', hash).executeTakeFirst();
   }

@@ -55,8 +55,21 @@ export class AdeDevice {
     this.device = new SimulatedDevice({ ...o, serialNumber: o.serial, udid: o.udid, osVersion: o.osVersion, buildVersion: o.build, productName: o.product, platform: o.product.includes('Mac') ? 'macOS' : 'iOS' });
   }
 
+  #presigned?: { osVersion: string; build: string; der: Buffer };
+
+  /**
+   * Signs the MachineInfo ahead of time; it is sent as long as the OS stays the same (benchmarks
+   * keep the device's own signing out of their measured window).
+   */
+  presignMachineInfo(): void {
+    this.#presigned = undefined;
+    this.#presigned = { osVersion: this.osVersion, build: this.build, der: this.machineInfo() };
+  }
+
   /** The signed MachineInfo this device sends now (its OS changes after an update). */
   machineInfo(): Buffer {
+    const presigned = this.#presigned;
+    if (presigned && presigned.osVersion === this.osVersion && presigned.build === this.build) return presigned.der;
     return signMachineInfo({
       UDID: this.o.udid, SERIAL: this.o.serial, PRODUCT: this.o.product, VERSION: this.build, OS_VERSION: this.osVersion,
       LANGUAGE: 'en', MDM_CAN_REQUEST_SOFTWARE_UPDATE: this.o.canRequestSoftwareUpdate ?? true, SOFTWARE_UPDATE_DEVICE_ID: 'SIM1AP',
@@ -143,13 +156,22 @@ function answerOf(status: number, headers: Headers, body: Buffer): Answer {
  * The usual way through Pomona's sign-in pages: user name and password, then the terms of use
  * when the group has them. Returns the last page (the profile, or where it stopped).
  */
-export function passwordSignIn(username: string, password: string): (browser: WebBrowser, page: Page) => Promise<Page> {
+export function passwordSignIn(username: string, password: string, o: { macAccount?: { fullName?: string; shortName?: string } } = {}): (browser: WebBrowser, page: Page) => Promise<Page> {
   return async (browser, page) => {
     const path = new URL(page.url).pathname;
     const csrf = inputValue(page.text, 'csrf') ?? '';
     let next = await browser.post(`${path}/password`, { csrf, username, password });
     if (isHtml(next) && next.text.includes('name="decision"')) {
       next = await browser.post(`${path}/terms`, { csrf: inputValue(next.text, 'csrf') ?? csrf, version: inputValue(next.text, 'version') ?? '', decision: 'accept' });
+    }
+    // A Mac: the primary account Pomona proposes, taken as is unless the user types another.
+    const account = isHtml(next) ? /<form method="post" action="([^"]*\/account)"/.exec(next.text) : null;
+    if (account) {
+      next = await browser.post(account[1]!, {
+        csrf: inputValue(next.text, 'csrf') ?? csrf,
+        fullName: o.macAccount?.fullName ?? inputValue(next.text, 'fullName') ?? '',
+        shortName: o.macAccount?.shortName ?? inputValue(next.text, 'shortName') ?? '',
+      });
     }
     return next;
   };

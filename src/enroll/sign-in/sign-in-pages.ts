@@ -51,9 +51,9 @@ ${v.body}
 `;
 }
 
-const errorBlock = (error?: string) => (error ? `<p class="error" role="alert" id="error">${esc(error)}</p>` : '');
+export const errorBlock = (error?: string) => (error ? `<p class="error" role="alert" id="error">${esc(error)}</p>` : '');
 const described = (error?: string) => (error ? ' aria-describedby="error"' : '');
-const csrfField = (csrf: string) => `<input type="hidden" name="csrf" value="${esc(csrf)}">`;
+export const csrfField = (csrf: string) => `<input type="hidden" name="csrf" value="${esc(csrf)}">`;
 
 export interface SignInPageValues {
   username?: string;
