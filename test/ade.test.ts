@@ -299,6 +299,20 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       expect(skipped.status).toBe(403);
       expect(JSON.parse(skipped.text).message).toMatch(/signs the user in through the web view/);
 
+      // The web view's staging record: no profile before sign-in, not from another browser, not
+      // for a guessed id, not without the form's CSRF token.
+      const viewer = new WebBrowser(pomona.url);
+      const opened = await viewer.get(`/enroll/ade/webview?profile=${profiles.signed}`, { headers: { 'x-apple-aspen-deviceinfo': signed('ADESIGN00004').toString('base64') } });
+      const signInPath = new URL(opened.url).pathname;
+      expect(opened.headers.get('content-type')).toMatch(/^text\/html/);
+      const again = await viewer.get(signInPath);
+      expect(again.headers.get('content-type')).toMatch(/^text\/html/); // still the sign-in page, never the profile
+      expect((await new WebBrowser(pomona.url).get(signInPath)).status).toBe(403);
+      expect((await viewer.get('/enroll/sign-in/AAAAAAAAAAAAAAAAAAAAAA')).status).toBe(404);
+      expect((await viewer.post(`${signInPath}/password`, { username: 'alice', password: ALICE_PASSWORD })).status).toBe(403);
+      const guessedAccount = await viewer.post(`/enroll/ade/webview/${signInPath.split('/').pop()}/account`, { csrf: inputValue(opened.text, 'csrf')!, fullName: 'X', shortName: 'x' });
+      expect(guessedAccount.status).toBe(403); // nobody signed in: the record cannot change
+
       const noHeader = await new WebBrowser(pomona.url).get(`/enroll/ade/webview?profile=${profiles.signed}`);
       expect(noHeader.status).toBe(400);
       expect(noHeader.text).toContain('missing x-apple-aspen-deviceinfo header');
