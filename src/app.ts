@@ -139,7 +139,7 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
     render: (o) => buildEnrollmentProfile(o),
     sign: async (content) => {
       const s = await ca.profileSigner();
-      return signAttached(content, { certificate: s.certPem, privateKey: s.keyPem, chain: [s.chainPem] });
+      return signAttached(content, { certificate: s.certPem, privateKey: s.privateKey, chain: [s.chainPem] });
     },
   });
 

@@ -90,7 +90,8 @@ export function verifyAttached(der: Buffer, opts: VerifyAttachedOptions = {}): V
  */
 export function certificatePath(signerDer: Buffer, poolDer: Buffer[], anchorsPem: string[]): { chain: Buffer[]; trusted: boolean } {
   return guarded(() => {
-    const anchors = anchorsPem.flatMap(pemBlocks).map((d) => new X509Certificate(d));
+    // Parsed certificates are cached by hash: anchors are the same on every call.
+    const anchors = anchorsPem.flatMap(pemBlocks).map((d) => certificateFor(d).x509);
     const path = buildPath(certificateFor(signerDer), poolDer.map(certificateFor), anchors);
     return { chain: path.chain.map((c) => c.raw), trusted: path.trusted };
   });

@@ -124,7 +124,13 @@ export function checkDeviceIdentity(signerDer: Buffer, bag: Buffer[], trust: Mac
   }
 }
 
-const pemToDer = (pem: string): Buffer => new X509Certificate(pem).raw;
+// The trusts' certificates are constants: each PEM is parsed once, not for every MachineInfo.
+const derOfPem = new Map<string, Buffer>();
+function pemToDer(pem: string): Buffer {
+  let der = derOfPem.get(pem);
+  if (!der) derOfPem.set(pem, (der = new X509Certificate(pem).raw));
+  return der;
+}
 
 // Identifiers are short ASCII tokens; anything else is refused rather than stored.
 const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9 ._,()\-]{0,63}$/;

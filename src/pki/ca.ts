@@ -47,6 +47,8 @@ export interface IssuedCertificate {
 export interface ProfileSigner {
   certPem: string;
   keyPem: string;
+  /** the key parsed once: parsing the PEM costs more than the RSA signature itself */
+  privateKey: KeyObject;
   /** the certificates to send along with the signer's (the CA), PEM */
   chainPem: string;
 }
@@ -220,7 +222,7 @@ export class CertificateAuthority {
   }
 
   #signerFrom(certPem: string, keyPem: string): ProfileSigner {
-    return { certPem, keyPem, chainPem: this.certificatePem };
+    return { certPem, keyPem, privateKey: createPrivateKey(keyPem), chainPem: this.certificatePem };
   }
 
   /** True when `certDer` was signed by this CA (for RenewalReq). */
