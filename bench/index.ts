@@ -3,6 +3,7 @@ const name = process.argv[2];
 const benches: Record<string, () => Promise<unknown>> = {
   mdm: () => import('./mdm.js'),
   'abm-sync': () => import('./abm-sync.js'),
+  ade: () => import('./ade.js'),
   'device-list': () => import('./device-list.js'),
 };
 if (!name || !benches[name]) {

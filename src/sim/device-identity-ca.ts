@@ -45,9 +45,12 @@ export class SimulatedDeviceCa {
     return this.ca.certificatePem;
   }
 
-  /** A device identity like Apple's: CN = a UUID, RSA 2048. */
-  async issue(commonName: string): Promise<DeviceIdentity> {
-    const { publicKey, privateKey } = await generateRsa('rsa', { modulusLength: 2048 });
+  /**
+   * A device identity like Apple's: CN = a UUID, RSA 2048. A key pair may be given (benchmarks:
+   * every device still gets a certificate of its own, which is what Pomona parses and caches).
+   */
+  async issue(commonName: string, keyPair?: { publicKey: KeyObject; privateKey: KeyObject }): Promise<DeviceIdentity> {
+    const { publicKey, privateKey } = keyPair ?? (await generateRsa('rsa', { modulusLength: 2048 }));
     const issued = this.ca.issue(
       { subject: seq(setOf(seq(oid('2.5.4.3'), utf8String(commonName)))), spki: publicKey.export({ format: 'der', type: 'spki' }) },
       { validityDays: 3650 },
