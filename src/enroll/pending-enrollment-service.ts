@@ -19,6 +19,7 @@
  * The API below is used by every enrollment flow; keep it small and stable.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { platformOfProduct as platformOfHardware } from '../apple/platform.js';
 import { ServiceError } from '../service-error.js';
 import { PLATFORMS, type Platform } from '../org/registration-token-service.js';
 import { OWNERSHIP, type Ownership } from '../org/group-settings.js';
@@ -302,15 +303,10 @@ export function checkInUrl(base: string, checkInKey: string): string {
   return `${base}?pe=${encodeURIComponent(checkInKey)}`;
 }
 
-/** The platform of a device from the ProductName it reports at Authenticate. */
+/** The platform of a device from its product name, among those enrollments know (no watchOS). */
 export function platformOfProduct(productName: string | undefined): Platform | undefined {
-  if (!productName) return undefined;
-  if (/^iPhone|^iPod/.test(productName)) return 'iOS';
-  if (/^iPad/.test(productName)) return 'iPadOS';
-  if (/^(Mac|iMac|VirtualMac)/.test(productName)) return 'macOS';
-  if (/^AppleTV/.test(productName)) return 'tvOS';
-  if (/^RealityDevice/.test(productName)) return 'visionOS';
-  return undefined;
+  const p = platformOfHardware(productName);
+  return p && (PLATFORMS as readonly string[]).includes(p) ? (p as Platform) : undefined;
 }
 
 function sameHex(a: string, b: string): boolean {
