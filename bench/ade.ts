@@ -9,7 +9,8 @@
  *
  * Prints enrollments per second, p50/p99 of each step (activation apart: it is the simulator's),
  * the server process's own CPU per complete enrollment (from /proc: the devices' signing does not
- * count), the bench process's CPU, and the server's peak RSS; writes bench/results/ade-*.json.
+ * count; on PostgreSQL its backends' CPU apart, when they run on this machine), the bench
+ * process's CPU, and the server's peak RSS; writes bench/results/ade-*.json.
  * Options: --devices N --concurrency W (with 1, the server's CPU is also charged to each step)
  * --postgres URL --auth-off SHARE (0–1: that share of the devices is on a profile without
  * authentication, which POSTs MachineInfo instead of the web view) --abm-devices M (M more devices
@@ -31,6 +32,7 @@ import { AdeDevice, passwordSignIn } from '../src/sim/ade-device.js';
 import { SimulatedDeviceCa } from '../src/sim/device-identity-ca.js';
 import { freePort } from '../src/sim/free-port.js';
 import { StepTimer, threadsCpuMs } from './ade-steps.js';
+import { PostgresBackendCpu } from './postgres-cpu.js';
 import { arg, cpuMs, cpuTimes, machine, peakRssMb, withPostgresDatabase } from './support.js';
 
 const N = Number(arg('devices', '500'));
@@ -123,6 +125,8 @@ async function run(label: string, databaseUrl: string) {
   const measured = devices.slice(WARMUP);
 
   if (profileDir) await ask(child, { profile: 'start' });
+  const database = label === 'postgres' ? await PostgresBackendCpu.open(databaseUrl) : undefined;
+  await database?.start();
   const times0 = cpuTimes(pid);
   const bench0 = process.cpuUsage();
   const t0 = performance.now();
@@ -130,6 +134,8 @@ async function run(label: string, databaseUrl: string) {
   const seconds = (performance.now() - t0) / 1000;
   const times1 = cpuTimes(pid);
   const bench = process.cpuUsage(bench0);
+  const databaseCpu = await database?.stop();
+  await database?.close();
   uninstall();
   let profileFile: string | undefined;
   if (profileDir) {
@@ -154,6 +160,8 @@ async function run(label: string, databaseUrl: string) {
     enrollmentsPerSecond: +(N / seconds).toFixed(1),
     serverCpuMsPerEnrollment: +(serverCpu / N).toFixed(2),
     serverCpuMsPerEnrollmentSplit: { user: +((times1.user - times0.user) / N).toFixed(2), system: +((times1.system - times0.system) / N).toFixed(2) },
+    /** PostgreSQL's backends for this database, when they run here (not in the server's own figure) */
+    databaseCpuMsPerEnrollment: databaseCpu === undefined ? undefined : +(databaseCpu / N).toFixed(2),
     benchProcessCpuMsPerEnrollment: +((bench.user + bench.system) / 1000 / N).toFixed(2),
     enrollmentMs: enrollment,
     stepsMs: steps,
@@ -178,7 +186,7 @@ if (postgresBase) results.push(await withPostgresDatabase(postgresBase, 'pomona_
 else console.log('PostgreSQL skipped: give --postgres URL or TEST_DATABASE_URL');
 
 console.table(results.map((r) => ({
-  db: r.database, devices: `${r.webViewDevices} web view + ${r.authOffDevices} no sign-in`, 'enroll/s': r.enrollmentsPerSecond, 'server cpu ms/enroll': r.serverCpuMsPerEnrollment,
+  db: r.database, devices: `${r.webViewDevices} web view + ${r.authOffDevices} no sign-in`, 'enroll/s': r.enrollmentsPerSecond, 'server cpu ms/enroll': r.serverCpuMsPerEnrollment, 'db cpu ms/enroll': r.databaseCpuMsPerEnrollment ?? '-',
   'bench cpu ms/enroll': r.benchProcessCpuMsPerEnrollment, 'enrollment p50 ms': r.enrollmentMs.p50, 'p99 ms': r.enrollmentMs.p99, 'peak RSS MB': r.serverPeakRssMb,
 })));
 const steps = [...new Set(results.flatMap((r) => Object.keys(r.stepsMs)))];
