@@ -77,6 +77,13 @@ describe.each(testDatabaseKinds)('admin scopes through the API (%s)', (kind) => 
       expect((await anna('/api/v1/devices/SER-dev-b')).status).toBe(403);
       const row = await pomona.ctx.database.db.selectFrom('devices').select('organization_group_id').where('id', '=', 'dev-b').executeTakeFirstOrThrow();
       expect(row.organization_group_id).toBe(g.b);
+      // The device list and the lifecycle summary keep to the admin's subtree.
+      const listed = (await anna('/api/v1/devices?limit=1000')).json;
+      expect(listed.devices.map((d: { id: string }) => d.id)).toContain('dev-a1');
+      expect(listed.devices.map((d: { id: string }) => d.id)).not.toContain('dev-b');
+      const summary = (await anna('/api/v1/lifecycle/summary')).json.groups.map((x: { id: string }) => x.id);
+      expect(summary).toContain(g.a);
+      expect(summary).not.toContain(g.b);
     });
 
     it('keeps ABM servers, users, user groups, registration tokens and identity providers to their branch', async () => {

@@ -3,7 +3,7 @@
  * not enrolled yet included), the lifecycle summary per group subtree, and the two lifecycle
  * decisions an admin makes on one device (its ownership, retiring it). HTTP ⇄ service only.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { PLATFORMS } from '../apple/platform.js';
@@ -68,11 +68,13 @@ export async function inventoryRoutes(app: FastifyInstance, deps: { inventory: I
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { inventory, lifecycle, audit } = deps;
   const tags = ['devices'];
+  // A scoped admin's lists keep to the admin's subtree.
+  const within = (req: FastifyRequest) => (req.actor!.scope.prefix ? [req.actor!.scope.prefix] : []);
   const record = (req: { actor: { label: string } | null; ip: string }, action: string, target: string, details: Record<string, unknown>) =>
     audit.record({ actor: req.actor!.label, action, target, source: req.ip, outcome: 'success', details });
 
   r.get('/api/v1/devices', {
-    config: { permission: 'read' },
+    config: { permission: 'read', scope: 'filtered' },
     schema: {
       tags,
       summary: 'List the devices of the organization, ABM devices not enrolled yet included',
@@ -102,7 +104,7 @@ export async function inventoryRoutes(app: FastifyInstance, deps: { inventory: I
     const limit = req.query.limit ?? 50;
     const offset = req.query.offset ?? 0;
     try {
-      const page = await inventory.list({ ...req.query, limit, offset });
+      const page = await inventory.list({ ...req.query, limit, offset, withinPaths: within(req) });
       return { ...page, limit, offset };
     } catch (err) {
       return sendServiceError(reply, err);
@@ -110,7 +112,7 @@ export async function inventoryRoutes(app: FastifyInstance, deps: { inventory: I
   });
 
   r.get('/api/v1/lifecycle/summary', {
-    config: { permission: 'read' },
+    config: { permission: 'read', scope: 'filtered' },
     schema: {
       tags,
       summary: 'Devices per lifecycle state for each organization group: in the group itself and in its whole subtree',
@@ -118,7 +120,7 @@ export async function inventoryRoutes(app: FastifyInstance, deps: { inventory: I
       querystring: Type.Object({ group: Type.Optional(Type.String({ maxLength: 64 })) }),
       response: { 200: Type.Object({ groups: Type.Array(GroupSummary) }), 400: ErrorBody },
     },
-  }, async (req, reply) => inventory.summary({ group: req.query.group }).then((groups) => ({ groups }), (err) => sendServiceError(reply, err)));
+  }, async (req, reply) => inventory.summary({ group: req.query.group, withinPaths: within(req) }).then((groups) => ({ groups }), (err) => sendServiceError(reply, err)));
 
   r.patch('/api/v1/devices/:id', {
     config: { permission: 'operate' },
