@@ -150,6 +150,7 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
   const inventory = new InventoryService(new InventoryStore(db), (id) => registrationTokens.statusFor(id));
   const lifecycle = new DeviceLifecycleService({
     store: new DeviceLifecycleStore(db), checkins: checkinStore, defaultOwnership: (groupId) => groups.setting<Ownership>(groupId, 'enrollment.defaultOwnership'),
+    userExists: async (id) => (await users.view(id).catch(() => undefined)) !== undefined,
   });
   lifecycle.listen(events);
   const idps = new IdentityProviderService(new IdentityProviderStore(db), groups, secrets, { publicUrl: config.publicUrl });

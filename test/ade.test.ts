@@ -128,6 +128,14 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       const staging = await pomona.ctx.users.stagingUser();
       expect(staging).toMatchObject({ id: 'staging-user', username: 'staging', source: 'system' });
       expect(await deviceRow('ADESTAGE0007')).toMatchObject({ enrolled_user_id: staging.id, enrollment_method: 'ade' });
+      // Handed to its user later: reassigned, audited.
+      const alice = (await pomona.ctx.users.byUsername('alice'))!;
+      const device = (await deviceRow('ADESTAGE0007'))!;
+      expect((await pomona.api(`/api/v1/devices/${device.id}/user`, { body: { userId: alice.id } })).status).toBe(200);
+      expect((await deviceRow('ADESTAGE0007'))!.enrolled_user_id).toBe(alice.id);
+      const audit = (await pomona.api('/api/v1/audit-events?action=device.user.set')).json;
+      expect(JSON.stringify(audit)).toContain(alice.id);
+      expect((await pomona.api(`/api/v1/devices/${device.id}/user`, { body: { userId: 'no-such-user' } })).status).toBe(404);
     });
 
     it('reuses the device record when a wiped device enrolls again: old queue cleared, history kept', async () => {

@@ -22,6 +22,8 @@ export interface DeviceLifecycleDeps {
   checkins: Pick<CheckinStore, 'remove'>;
   /** the ownership setting that applies at a group (inherited or set there) */
   defaultOwnership: (groupId: string) => Promise<Ownership>;
+  /** whether a Pomona user with this id exists */
+  userExists?: (userId: string) => Promise<boolean>;
   now?: () => number;
 }
 
@@ -53,6 +55,17 @@ export class DeviceLifecycleService {
     if (groupId === facts.groupId && facts.ownership !== null) return;
     const ownership = facts.ownership === null ? (ownershipOfEnrollmentType(type) ?? (await this.deps.defaultOwnership(groupId))) : null;
     await this.deps.store.place(deviceId, { groupId, ownership });
+  }
+
+  /**
+   * An admin assigns the device to a user: typically one enrolled to the staging user (ADE with
+   * authentication off) now handed to the person who uses it.
+   */
+  async assignUser(idOrSerial: string, userId: string): Promise<{ deviceId: string; from: string | null; to: string }> {
+    const device = await this.#device(idOrSerial);
+    if (!(await this.deps.userExists?.(userId))) throw new DeviceLifecycleError('not_found', `no user ${userId.slice(0, 64)}`);
+    await this.deps.store.setUser(device.id, userId, this.#now());
+    return { deviceId: device.id, from: device.userId, to: userId };
   }
 
   /** An admin sets the ownership; automatic rules leave it alone from then on. */

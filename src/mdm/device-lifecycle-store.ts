@@ -8,6 +8,8 @@ export interface DeviceRef {
   ownership: string | null;
   lifecycleState: string;
   groupId: string;
+  /** the user the device is enrolled to */
+  userId: string | null;
 }
 
 export interface PlacementFacts {
@@ -24,12 +26,12 @@ export class DeviceLifecycleStore {
   async find(idOrSerial: string): Promise<DeviceRef | undefined> {
     const row = await this.db
       .selectFrom('devices')
-      .select(['id', 'ownership', 'lifecycle_state', 'organization_group_id'])
+      .select(['id', 'ownership', 'lifecycle_state', 'organization_group_id', 'enrolled_user_id'])
       .where((eb) => eb.or([eb('id', '=', idOrSerial), eb('udid', '=', idOrSerial), eb('serial_number', '=', idOrSerial)]))
       .orderBy('created_at', 'desc')
       .limit(1)
       .executeTakeFirst();
-    return row && { id: row.id, ownership: row.ownership, lifecycleState: row.lifecycle_state, groupId: row.organization_group_id };
+    return row && { id: row.id, ownership: row.ownership, lifecycleState: row.lifecycle_state, groupId: row.organization_group_id, userId: row.enrolled_user_id };
   }
 
   async placementFacts(deviceId: string): Promise<PlacementFacts | undefined> {
@@ -70,6 +72,10 @@ export class DeviceLifecycleStore {
       .where('ownership_by_admin', '=', 0)
       .where((eb) => eb.or([eb('ownership', 'is', null), eb('ownership', '=', 'corporate-dedicated')]))
       .execute();
+  }
+
+  async setUser(deviceId: string, userId: string, now: number): Promise<void> {
+    await this.db.updateTable('devices').set({ enrolled_user_id: userId, updated_at: now }).where('id', '=', deviceId).execute();
   }
 
   async setOwnership(deviceId: string, ownership: Ownership, now: number): Promise<void> {

@@ -4,6 +4,7 @@
  * decisions an admin makes on one device (its ownership, retiring it). HTTP ⇄ service only.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { body, param, target } from '../http/scope-guard.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { PLATFORMS } from '../apple/platform.js';
@@ -136,6 +137,26 @@ export async function inventoryRoutes(app: FastifyInstance, deps: { inventory: I
     try {
       const change = await lifecycle.setOwnership(req.params.id, req.body.ownership);
       await record(req, 'device.ownership.set', change.deviceId, { from: change.from, to: change.to });
+      return { device: (await inventory.one(change.deviceId))! };
+    } catch (err) {
+      return sendServiceError(reply, err);
+    }
+  });
+
+  r.post('/api/v1/devices/:id/user', {
+    config: { permission: 'operate', scope: [target('device', param('id')), target('user', body('userId'))] },
+    schema: {
+      tags,
+      summary: 'Assign the device to a user (audited)',
+      description: 'For instance a device enrolled to the staging user (ADE with authentication off), now handed to the person who uses it.',
+      params: IdParam,
+      body: Type.Object({ userId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ device: DeviceView }), 400: ErrorBody, 404: ErrorBody },
+    },
+  }, async (req, reply) => {
+    try {
+      const change = await lifecycle.assignUser(req.params.id, req.body.userId);
+      await record(req, 'device.user.set', change.deviceId, { from: change.from, to: change.to });
       return { device: (await inventory.one(change.deviceId))! };
     } catch (err) {
       return sendServiceError(reply, err);
