@@ -127,7 +127,7 @@ export async function startDemo(o: DemoOptions, print: (line: string) => void = 
     const devices = new DemoDevices({ fleet, abmUrl: sim.url, apns, issueIdentity: () => deviceCa.issue(randomUUID().toUpperCase()), paceMs: o.paceMs, print });
     undo.push(() => devices.stop());
     const finished = devices.run().then((results) => {
-      print(devices.summary(results));
+      if (results.length) print(devices.summary(results));
       print('Pomona keeps serving — Ctrl-C to stop.');
       return results;
     });
