@@ -15,7 +15,7 @@ import type { AdminService } from '../org/admin-service.js';
 import type { ApiTokenService, TokenRole } from '../org/api-token-service.js';
 import type { AuditService } from '../org/audit-service.js';
 import type { Scope } from '../org/scope.js';
-import { declareScopeOfOtherModules, scopeRefusal, type PlaceFn } from './scope-guard.js';
+import { scopeRefusal, type PlaceFn } from './scope-guard.js';
 
 /**
  * read < operate < admin follow the ranked roles; `enroll` (download a generic enrollment profile)
@@ -111,7 +111,6 @@ function unauthorized(reply: FastifyReply, message: string): FastifyReply {
 export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
   const { admins, tokens, audit, place } = deps;
   app.decorateRequest('actor', null);
-  app.addHook('onRoute', declareScopeOfOtherModules);
 
   async function deny(request: FastifyRequest, reply: FastifyReply, actor: Actor, message: string, details: Record<string, unknown>) {
     request.log.info({ actor: actor.label, route: request.routeOptions.url }, `access denied: ${message}`);

@@ -55,8 +55,8 @@ describe.each(testDatabaseKinds)('scope guard (%s)', (kind) => {
       app.get('/filtered', { config: { permission: 'read', scope: 'filtered' } }, async (req) => ({ scope: req.actor!.scope.groupId }));
       app.get('/none', { config: { permission: 'read', scope: 'none' } }, ok);
       app.get('/undeclared', { config: { permission: 'read' } }, ok);
-      // a route of another module, declared by the guard's table when it is registered
-      app.get('/api/v1/devices/:id', { config: { permission: 'read' } }, ok);
+      // a device route, declared as acting on the device in its path
+      app.get('/api/v1/devices/:id', { config: { permission: 'read', scope: [target('device', param('id'))] } }, ok);
       await app.ready();
     });
     afterAll(async () => {
@@ -118,7 +118,7 @@ describe.each(testDatabaseKinds)('scope guard (%s)', (kind) => {
       expect((await get('/undeclared', as.global)).statusCode).toBe(200);
     });
 
-    it('declares the routes of modules that do not declare their own scope', async () => {
+    it('finds the group of a device named by id or UDID', async () => {
       expect((await get('/api/v1/devices/dev-a1', as.a)).statusCode).toBe(200);
       expect((await get('/api/v1/devices/UDID-dev-b', as.a)).statusCode).toBe(403);
       expect((await get('/api/v1/devices/UDID-dev-b', as.b)).statusCode).toBe(200);

@@ -97,33 +97,3 @@ export async function scopeRefusal(request: FastifyRequest, scope: Scope, place:
   }
   return undefined;
 }
-
-// ---------------------------------------------------------------------------------------------
-// Routes whose modules do not declare their scope themselves yet (their files are looked after
-// elsewhere). The declaration is filled in when the route is registered, unless the route has
-// its own; a route missing here stays global-only.
-
-const deviceParam = [target('device', param('id'))];
-
-export const DECLARED_FOR_OTHER_MODULES: Record<string, RouteScope> = {
-  'GET /api/v1/devices/:id': deviceParam,
-  'PATCH /api/v1/devices/:id': deviceParam,
-  'POST /api/v1/devices/:id/retire': deviceParam,
-  'GET /api/v1/devices/:id/commands': deviceParam,
-  'POST /api/v1/devices/:id/push': deviceParam,
-  'GET /api/v1/devices/:id/setup-plan': deviceParam,
-  'POST /api/v1/devices/:id/release': deviceParam,
-  'GET /api/v1/devices/:id/managed-admin': deviceParam,
-  'GET /api/v1/devices/:id/managed-admin-password': deviceParam,
-  'POST /api/v1/devices/:id/managed-admin-password/rotate': deviceParam,
-  'POST /api/v1/commands': [target('device', body('devices'))],
-  'GET /api/v1/commands/:uuid': [target('command', param('uuid'))],
-};
-
-/** An onRoute hook: gives the routes above their declaration. */
-export function declareScopeOfOtherModules(route: RouteOptions): void {
-  const declared = DECLARED_FOR_OTHER_MODULES[`${[route.method].flat()[0]} ${route.url}`];
-  if (!declared) return;
-  const config = (route.config ?? {}) as { scope?: RouteScope };
-  if (config.scope === undefined) route.config = { ...config, scope: declared } as typeof route.config;
-}

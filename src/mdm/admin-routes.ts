@@ -1,4 +1,5 @@
 /** Admin REST API for devices, enrollments and commands (`/api/v1`). HTTP ⇄ service only. */
+import { body, param, target } from '../http/scope-guard.js';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -77,7 +78,7 @@ export async function mdmAdminRoutes(
   const tokenStatus = (id: string | null) => (id && opts.tokenStatus ? opts.tokenStatus(id) : Promise.resolve('not applicable'));
 
   r.get('/api/v1/devices/:id', {
-    config: { permission: 'read' },
+    config: { permission: 'read' , scope: [target('device', param('id'))] },
     schema: {
       tags: ['devices'], summary: 'One device (by id, UDID or serial number) with its enrollments and latest DeviceInformation',
       params: IdParam,
@@ -105,7 +106,7 @@ export async function mdmAdminRoutes(
   });
 
   r.get('/api/v1/devices/:id/commands', {
-    config: { permission: 'read' },
+    config: { permission: 'read' , scope: [target('device', param('id'))] },
     schema: { tags: ['devices'], summary: 'Commands sent to a device, newest first', params: IdParam, querystring: Type.Object(Paging), response: { 200: Type.Object({ commands: Type.Array(DeviceCommand) }), 404: ErrorBody } },
   }, async (req, reply) => {
     const d = await opts.devices.get(req.params.id);
@@ -121,7 +122,7 @@ export async function mdmAdminRoutes(
   });
 
   r.post('/api/v1/devices/:id/push', {
-    config: { permission: 'operate' },
+    config: { permission: 'operate' , scope: [target('device', param('id'))] },
     schema: { tags: ['devices'], summary: 'Send an APNs push to every channel of a device now', params: IdParam, response: { 200: Type.Object({ pushes: Type.Array(PushOutcome) }), 404: ErrorBody } },
   }, async (req, reply) => {
     const d = await opts.devices.get(req.params.id);
@@ -136,7 +137,7 @@ export async function mdmAdminRoutes(
   }, async (req) => ({ enrollments: (await opts.devices.listEnrollments(req.query.limit ?? 50, req.query.offset ?? 0)).map(enrollmentJson) }));
 
   r.post('/api/v1/commands', {
-    config: { permission: 'operate' },
+    config: { permission: 'operate' , scope: [target('device', body('devices'))] },
     schema: {
       tags: ['commands'],
       summary: 'Queue an MDM command for devices',
@@ -165,7 +166,7 @@ export async function mdmAdminRoutes(
   });
 
   r.get('/api/v1/commands/:uuid', {
-    config: { permission: 'read' },
+    config: { permission: 'read' , scope: [target('command', param('uuid'))] },
     schema: { tags: ['commands'], summary: 'A command with its status and result per enrollment', params: Type.Object({ uuid: Type.String({ maxLength: 100 }) }), response: { 200: CommandStatus, 404: ErrorBody } },
   }, async (req, reply) => {
     const s = await opts.commands.status(req.params.uuid);

@@ -124,7 +124,7 @@ export async function inventoryRoutes(app: FastifyInstance, deps: { inventory: I
   }, async (req, reply) => inventory.summary({ group: req.query.group, withinPaths: within(req) }).then((groups) => ({ groups }), (err) => sendServiceError(reply, err)));
 
   r.patch('/api/v1/devices/:id', {
-    config: { permission: 'operate' },
+    config: { permission: 'operate' , scope: [target('device', param('id'))] },
     schema: {
       tags,
       summary: 'Set a device\'s ownership (audited)',
@@ -164,7 +164,7 @@ export async function inventoryRoutes(app: FastifyInstance, deps: { inventory: I
   });
 
   r.post('/api/v1/devices/:id/retire', {
-    config: { permission: 'operate' },
+    config: { permission: 'operate' , scope: [target('device', param('id'))] },
     schema: {
       tags,
       summary: 'Retire a device: Pomona stops managing it and lists it as removed (audited)',

@@ -2,6 +2,7 @@
  * Admin API for a Mac's managed administrator account. Its password is for administrators only,
  * and every view is an audit event; the rest (the account, a rotation under way) anyone may read.
  */
+import { param, target } from '../http/scope-guard.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -41,7 +42,7 @@ export async function managedAdminRoutes(
   };
 
   r.get('/api/v1/devices/:id/managed-admin', {
-    config: { permission: 'read' },
+    config: { permission: 'read' , scope: [target('device', param('id'))] },
     schema: { tags, summary: "The Mac's managed administrator account (without its password)", params: Id, response: { 200: Status, 404: ErrorBody } },
   }, async (req, reply) => {
     const id = await deviceId(req.params.id, reply);
@@ -50,7 +51,7 @@ export async function managedAdminRoutes(
   });
 
   r.get('/api/v1/devices/:id/managed-admin-password', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin' , scope: [target('device', param('id'))] },
     schema: {
       tags,
       summary: "The managed administrator's current password (administrators only; each view is audited)",
@@ -72,7 +73,7 @@ export async function managedAdminRoutes(
   });
 
   r.post('/api/v1/devices/:id/managed-admin-password/rotate', {
-    config: { permission: 'admin' },
+    config: { permission: 'admin' , scope: [target('device', param('id'))] },
     schema: {
       tags,
       summary: 'Give the managed administrator a new password (SetAutoAdminPassword)',

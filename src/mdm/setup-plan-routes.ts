@@ -1,4 +1,5 @@
 /** Admin API for a device's await-configuration phase: its setup plan, and releasing it by hand. */
+import { param, target } from '../http/scope-guard.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -50,7 +51,7 @@ export async function setupPlanRoutes(
   };
 
   r.get('/api/v1/devices/:id/setup-plan', {
-    config: { permission: 'read' },
+    config: { permission: 'read' , scope: [target('device', param('id'))] },
     schema: { tags, summary: "The device's latest setup plan (await configuration): its steps with their outcomes and times", params: Id, response: { 200: Plan, 404: ErrorBody } },
   }, async (req, reply) => {
     const id = await deviceId(req.params.id, reply);
@@ -59,7 +60,7 @@ export async function setupPlanRoutes(
   });
 
   r.post('/api/v1/devices/:id/release', {
-    config: { permission: 'operate' },
+    config: { permission: 'operate' , scope: [target('device', param('id'))] },
     schema: {
       tags,
       summary: 'Release a device awaiting configuration now (DeviceConfigured)',
