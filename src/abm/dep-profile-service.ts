@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { ServiceError } from '../service-error.js';
 import { DepError } from './dep-errors.js';
-import { appleProfileChanged, DepProfileError, toAppleProfile, validateDepProfile, type DepProfileProblem, type DepProfileSettings } from './dep-profile.js';
+import { appleProfileChanged, DepProfileError, resolveDepProfile, toAppleProfile, validateDepProfile, type DepProfile, type DepProfileProblem, type DepProfileSettings } from './dep-profile.js';
 import type { AbmServerService } from './abm-server-service.js';
 import type { AbmDeviceStore } from './abm-device-store.js';
 import type { DepProfileRow, DepProfileStore } from './dep-profile-store.js';
@@ -39,6 +39,13 @@ export interface DepProfileView {
   updatedAt: number;
 }
 
+export interface EnrollmentProfileRef {
+  id: string;
+  abmServerId: string;
+  name: string;
+  settings: DepProfile;
+}
+
 export interface DepProfileServiceOptions {
   profiles: DepProfileStore;
   devices: AbmDeviceStore;
@@ -64,6 +71,17 @@ export class DepProfileService {
   async get(id: string): Promise<DepProfileView> {
     const row = await this.#row(id);
     return this.#view(row, await this.o.devices.countsByProfile(row.abm_server_id));
+  }
+
+  /**
+   * A profile as an enrollment needs it — its settings resolved — by id, or the server's default:
+   * without the device counts of the admin view, which cost a scan of the server's ABM devices
+   * on every Setup Assistant request.
+   */
+  async forEnrollment(ref: { id: string } | { defaultOf: string }): Promise<EnrollmentProfileRef | undefined> {
+    const row = 'id' in ref ? await this.o.profiles.get(ref.id) : (await this.o.profiles.listForServer(ref.defaultOf)).find((p) => p.is_default === 1);
+    if (!row) return undefined;
+    return { id: row.id, abmServerId: row.abm_server_id, name: row.name, settings: resolveDepProfile(JSON.parse(row.settings_json) as DepProfileSettings) };
   }
 
   async history(id: string) {

@@ -8,7 +8,8 @@
  * serial now on another ABM server than the profile the device names, a device Apple removed.
  */
 import type { MachineInfo } from '../apple/machine-info.js';
-import { resolveDepProfile, usesPomonaWebView, type DepProfile, type DepProfileSettings } from '../abm/dep-profile.js';
+import { usesPomonaWebView, type DepProfile } from '../abm/dep-profile.js';
+import type { EnrollmentProfileRef } from '../abm/dep-profile-service.js';
 import type { AbmDeviceView } from '../abm/abm-device-service.js';
 import type { Ownership } from '../org/group-settings.js';
 import type { Platform } from '../org/registration-token-service.js';
@@ -39,10 +40,7 @@ export type AdeAnswer =
 
 export interface AdeDeps {
   abmDevices: { get(serial: string): Promise<AbmDeviceView | undefined> };
-  depProfiles: {
-    get(id: string): Promise<{ id: string; abmServerId: string; name: string; isDefault: boolean; settings: DepProfileSettings }>;
-    list(serverId: string): Promise<Array<{ id: string; abmServerId: string; name: string; isDefault: boolean; settings: DepProfileSettings }>>;
-  };
+  depProfiles: { forEnrollment(ref: { id: string } | { defaultOf: string }): Promise<EnrollmentProfileRef | undefined> };
   servers: { view(id: string): Promise<{ organizationGroupId: string | null }> };
   users: {
     byUsername(username: string): Promise<{ id: string } | undefined>;
@@ -74,16 +72,14 @@ export class AdeEnrollmentService {
     if (device.removedAt !== null) throw new AdeRefusal(`serial ${info.serial} was removed from Apple Business Manager`);
     let profile;
     if (profileId) {
-      profile = await this.d.depProfiles.get(profileId).catch(() => undefined);
+      profile = await this.d.depProfiles.forEnrollment({ id: profileId });
       if (!profile) throw new AdeRefusal(`the enrollment profile this device was given (${profileId}) no longer exists; assign it a profile again`);
       if (profile.abmServerId !== device.abmServerId) throw new AdeRefusal(`serial ${info.serial} belongs to another ABM server than the profile "${profile.name}" it presented`);
-    } else if (device.profileId) {
-      profile = await this.d.depProfiles.get(device.profileId);
     } else {
-      profile = (await this.d.depProfiles.list(device.abmServerId)).find((p) => p.isDefault);
+      profile = await this.d.depProfiles.forEnrollment(device.profileId ? { id: device.profileId } : { defaultOf: device.abmServerId });
       if (!profile) throw new AdeRefusal(`the ABM server of serial ${info.serial} has no enrollment profile`);
     }
-    const settings = resolveDepProfile(profile.settings);
+    const { settings } = profile;
     const server = await this.d.servers.view(device.abmServerId);
     return {
       serial: info.serial,
@@ -223,8 +219,8 @@ export class AdeEnrollmentService {
    */
   async accountStep(p: PendingEnrollment): Promise<{ fullName: string; shortName: string; locked: boolean } | undefined> {
     if (p.platform !== 'macOS' || p.context.primaryAccount || typeof p.context.profileId !== 'string') return undefined;
-    const profile = await this.d.depProfiles.get(p.context.profileId).catch(() => undefined);
-    const prefill = profile && resolveDepProfile(profile.settings).pomona.macOSAccountSetup.prefill;
+    const profile = await this.d.depProfiles.forEnrollment({ id: p.context.profileId });
+    const prefill = profile?.settings.pomona.macOSAccountSetup.prefill;
     if (!prefill?.enabled) return undefined;
     const user = p.userId ? await this.d.users.view(p.userId) : undefined;
     return { fullName: user?.displayName ?? '', shortName: user ? (macOSShortName(user.username) ?? '') : '', locked: prefill.lock };
