@@ -241,7 +241,7 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object; 
   await app.register(pushCertRoutes, { pushcerts: ctx.pushcerts, audit: ctx.audit });
   await app.register(abmServerRoutes, { servers: ctx.abmServers, audit: ctx.audit });
   await app.register(abmDeviceRoutes, { devices: ctx.abmDevices, assign: ctx.abmAssign, audit: ctx.audit });
-  await app.register(depProfileRoutes, { profiles: ctx.depProfiles, audit: ctx.audit });
+  await app.register(depProfileRoutes, { profiles: ctx.depProfiles, audit: ctx.audit, visibleProfiles: (groupId) => ctx.groups.setting<string[] | null>(groupId, 'abm.visibleProfiles') });
   await app.register(configurationProfileRoutes, { profiles: ctx.configurationProfiles, audit: ctx.audit });
   await app.register(setupPlanRoutes, { plans: ctx.setupPlans, devices: ctx.devices, audit: ctx.audit });
   await app.register(managedAdminRoutes, { managedAdmin: ctx.managedAdmin, devices: ctx.devices, audit: ctx.audit });

@@ -94,6 +94,12 @@ describe.each(testDatabaseKinds)('admin scopes through the API (%s)', (kind) => 
       expect((await anna('/api/v1/abm-servers')).json.items.map((s: { name: string }) => s.name)).toEqual(['A ABM']);
       expect((await anna(`/api/v1/abm-servers/${mine.json.id}`, { method: 'PATCH', body: { organizationGroupId: null } })).status).toBe(403);
       expect((await anna(`/api/v1/abm-servers/${mine.json.id}`, { method: 'PATCH', body: { organizationGroupId: g.a } })).status).toBe(200);
+      // A branch may narrow which of the server's enrollment profiles its admins see.
+      const p1 = (await pomona.api(`/api/v1/abm-servers/${mine.json.id}/profiles`, { body: { settings: { apple: { profile_name: 'Shown' } } } })).json.id;
+      await pomona.api(`/api/v1/abm-servers/${mine.json.id}/profiles`, { body: { settings: { apple: { profile_name: 'Hidden' } } } });
+      expect((await pomona.api(`/api/v1/organization-groups/${g.a}/settings/abm.visibleProfiles`, { method: 'PUT', body: { value: [p1] } })).status).toBe(200);
+      expect((await anna(`/api/v1/abm-servers/${mine.json.id}/profiles`)).json.items.map((x: { name: string }) => x.name)).toEqual(['Shown']);
+      expect((await pomona.api(`/api/v1/abm-servers/${mine.json.id}/profiles`)).json.items).toHaveLength(2);
 
       expect((await anna('/api/v1/users', { body: { username: 'ann', password: 'ann has a passphrase', defaultGroupId: g.a1 } })).status).toBe(201);
       expect((await anna('/api/v1/users', { body: { username: 'bob', password: 'bob has a passphrase', defaultGroupId: g.b } })).status).toBe(403);

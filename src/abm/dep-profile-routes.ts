@@ -41,7 +41,10 @@ const Id = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const theServer = [target('abm-server', param('id'))];
 const theProfile = [target('dep-profile', param('id'))];
 
-export async function depProfileRoutes(app: FastifyInstance, deps: { profiles: DepProfileService; audit: AuditService }): Promise<void> {
+export async function depProfileRoutes(
+  app: FastifyInstance,
+  deps: { profiles: DepProfileService; audit: AuditService; visibleProfiles?: (groupId: string) => Promise<string[] | null> },
+): Promise<void> {
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { profiles, audit } = deps;
   const tags = ['abm'];
@@ -49,7 +52,17 @@ export async function depProfileRoutes(app: FastifyInstance, deps: { profiles: D
   r.get('/api/v1/abm-servers/:id/profiles', {
     config: { permission: 'read', scope: theServer },
     schema: { tags, summary: "The server's enrollment profiles with device counts", params: Id, response: { 200: Type.Object({ items: Type.Array(ProfileView) }), 404: ErrorBody } },
-  }, async (req, reply) => profiles.list(req.params.id).then((items) => ({ items }), (err) => sendAbmError(reply, err)));
+  }, async (req, reply) => {
+    try {
+      // A branch may narrow which of the server's profiles its admins see (group setting
+      // abm.visibleProfiles, inherited down the tree; null: all).
+      const visible = deps.visibleProfiles ? await deps.visibleProfiles(req.actor!.scope.groupId) : null;
+      const items = await profiles.list(req.params.id);
+      return { items: visible ? items.filter((p) => visible.includes(p.id)) : items };
+    } catch (err) {
+      return sendAbmError(reply, err);
+    }
+  });
 
   r.post('/api/v1/abm-servers/:id/profiles', {
     config: { permission: 'admin', scope: theServer },
