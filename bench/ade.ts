@@ -3,7 +3,7 @@
  * path, W at a time (default 8): activation at the ABM simulator, the web view loaded with signed
  * MachineInfo, sign-in of a local user, terms of use, the enrollment profile, SCEP, Authenticate
  * and TokenUpdate — on SQLite and on PostgreSQL (--postgres URL or TEST_DATABASE_URL). Pomona runs
- * compiled in its own process (ade-server-process.ts), trusting a simulated device CA; the ABM
+ * compiled in its own process (server-process.ts), trusting a simulated device CA; the ABM
  * simulator and the devices run here. Device keys (SCEP and MachineInfo identities) are made and
  * every MachineInfo signed before the measured window; the server's work is all inside it.
  *
@@ -80,7 +80,7 @@ async function run(label: string, databaseUrl: string) {
   writeFileSync(join(dir, 'device-ca.pem'), deviceCa.rootPem);
   const port = await freePort();
   // The server's stdout (its log lines) goes to /dev/null: we measure making them, not a reader.
-  const child = fork(fileURLToPath(new URL('./ade-server-process.js', import.meta.url)), [databaseUrl, String(port), logLevel, join(dir, 'device-ca.pem')], {
+  const child = fork(fileURLToPath(new URL('./server-process.js', import.meta.url)), [databaseUrl, String(port), logLevel, join(dir, 'device-ca.pem')], {
     stdio: ['ignore', openSync('/dev/null', 'w'), 'inherit', 'ipc'],
   });
   const ready = await new Promise<{ url: string; token: string }>((resolve, reject) => {

@@ -9,6 +9,7 @@ import * as x509 from '@peculiar/x509';
 import { signAttached, signDetached, verifyAttached, type CmsSigner } from './cms-sign.js';
 import { SignatureError, verifyMdmSignature } from './mdm-signature.js';
 import { thrownMessage } from '../../test/support/thrown.js';
+import { hasOpenssl } from '../../test/support/openssl.js';
 
 const MI = new URL('../../test/fixtures/apple/machineinfo-sample/', import.meta.url);
 const machineInfoDer = readFileSync(new URL('machineinfo.p7s.der', MI));
@@ -16,15 +17,6 @@ const machineInfoPlist = readFileSync(new URL('machineinfo.plist', MI));
 const miRoot = readFileSync(new URL('test-root-ca.pem', MI), 'utf8');
 const miDeviceCa = readFileSync(new URL('test-device-ca.pem', MI), 'utf8');
 const miLeaf = readFileSync(new URL('device-leaf.pem', MI), 'utf8');
-
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 interface TestPki {
   rootPem: string;

@@ -8,6 +8,7 @@ import {
 } from './machine-info.js';
 import { SimulatedDeviceCa, signMachineInfo, type DeviceIdentity } from '../sim/device-identity-ca.js';
 import { thrownMessage } from '../../test/support/thrown.js';
+import { hasOpenssl } from '../../test/support/openssl.js';
 
 const fixture = (path: string) => readFileSync(new URL(`../../test/fixtures/apple/${path}`, import.meta.url));
 const sampleDer = fixture('machineinfo-sample/machineinfo.p7s.der');
@@ -88,15 +89,6 @@ describe('MachineInfo', () => {
       expect(refused(() => readMachineInfo(signMachineInfo({ ...base, MDM_CAN_REQUEST_SOFTWARE_UPDATE: 'yes' as unknown as boolean }, identity), trust))).toMatch(/not a boolean/);
     });
   });
-
-  const hasOpenssl = (() => {
-    try {
-      execFileSync('openssl', ['version'], { stdio: 'ignore' });
-      return true;
-    } catch {
-      return false;
-    }
-  })();
 
   it.skipIf(!hasOpenssl)('accepts a SHA-1 signature, as devices make them (signed by openssl)', async () => {
     const ca = await SimulatedDeviceCa.create();

@@ -2,8 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildPlist } from '../apple/plist.js';
 import { OrgGroupService, ROOT_GROUP_ID } from '../org/org-group-service.js';
 import { OrgGroupStore } from '../org/org-group-store.js';
-import { ServiceError } from '../service-error.js';
 import { createTestDatabase, skipUnlessAvailable, testDatabaseKinds, type TestDatabase } from '../../test/support/db.js';
+import { refusal } from '../../test/support/thrown.js';
 import { ConfigurationProfileService } from './configuration-profile-service.js';
 import { ConfigurationProfileStore } from './configuration-profile-store.js';
 
@@ -12,16 +12,6 @@ const mobileconfig = (identifier: string, name = identifier) =>
     PayloadType: 'Configuration', PayloadIdentifier: identifier, PayloadUUID: `${identifier}-uuid`, PayloadVersion: 1, PayloadDisplayName: name,
     PayloadContent: [{ PayloadType: 'com.apple.dock', PayloadIdentifier: `${identifier}.dock`, PayloadUUID: `${identifier}-dock`, PayloadVersion: 1 }],
   }));
-
-async function refusal(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ServiceError) return `${err.kind}: ${err.message}`;
-    throw err;
-  }
-  throw new Error('not refused');
-}
 
 describe.each(testDatabaseKinds)('configuration-profile library (%s)', (kind) => {
   describe.skipIf(skipUnlessAvailable(kind))('', () => {

@@ -13,8 +13,8 @@ import { buildPlist } from '../apple/plist.js';
 import { OrgGroupService, ROOT_GROUP_ID } from '../org/org-group-service.js';
 import { OrgGroupStore } from '../org/org-group-store.js';
 import { SecretBox } from '../pki/secret-box.js';
-import { ServiceError } from '../service-error.js';
 import { createTestDatabase, skipUnlessAvailable, testDatabaseKinds, type TestDatabase } from '../../test/support/db.js';
+import { refusal } from '../../test/support/thrown.js';
 import { abmDevice, abmServer, depProfile } from '../../test/support/setup-plan-fixture.js';
 import { CheckinStore } from './checkin-store.js';
 import { ConfigurationProfileService } from './configuration-profile-service.js';
@@ -44,16 +44,6 @@ const mobileconfig = (identifier: string) =>
     PayloadType: 'Configuration', PayloadIdentifier: identifier, PayloadUUID: `${identifier}-uuid`, PayloadVersion: 1,
     PayloadContent: [{ PayloadType: 'com.apple.dock', PayloadIdentifier: `${identifier}.1`, PayloadUUID: `${identifier}-1`, PayloadVersion: 1 }],
   }));
-
-async function refusal(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ServiceError) return `${err.kind}: ${err.message}`;
-    throw err;
-  }
-  throw new Error('not refused');
-}
 
 describe.each(testDatabaseKinds)('setup plans (%s)', (kind) => {
   describe.skipIf(skipUnlessAvailable(kind))('', () => {
