@@ -9,6 +9,7 @@ import { openContext, startServer, type Context } from './app.js';
 import { registerAbmCommands } from './abm/abm-cli.js';
 import { registerSimAbmCommand } from './sim/abm-cli.js';
 import { registerDemoCommand } from './demo/demo-cli.js';
+import { registerOpsCommands } from './ops/ops-cli.js';
 
 const program = new Command('pomona')
   .description('Pomona — self-hosted Apple MDM server built around Automated Device Enrollment')
@@ -218,6 +219,7 @@ devices
 registerAbmCommands(program, withContext);
 registerSimAbmCommand(program);
 registerDemoCommand(program);
+registerOpsCommands(program, configFrom);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) for (const p of err.problems) console.error(`pomona: ${p}`);
