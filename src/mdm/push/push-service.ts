@@ -36,16 +36,13 @@ export class PushService {
   readonly #client: PushSender;
   readonly #log: PushLog;
   readonly #now: () => number;
-  readonly #onOutcomes?: (outcomes: PushOutcome[]) => void;
 
-  /** `onOutcomes`: every push's outcomes, for metrics */
-  constructor(deps: { store: PushStore; pushcerts: PushCredentialsSource; client: PushSender; log: PushLog; now?: () => number; onOutcomes?: (outcomes: PushOutcome[]) => void }) {
+  constructor(deps: { store: PushStore; pushcerts: PushCredentialsSource; client: PushSender; log: PushLog; now?: () => number }) {
     this.#store = deps.store;
     this.#pushcerts = deps.pushcerts;
     this.#client = deps.client;
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
-    this.#onOutcomes = deps.onOutcomes;
   }
 
   /** One outcome per distinct id, in the order given. */
@@ -83,7 +80,6 @@ export class PushService {
     );
     if (records.length > 0) await this.#store.recordOutcomes(records, this.#now());
     const all = ids.map((id) => outcomes.get(id)!);
-    this.#onOutcomes?.(all);
     this.#log.info({ enrollments: ids.length, ...countBy(all) }, 'APNs push');
     return all;
   }
