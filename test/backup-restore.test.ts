@@ -15,7 +15,7 @@ import { migrationsCurrent, openDatabase } from '../src/db/database.js';
 import { createBackup, restoreBackup, type Installation } from '../src/ops/backup-service.js';
 import { BackupArchiveError } from '../src/ops/backup-archive.js';
 import { readSnapshot, TargetNotEmptyError, type Snapshot } from '../src/ops/snapshot.js';
-import { createTestDatabaseUrl, skipUnlessAvailable, testDatabaseKinds } from './support/db.js';
+import { createTestDatabaseUrl, postgresAvailable, skipUnlessAvailable, testDatabaseKinds } from './support/db.js';
 import { thrown } from './support/rejection.js';
 import { BOOTSTRAP_TOKEN, expectSameRows, startPopulatedInstallation, type PopulatedInstallation } from './support/populated-installation.js';
 
@@ -32,8 +32,8 @@ describe.each(testDatabaseKinds)('backup and restore (%s)', (kind) => {
     const cleanup: (() => Promise<void> | void)[] = [];
 
     /** A fresh database and data directory to restore into. */
-    const freshInstallation = async (): Promise<Installation> => {
-      const db = await createTestDatabaseUrl(kind);
+    const freshInstallation = async (on = kind): Promise<Installation> => {
+      const db = await createTestDatabaseUrl(on);
       const dataDir = mkdtempSync(join(tmpdir(), 'pomona-restore-'));
       cleanup.push(db.drop, () => rmSync(dataDir, { recursive: true, force: true }));
       return { databaseUrl: db.url, dataDir };
@@ -97,6 +97,17 @@ describe.each(testDatabaseKinds)('backup and restore (%s)', (kind) => {
         expect(sync).toMatchObject({ kind: 'incremental', added: 3 });
       } finally {
         await ctx.close();
+      }
+    });
+
+    it.skipIf(!postgresAvailable)('restores into the other database: the backup is portable', async () => {
+      const target = await freshInstallation(kind === 'sqlite' ? 'postgres' : 'sqlite');
+      await restoreBackup(target, archive, PASSPHRASE);
+      const handle = openDatabase(target.databaseUrl);
+      try {
+        await expectSameRows(before, handle.db);
+      } finally {
+        await handle.close();
       }
     });
 
