@@ -92,6 +92,8 @@ import { enrollmentPurgeJob } from './enroll/user-enrollment-purge-job.js';
 import { SsoReturns, ssoReturnRoutes } from './org/sso-return-routes.js';
 import { ConsoleSignIn } from './org/console-sign-in.js';
 import { consoleSsoReturnHandler, consoleSsoRoutes } from './org/console-sso-routes.js';
+import { createAlerts } from './alerts/alert-module.js';
+import { alertRoutes } from './alerts/alert-routes.js';
 import pino from 'pino';
 
 /** A downloaded profile may sit a while before it is installed; its challenge still works once. */
@@ -198,13 +200,18 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
     brand: (groupId) => signIn.service.brand(groupId),
   });
   scheduler.add(enrollmentPurgeJob({ pending: pendingEnrollments, tokens: userEnrollmentTokens, leases: abm.leases, nodeId: config.nodeId, log, purgeAfterDays: config.userEnrollment.purgeIncompleteAfterDays }));
+  // Alerts before things break: checks and deliveries, one node at a time (src/alerts/).
+  const alerting = createAlerts({ db, config, log, leases: abm.leases, servers: abm.abmServers, pushcerts, groups, caNotAfter: ca.notAfter });
+  scheduler.add(alerting.alertJob);
 
   return {
     config, log, secrets, database, appliedMigrations, ca, scep, pushcerts, apns, push, audit, admins, tokens,
     events, devices, commandStore, checkins, commands, enrollmentProfiles, userEnrollment, userEnrollmentStore,
     groups, users, registrationTokens, inventory, lifecycle, idps, pendingEnrollments, signIn, ssoReturns, consoleSignIn, ...abm, ade, adeTrust, adeTimeline, ...setup, scheduler,
+    ...alerting,
     async close() {
       await scheduler.stop();
+      alerting.closeAlerts();
       await apns.close();
       await database.close();
     },
@@ -256,6 +263,7 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object; 
   await app.register(adeRoutes, { ade: ctx.ade, trust: ctx.adeTrust });
   await app.register(adeWebViewRoutes, { ade: ctx.ade, signIn: ctx.signIn, trust: ctx.adeTrust });
   await app.register(adeTimelineRoutes, { timeline: ctx.adeTimeline });
+  await app.register(alertRoutes, { alerts: ctx.alerts });
   await app.register(adeCustomProfileRoutes, { ade: ctx.ade, trust: ctx.adeTrust, within: (groupId, scopeGroupId) => ctx.groups.isWithin(groupId, scopeGroupId) });
   await app.register(userEnrollmentRoutes, { userEnrollment: ctx.userEnrollment, pending: ctx.pendingEnrollments, signIn: ctx.signIn, groups: ctx.groups, audit: ctx.audit, publicUrl: ctx.config.publicUrl });
   return app;

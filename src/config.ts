@@ -38,6 +38,20 @@ export interface Config {
   };
   /** this node's name in leases and logs */
   nodeId: string;
+  alerts: {
+    /** how often the alert checks run (one node at a time) */
+    checkMinutes: number;
+    /** days before expiry at which tokens and certificates alert, one alert per step */
+    expiryDays: number[];
+    /** sync intervals without success before failing syncs alert */
+    syncFailures: number;
+    /** minutes an ADE device may await configuration before it counts as stuck */
+    stuckAfterMinutes: number;
+    /** e-mail delivery; user and password only from the environment */
+    smtp?: { host: string; port: number; secure: boolean; user?: string; pass?: string; from: string };
+    /** signed webhook; the secret only from the environment */
+    webhook?: { url: string; secret: string };
+  };
   userEnrollment: {
     /** a user enrollment not enrolled this long after its profile was issued is incomplete (its profile no longer links) */
     incompleteAfterMinutes: number;
@@ -79,6 +93,15 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'depProtocolVersion', env: 'POMONA_DEP_PROTOCOL_VERSION', flag: 'dep-protocol-version', describe: 'X-Server-Protocol-Version sent to Apple', default: '10' },
   { key: 'abmTokenWarningDays', env: 'POMONA_ABM_TOKEN_WARNING_DAYS', flag: 'abm-token-warning-days', describe: 'days before expiry an ABM token shows as expiring', default: '30' },
   { key: 'abmAssignCooldownHours', env: 'POMONA_ABM_ASSIGN_COOLDOWN_HOURS', flag: 'abm-assign-cooldown-hours', describe: 'hours a serial Apple refused (FAILED, NOT_ACCESSIBLE) waits before it is sent again', default: '24' },
+  { key: 'alertCheckMinutes', env: 'POMONA_ALERT_CHECK_MINUTES', flag: 'alert-check-minutes', describe: 'minutes between alert checks', default: '15' },
+  { key: 'alertExpiryDays', env: 'POMONA_ALERT_EXPIRY_DAYS', flag: 'alert-expiry-days', describe: 'days before expiry that tokens and certificates alert at, comma-separated', default: '30,14,7,1' },
+  { key: 'alertSyncFailures', env: 'POMONA_ALERT_SYNC_FAILURES', flag: 'alert-sync-failures', describe: 'sync intervals without success before failing ABM syncs alert', default: '3' },
+  { key: 'alertStuckMinutes', env: 'POMONA_ALERT_STUCK_MINUTES', flag: 'alert-stuck-minutes', describe: 'minutes an ADE device may await configuration before it alerts as stuck', default: '60' },
+  { key: 'smtpHost', env: 'POMONA_SMTP_HOST', flag: 'smtp-host', describe: 'SMTP server for alert e-mail (none: no e-mail); POMONA_SMTP_USER and POMONA_SMTP_PASSWORD from the environment' },
+  { key: 'smtpPort', env: 'POMONA_SMTP_PORT', flag: 'smtp-port', describe: 'SMTP port', default: '587' },
+  { key: 'smtpSecure', env: 'POMONA_SMTP_SECURE', flag: 'smtp-secure', describe: 'TLS from the start (port 465) instead of STARTTLS (true|false)', default: 'false' },
+  { key: 'alertFrom', env: 'POMONA_ALERT_FROM', flag: 'alert-from', describe: 'From address of alert e-mail (required with the SMTP host)' },
+  { key: 'alertWebhookUrl', env: 'POMONA_ALERT_WEBHOOK_URL', flag: 'alert-webhook-url', describe: 'URL alerts are POSTed to, signed with POMONA_ALERT_WEBHOOK_SECRET (from the environment)' },
   { key: 'jobTickSeconds', env: 'POMONA_JOB_TICK_SECONDS', flag: 'job-tick-seconds', describe: 'how often each node looks for due jobs (ABM syncs, assignments)', default: '10' },
   { key: 'nodeId', env: 'POMONA_NODE_ID', flag: 'node-id', describe: "this node's name in job leases and logs", default: 'hostname:pid' },
   { key: 'userEnrollmentIncompleteMinutes', env: 'POMONA_USER_ENROLLMENT_INCOMPLETE_MINUTES', flag: 'user-enrollment-incomplete-minutes', describe: 'minutes after its profile was issued a user enrollment that has not checked in shows as incomplete', default: '60' },
@@ -195,6 +218,8 @@ export function loadConfig(opts: {
     jobTickSeconds: int('jobTickSeconds', 1, 3600, 10),
   };
 
+  const alerts = loadAlerts(raw, name, int, env, problems);
+
   const userEnrollment = {
     incompleteAfterMinutes: int('userEnrollmentIncompleteMinutes', 5, 7 * 24 * 60, 60),
     purgeIncompleteAfterDays: int('incompleteEnrollmentPurgeDays', 1, 3650, 30),
@@ -219,8 +244,51 @@ export function loadConfig(opts: {
     trustedIdentityCaFile: raw('trustedIdentityCaFile'),
     adeTestRootFile: raw('adeTestRootFile'),
     bodyLimit,
+    alerts,
     abm,
     nodeId: raw('nodeId') ?? `${hostname()}:${process.pid}`,
     userEnrollment,
+  };
+}
+
+/** The alert settings; SMTP credentials and the webhook secret are read from the environment only. */
+function loadAlerts(
+  raw: (key: string) => string | undefined,
+  name: (key: string) => string,
+  int: (key: string, min: number, max: number, dflt: number) => number,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+): Config['alerts'] {
+  const daysRaw = raw('alertExpiryDays') ?? '30,14,7,1';
+  const expiryDays = daysRaw.split(',').map((d) => Number(d.trim()));
+  if (expiryDays.length === 0 || expiryDays.some((d) => !Number.isInteger(d) || d < 1 || d > 365)) problems.push(`${name('alertExpiryDays')}: "${daysRaw}" must be whole numbers of days from 1 to 365, comma-separated`);
+  const bool = (key: string, dflt: string) => {
+    const v = (raw(key) ?? dflt).toLowerCase();
+    if (!['true', 'false', '1', '0'].includes(v)) problems.push(`${name(key)}: "${v}" must be true or false`);
+    return v === 'true' || v === '1';
+  };
+  const host = raw('smtpHost');
+  const from = raw('alertFrom');
+  if (host && !from) problems.push(`${name('alertFrom')}: required when ${name('smtpHost')} is set`);
+  if (from && !/^[^@\s<>]+@[^@\s<>]+$|^.*<[^@\s<>]+@[^@\s<>]+>$/.test(from)) problems.push(`${name('alertFrom')}: "${from}" is not an e-mail address`);
+  const port = int('smtpPort', 1, 65535, 587);
+  const secure = bool('smtpSecure', 'false');
+  const url = raw('alertWebhookUrl');
+  const secret = env.POMONA_ALERT_WEBHOOK_SECRET;
+  if (url) {
+    try {
+      if (!/^https?:$/.test(new URL(url).protocol)) throw new Error();
+    } catch {
+      problems.push(`${name('alertWebhookUrl')}: must be an http(s) URL`);
+    }
+    if (!secret || secret.length < 16) problems.push('POMONA_ALERT_WEBHOOK_SECRET: at least 16 characters required with the alert webhook URL');
+  }
+  return {
+    checkMinutes: int('alertCheckMinutes', 1, 24 * 60, 15),
+    expiryDays: [...new Set(expiryDays)].sort((a, b) => b - a),
+    syncFailures: int('alertSyncFailures', 1, 100, 3),
+    stuckAfterMinutes: int('alertStuckMinutes', 5, 7 * 24 * 60, 60),
+    smtp: host && from ? { host, port, secure, user: env.POMONA_SMTP_USER || undefined, pass: env.POMONA_SMTP_PASSWORD || undefined, from } : undefined,
+    webhook: url && secret ? { url, secret } : undefined,
   };
 }

@@ -576,6 +576,49 @@ export interface ManagedAdminAccountTable {
   updated_at: number;
 }
 
+/** The current state of one alert (kind + subject); `ok` once resolved. */
+export interface AlertTable {
+  key: string;
+  kind: string;
+  subject: string;
+  /** the organization group whose recipients hear of it; null: global */
+  group_id: string | null;
+  state: string;
+  severity: string;
+  summary: string;
+  /** when the current open state began (null while ok) */
+  raised_at: number | null;
+  updated_at: number;
+}
+
+/** History: each alert raised (per state change) or resolved. */
+export interface AlertEventTable {
+  id: string;
+  alert_key: string;
+  kind: string;
+  subject: string;
+  group_id: string | null;
+  event: 'raised' | 'resolved';
+  state: string;
+  previous_state: string;
+  severity: string;
+  summary: string;
+  at: number;
+}
+
+/** One delivery owed for an alert event (e-mail, webhook), retried until done or given up. */
+export interface AlertDeliveryTable {
+  id: string;
+  event_id: string;
+  channel: 'email' | 'webhook';
+  recipients_json: string;
+  attempts: number;
+  next_attempt_at: number | null;
+  delivered_at: number | null;
+  last_error: string | null;
+  created_at: number;
+}
+
 export interface Database {
   devices: DeviceTable;
   enrollments: EnrollmentTable;
@@ -614,6 +657,9 @@ export interface Database {
   enrollment_events: EnrollmentEventTable;
   setup_plan_steps: SetupPlanStepTable;
   managed_admin_accounts: ManagedAdminAccountTable;
+  alerts: AlertTable;
+  alert_events: AlertEventTable;
+  alert_deliveries: AlertDeliveryTable;
 }
 
 export type Device = Selectable<DeviceTable>;

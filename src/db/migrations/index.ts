@@ -10,6 +10,7 @@ import * as m0008 from './0008-user-enrollment.js';
 import * as m0009 from './0009-device-lifecycle.js';
 import * as m0010 from './0010-setup-plan.js';
 import * as m0011 from './0011-ade-timeline.js';
+import * as m0012 from './0012-alerts.js';
 
 /** Migrations are listed here (not read from disk) so they run the same from source and tests. */
 const migrations: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '0009-device-lifecycle': m0009,
   '0010-setup-plan': m0010,
   '0011-ade-timeline': m0011,
+  '0012-alerts': m0012,
 };
 
 export const migrationProvider: MigrationProvider = {
