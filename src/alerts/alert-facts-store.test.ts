@@ -20,8 +20,8 @@ async function abmDevice(db: Db, serial: string, serverId: string, assign_result
   } as never).execute();
 }
 
-async function enrolled(db: Db, id: string, groupId: string, over: { awaiting: number; createdAt: number; status?: string }) {
-  await db.insertInto('devices').values({ id, udid: id, created_at: NOW, updated_at: NOW, organization_group_id: groupId } as never).execute();
+async function enrolled(db: Db, id: string, groupId: string, over: { awaiting: number; createdAt: number; status?: string; enrolledAt?: number | null }) {
+  await db.insertInto('devices').values({ id, udid: id, created_at: NOW, updated_at: NOW, organization_group_id: groupId, lifecycle_changed_at: over.enrolledAt ?? null } as never).execute();
   await db.insertInto('enrollments').values({
     id, device_id: id, channel: 'device', type: 'Device', is_ade: 1, awaiting_configuration: over.awaiting, status: over.status ?? 'active',
     token_update_count: 1, created_at: over.createdAt, updated_at: over.createdAt,
@@ -59,6 +59,8 @@ describe.each(testDatabaseKinds)('alert facts store (%s)', (kind) => {
       await enrolled(db.db, 'd2', 'g1', { awaiting: 1, createdAt: NOW - 10 * MIN }); // not long enough yet
       await enrolled(db.db, 'd3', 'g1', { awaiting: 0, createdAt: NOW - 90 * MIN }); // released
       await enrolled(db.db, 'd4', 'g2', { awaiting: 1, createdAt: NOW - 90 * MIN, status: 'removed' });
+      await enrolled(db.db, 'd5', 'g2', { awaiting: 1, createdAt: NOW - 900 * MIN, enrolledAt: NOW - 5 * MIN }); // re-enrolled just now
+      await enrolled(db.db, 'd6', 'g1', { awaiting: 1, createdAt: NOW - 900 * MIN, enrolledAt: NOW - 61 * MIN });
       const plan = (id: string, device: string, group: string, status: string, deadline: number) => db.db.insertInto('setup_plans').values({
         id, enrollment_id: device, device_id: device, session_at: NOW - 90 * MIN, dep_profile_id: null, platform: 'iOS', organization_group_id: group,
         primary_account_json: null, time_limit_minutes: 30, status, reason: null, ended_by: null, started_at: NOW - 90 * MIN, deadline_at: deadline, ended_at: null,
@@ -68,7 +70,7 @@ describe.each(testDatabaseKinds)('alert facts store (%s)', (kind) => {
       await plan('p3', 'd1', 'g1', 'running', NOW + MIN);
       const stuck = await new AlertFactsStore(db.db).stuckDevices(NOW - 60 * MIN, NOW);
       expect(stuck.sort((a, b) => a.groupId.localeCompare(b.groupId))).toEqual([
-        { groupId: 'g1', awaiting: 1, overdue: 0 },
+        { groupId: 'g1', awaiting: 2, overdue: 0 },
         { groupId: 'g2', awaiting: 0, overdue: 1 },
       ]);
     });

@@ -42,7 +42,8 @@ export class AlertFactsStore {
       .where('enrollments.channel', '=', 'device')
       .where('enrollments.status', '=', 'active')
       .where('enrollments.awaiting_configuration', '=', 1)
-      .where('enrollments.created_at', '<', awaitingBefore)
+      // Since it (re-)enrolled: the enrollment row outlives re-enrollments, the device's lifecycle change does not.
+      .where((eb) => eb(eb.fn.coalesce('devices.lifecycle_changed_at', 'enrollments.created_at'), '<', awaitingBefore))
       .groupBy('devices.organization_group_id')
       .execute();
     const overdue = await this.db

@@ -116,6 +116,7 @@ describe.each(testDatabaseKinds)('alert service (%s)', (kind) => {
       const resolved = await alerts.check();
       expect(resolved.map((e) => `${e.event}:${e.kind}`).sort()).toEqual(['resolved:abm-token-expiring', 'resolved:devices-stuck']);
       expect((await alerts.list()).open.map((a) => a.kind)).toEqual(['push-cert-expiring']);
+      expect(await alerts.openCounts()).toEqual([{ kind: 'push-cert-expiring', severity: 'warning', open: 1 }]);
     });
 
     it('lists only the alerts of groups in a scope', async () => {

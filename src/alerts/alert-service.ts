@@ -150,6 +150,11 @@ export class AlertService {
     return eventView(event);
   }
 
+  /** Open alerts by kind and severity, for metrics (`pomona_alerts_open`, read on scrape). */
+  async openCounts(): Promise<{ kind: string; severity: string; open: number }[]> {
+    return (await this.o.store.openCounts()).map((r) => ({ kind: r.kind, severity: r.severity, open: r.n }));
+  }
+
   /** Open alerts and recent history; within a scope, only its groups' alerts (global ones need global scope). */
   async list(scope?: Scope, historyLimit = 100): Promise<{ open: AlertView[]; history: AlertEventView[] }> {
     const prefix = scope?.prefix;

@@ -50,6 +50,13 @@ export class AlertStore {
     return q.orderBy('raised_at', 'desc').execute();
   }
 
+  /** Open alerts counted by kind and severity (for a metrics gauge). */
+  async openCounts(): Promise<{ kind: string; severity: string; n: number }[]> {
+    const rows = await this.db.selectFrom('alerts').select(['kind', 'severity']).select((eb) => eb.fn.countAll<string | number>().as('n'))
+      .where('state', '!=', 'ok').groupBy(['kind', 'severity']).execute();
+    return rows.map((r) => ({ kind: r.kind, severity: r.severity, n: Number(r.n) }));
+  }
+
   async recentEvents(limit: number, scopePrefix?: string): Promise<AlertEventRow[]> {
     let q = this.db.selectFrom('alert_events').selectAll();
     if (scopePrefix) q = q.where('group_id', 'in', groupsWithin(this.db, scopePrefix));
