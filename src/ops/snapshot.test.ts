@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest, openDatabase, type DatabaseHandle } from '../db/database.js';
 import { createTestDatabaseUrl, skipUnlessAvailable, testDatabaseKinds } from '../../test/support/db.js';
-import { readSnapshot } from './snapshot.js';
+import { Migrator } from 'kysely';
+import { migrationsCurrent } from '../db/database.js';
+import { migrationProvider } from '../db/migrations/index.js';
+import { loadSnapshot, readSnapshot } from './snapshot.js';
 
 describe.each(testDatabaseKinds)('snapshot (%s)', (kind) => {
   describe.skipIf(skipUnlessAvailable(kind))('', () => {
@@ -49,6 +52,34 @@ describe.each(testDatabaseKinds)('snapshot (%s)', (kind) => {
       // The writes really went on between and during the snapshots.
       const sizes = snapshots.map((s) => s.tables.find((x) => x.name === 'settings')!.rows.length);
       expect(new Set(sizes).size).toBeGreaterThan(1);
+    });
+
+    it('loads data from an older schema into a new database, then runs the migrations it predates', async () => {
+      const names = Object.keys(await migrationProvider.getMigrations()).sort();
+      const older = await createTestDatabaseUrl(kind);
+      const fresh = await createTestDatabaseUrl(kind);
+      const oldDb = openDatabase(older.url);
+      const newDb = openDatabase(fresh.url);
+      try {
+        expect((await new Migrator({ db: oldDb.db, provider: migrationProvider }).migrateTo(names.at(-2)!)).error).toBeUndefined();
+        await oldDb.db.insertInto('settings').values({ key: 'from-the-past', value: 'v', updated_at: 1 }).execute();
+        const snapshot = await readSnapshot(oldDb.db);
+        expect(snapshot.migrations).toEqual(names.slice(0, -1));
+        const { migrated } = await loadSnapshot(newDb.db, snapshot);
+        expect(migrated).toEqual([names.at(-1)]);
+        expect(await migrationsCurrent(newDb.db)).toBe(true);
+        expect(await newDb.db.selectFrom('settings').select('value').where('key', '=', 'from-the-past').executeTakeFirst()).toEqual({ value: 'v' });
+      } finally {
+        await oldDb.close();
+        await newDb.close();
+        await older.drop();
+        await fresh.drop();
+      }
+    });
+
+    it('refuses data from a newer Pomona', async () => {
+      const e = await loadSnapshot(writer.db, { migrations: ['0001-core', '9999-future'], tables: [] }).catch((err: Error) => err);
+      expect((e as Error).message).toBe('the data comes from a newer Pomona (migration 9999-future unknown here): upgrade Pomona first');
     });
   });
 });

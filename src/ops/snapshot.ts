@@ -77,8 +77,8 @@ export async function loadSnapshot(db: Kysely<any>, snapshot: Snapshot, opts: { 
   if (!last) throw new Error('the data has no migrations applied: nothing to copy');
 
   // Data must not be at risk before the schema moves: an installation in use is refused first.
-  await migrateToLatest(db);
-  const busy = await tablesWithData(db);
+  // A brand-new database (no tables) is migrated straight to the snapshot's schema, never past it and back.
+  const busy = (await tablesIn(db)).length ? await tablesWithData(db) : [];
   if (busy.length && !opts.force) throw new TargetNotEmptyError(`target database is not empty (${busy.slice(0, 3).join(', ')}${busy.length > 3 ? ', …' : ''}): use --force to replace it`);
   const { error } = await new Migrator({ db, provider: migrationProvider }).migrateTo(last);
   if (error) throw new Error(`could not bring the target to migration ${last}: ${error instanceof Error ? error.message : String(error)}`);
