@@ -47,6 +47,10 @@ describe('pomona backup / restore / migrate-db (CLI)', () => {
     expect(ok.stdout).toMatch(/^wrote .*backup\.pmbk: \d+ rows in \d+ tables and the secret key/);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect((await pomona(source, ['backup', '--out', file], withPass)).stderr).toMatch(/^pomona: .* exists: use --force to overwrite it\n$/);
+    const passFile = join(root, 'passphrase.txt');
+    writeFileSync(passFile, `${PASSPHRASE}\n`);
+    const fromFile = await pomona(source, ['backup', '--out', file, '--force', '--passphrase-file', passFile]);
+    expect(fromFile.code).toBe(0);
   });
 
   it('restores into a new data directory, and refuses bad input with one line', async () => {

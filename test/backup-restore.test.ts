@@ -154,6 +154,19 @@ describe.each(testDatabaseKinds)('backup and restore (%s)', (kind) => {
       expect(configured.message).toMatch(/^POMONA_SECRET_KEY is not the backup's key/);
     });
 
+    it('restores under a configured POMONA_SECRET_KEY equal to the backup\'s, writing no key file', async () => {
+      const target = await freshInstallation();
+      const secretKey = readFileSync(join(source.dataDir, 'secret.key'), 'utf8').trim();
+      await restoreBackup({ ...target, secretKey }, archive, PASSPHRASE);
+      expect(existsSync(join(target.dataDir, 'secret.key'))).toBe(false);
+      const handle = openDatabase(target.databaseUrl);
+      try {
+        await expectSameRows(before, handle.db);
+      } finally {
+        await handle.close();
+      }
+    });
+
     it('refuses to back up with a key that does not open the database', async () => {
       const e = await thrown(createBackup({ ...source, secretKey: Buffer.alloc(32, 9).toString('base64') }, PASSPHRASE, { kdf }));
       expect(e.message).toMatch(/does not open the database's sealed secrets/);
