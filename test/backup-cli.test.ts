@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabaseUrl, postgresAvailable } from './support/db.js';
 
 const run = promisify(execFile);
 const PASSPHRASE = 'a passphrase for the cli test';
@@ -71,6 +72,21 @@ describe('pomona backup / restore / migrate-db (CLI)', () => {
     const again = await pomona(target, ['restore', '--in', file], withPass);
     expect(again).toMatchObject({ code: 1, stderr: expect.stringMatching(/^pomona: target database is not empty \([^\n]*\): use --force to replace it\n$/) });
     expect((await pomona(target, ['restore', '--in', file, '--force'], withPass)).code).toBe(0);
+  });
+
+  it.skipIf(!postgresAvailable)('migrate-db moves the installation to PostgreSQL; it then runs there with the same data directory', async () => {
+    const target = await createTestDatabaseUrl('postgres');
+    try {
+      const moved = await pomona(source, ['migrate-db', '--from', `sqlite:${join(source, 'pomona.db')}`, '--to', target.url]);
+      expect(moved.code).toBe(0);
+      expect(moved.stdout).toMatch(/^copied \d+ rows in \d+ tables; counts verified/);
+      const again = await pomona(source, ['migrate-db', '--from', `sqlite:${join(source, 'pomona.db')}`, '--to', target.url]);
+      expect(again).toMatchObject({ code: 1, stderr: expect.stringMatching(/^pomona: target database is not empty \([^\n]*\): use --force to replace it\n$/) });
+      const tokens = await pomona(source, ['--database-url', target.url, 'api-token', 'list']);
+      expect(tokens.stdout).toContain('\tci\n');
+    } finally {
+      await target.drop();
+    }
   });
 
   it('migrate-db refuses a source that is not SQLite', async () => {
