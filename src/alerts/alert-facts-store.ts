@@ -5,7 +5,7 @@
 import type { Db } from '../db/database.js';
 import type { StuckFacts } from './alert-checks.js';
 
-/** Assignment results that mean Apple refused the device or the call failed (SUCCESS aside). */
+/** Apple's answer when it throttles assignment; every other result but SUCCESS counts as failed. */
 const THROTTLED = 'THROTTLED';
 
 export class AlertFactsStore {
