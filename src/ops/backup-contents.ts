@@ -43,14 +43,16 @@ export function encodeContents(c: BackupContents): Buffer {
     counts: Object.fromEntries(c.snapshot.tables.map((t) => [t.name, t.rows.length])),
   };
   const chunks = [Buffer.from(JSON.stringify(manifest) + '\n')];
+  // Joined a few thousand rows at a time: one string per table would hit V8's string length limit on large fleets.
   for (const { name, rows } of c.snapshot.tables) {
-    const lines: string[] = [];
-    for (const row of rows) {
-      const out: Row = {};
-      for (const [k, v] of Object.entries(row)) out[k] = encodeValue(v);
-      lines.push(JSON.stringify([name, out]));
+    for (let i = 0; i < rows.length; i += 5000) {
+      const lines = rows.slice(i, i + 5000).map((row) => {
+        const out: Row = {};
+        for (const [k, v] of Object.entries(row)) out[k] = encodeValue(v);
+        return JSON.stringify([name, out]) + '\n';
+      });
+      chunks.push(Buffer.from(lines.join('')));
     }
-    if (lines.length) chunks.push(Buffer.from(lines.join('\n') + '\n'));
   }
   return gzipSync(Buffer.concat(chunks));
 }
@@ -62,19 +64,32 @@ export function decodeContents(gz: Buffer): BackupContents {
   } catch {
     throw new BackupArchiveError('the backup contents are damaged (not gzip)');
   }
-  const lines = plain.toString('utf8').split('\n');
-  if (lines.at(-1) === '') lines.pop();
+  // Line by line from the bytes, never the whole plaintext as one string (V8 caps string length).
+  const lines = (function* () {
+    for (let start = 0; start < plain.length; ) {
+      let end = plain.indexOf(0x0a, start);
+      if (end < 0) end = plain.length;
+      yield plain.toString('utf8', start, end);
+      start = end + 1;
+    }
+  })();
   let manifest: Manifest;
   try {
-    manifest = JSON.parse(lines[0] ?? '') as Manifest;
+    manifest = JSON.parse(lines.next().value ?? '') as Manifest;
   } catch {
     throw new BackupArchiveError('the backup contents are damaged (no manifest)');
   }
   if (manifest?.kind !== 'pomona-backup') throw new BackupArchiveError('the backup contents are damaged (no manifest)');
   if (manifest.version !== CONTENTS_VERSION) throw new BackupArchiveError(`backup contents version ${manifest.version} is not supported (this Pomona reads ${CONTENTS_VERSION})`);
   const byTable = new Map<string, Row[]>(Object.keys(manifest.counts).map((t) => [t, []]));
-  for (let i = 1; i < lines.length; i++) {
-    const [table, row] = JSON.parse(lines[i]) as [string, Row];
+  for (const line of lines) {
+    let parsed: [string, Row];
+    try {
+      parsed = JSON.parse(line) as [string, Row];
+    } catch {
+      throw new BackupArchiveError('the backup contents are damaged (a row is not JSON)');
+    }
+    const [table, row] = parsed;
     const rows = byTable.get(table);
     if (!rows) throw new BackupArchiveError(`the backup contents are damaged (rows for unlisted table ${table})`);
     for (const k of Object.keys(row)) row[k] = decodeValue(row[k]);
