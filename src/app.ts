@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Config } from './config.js';
-import { migrateToLatest, openDatabase, type DatabaseHandle } from './db/database.js';
+import { migrateToLatest, migrationsCurrent, openDatabase, type DatabaseHandle } from './db/database.js';
 import { loadSecretBox } from './pki/secret-box.js';
 import { CertificateAuthority } from './pki/ca.js';
 import { ScepStore } from './pki/scep-store.js';
@@ -94,17 +94,27 @@ import { ConsoleSignIn } from './org/console-sign-in.js';
 import { consoleSsoReturnHandler, consoleSsoRoutes } from './org/console-sso-routes.js';
 import { createAlerts } from './alerts/alert-module.js';
 import { alertRoutes } from './alerts/alert-routes.js';
-import pino from 'pino';
+import type { DestinationStream } from 'pino';
+import { createLogger } from './http/log.js';
+import { Metrics, registerMetrics } from './http/metrics.js';
+import { registerReadiness } from './http/readiness.js';
 
 /** A downloaded profile may sit a while before it is installed; its challenge still works once. */
 const PROFILE_CHALLENGE_TTL_MS = 7 * 86_400_000;
 
-export async function openContext(config: Config, opts: { logLevel?: string } = {}) {
-  const log = pino({ level: opts.logLevel ?? config.logLevel });
+/** `logStream`: where log lines go instead of stdout (tests read them). */
+export async function openContext(config: Config, opts: { logLevel?: string; logStream?: DestinationStream } = {}) {
+  const log = createLogger({ level: opts.logLevel ?? config.logLevel, stream: opts.logStream });
   const secrets = loadSecretBox({ dataDir: config.dataDir, keyBase64: config.secretKey });
   const database: DatabaseHandle = openDatabase(config.databaseUrl);
   const appliedMigrations = await migrateToLatest(database.db);
   const { db } = database;
+  // Expiry gauges are read on scrape, from services built below.
+  const metrics = new Metrics({
+    database,
+    expiry: { pushCertificates: () => pushcerts.list(), abmServers: () => abm.abmServers.list() },
+    onCollectError: (err) => log.warn({ err }, 'metrics: reading expiry dates failed'),
+  });
 
   const scepStore = new ScepStore(db);
   const ca = await CertificateAuthority.load({
@@ -119,13 +129,14 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
     baseUrl: config.apns.url ?? (config.apns.environment === 'sandbox' ? APNS_SANDBOX_URL : APNS_PRODUCTION_URL),
     ca: config.apns.caFile ? readFileSync(config.apns.caFile, 'utf8') : undefined,
   });
-  const push = new PushService({ store: new PushStore(db), pushcerts, client: apns, log });
+  const push = new PushService({ store: new PushStore(db), pushcerts, client: apns, log, onOutcomes: metrics.pushOutcomes });
 
   const audit = new AuditService(new AuditStore(db));
   const admins = new AdminService(new AdminStore(db), { csrfKey: secrets.deriveKey('csrf') });
   const tokens = new ApiTokenService(new ApiTokenStore(db));
 
   const events = new MdmEvents((err, event) => log.error({ err, event }, 'MDM event listener failed'));
+  metrics.listen(events);
   const checkinStore = new CheckinStore(db);
   const commandStore = new CommandStore(db);
   const devices = new DeviceStore(db);
@@ -172,14 +183,15 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
     providerPath: async (id) => (await providerScopes.place('identity-provider', [id])).get(id)?.[0] ?? undefined,
   });
   ssoReturns.register('console', consoleSsoReturnHandler(consoleSignIn, audit));
-  const abm = createAbm({ db, secrets, log, publicUrl: config.publicUrl, settings: config.abm, nodeId: config.nodeId });
-  const scheduler = new Scheduler(log).add(abm.abmJob);
+  const abm = createAbm({ db, secrets, log, publicUrl: config.publicUrl, settings: config.abm, nodeId: config.nodeId, client: { onCall: metrics.depCall }, onSync: metrics.syncRun });
+  const scheduler = new Scheduler(log, { onRun: metrics.jobRun }).add(abm.abmJob);
   // Await configuration: setup plans, the configuration-profile library, managed macOS administrators.
   const adeTimeline = new AdeTimelineService(new AdeTimelineStore(db));
   const ade = new AdeEnrollmentService({
     abmDevices: abm.abmDevices, depProfiles: abm.depProfiles, servers: abm.abmServers, users, groups, pending: pendingEnrollments,
     buildProfile: async (checkInKey) => (await enrollmentProfiles.build({ signed: true, checkInKey })).body,
     events: adeTimeline,
+    onStep: metrics.adeStep,
   });
   // Apple's chain always; in test mode also the device simulator's root (tests, the demo).
   const adeTrust = [APPLE_DEVICE_TRUST, ...(config.adeTestRootFile ? [testDeviceTrust(readFileSync(config.adeTestRootFile, 'utf8'))] : [])];
@@ -205,7 +217,7 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
   scheduler.add(alerting.alertJob);
 
   return {
-    config, log, secrets, database, appliedMigrations, ca, scep, pushcerts, apns, push, audit, admins, tokens,
+    config, log, metrics, secrets, database, appliedMigrations, ca, scep, pushcerts, apns, push, audit, admins, tokens,
     events, devices, commandStore, checkins, commands, enrollmentProfiles, userEnrollment, userEnrollmentStore,
     groups, users, registrationTokens, inventory, lifecycle, idps, pendingEnrollments, signIn, ssoReturns, consoleSignIn, ...abm, ade, adeTrust, adeTimeline, ...setup, scheduler,
     ...alerting,
@@ -221,22 +233,16 @@ export async function openContext(config: Config, opts: { logLevel?: string } = 
 export type Context = Awaited<ReturnType<typeof openContext>>;
 
 /** The HTTP server with every route, on an open context. */
-export async function buildApp(ctx: Context, opts: { logger?: boolean | object; onRoute?: (route: RouteOptions) => void } = {}): Promise<FastifyInstance> {
+export async function buildApp(ctx: Context, opts: { logger?: boolean | object; logStream?: DestinationStream; onRoute?: (route: RouteOptions) => void } = {}): Promise<FastifyInstance> {
   const app = await buildServer(ctx.config, opts);
   if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
   const scopes = new ScopeStore(ctx.database.db);
   registerAuth(app, { admins: ctx.admins, tokens: ctx.tokens, audit: ctx.audit, place: (kind, ids) => scopes.place(kind, ids) });
-  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
-    try {
-      await ctx.database.db.selectFrom('settings').select('key').limit(1).execute();
-      return { status: 'ready' };
-    } catch {
-      return reply.code(503).send({ status: 'database unreachable' });
-    }
-  });
+  registerMetrics(app, { metrics: ctx.metrics, enabled: ctx.config.metrics.enabled, bearerToken: ctx.config.metrics.token });
+  registerReadiness(app, { database: ctx.database.db, migrationsCurrent, log: ctx.log });
   await app.register(scepRoutes, { service: ctx.scep });
   // Outermost, user enrollment's privacy filter: what it drops never reaches anything else.
-  const checkins = new UserEnrollmentCheckins(new PendingEnrollmentCheckins(ctx.checkins, { pending: ctx.pendingEnrollments, log: ctx.log }), { store: ctx.userEnrollmentStore, log: ctx.log });
+  const checkins = ctx.metrics.countCheckins(new UserEnrollmentCheckins(new PendingEnrollmentCheckins(ctx.checkins, { pending: ctx.pendingEnrollments, log: ctx.log }), { store: ctx.userEnrollmentStore, log: ctx.log }));
   await app.register(deviceRoutes, { checkins, commands: new UserEnrollmentCommands(ctx.commands, ctx.log), clientCertHeader: ctx.config.clientCertHeader });
   await app.register(profileRoutes, { profiles: ctx.enrollmentProfiles, admins: ctx.admins, tokens: ctx.tokens, audit: ctx.audit });
   await app.register(sessionRoutes, { admins: ctx.admins, audit: ctx.audit, throttle: new DbSignInThrottle(ctx.database.db) });

@@ -58,6 +58,8 @@ export interface Config {
     /** incomplete enrollments (every kind of staging record) are purged after this many days */
     purgeIncompleteAfterDays: number;
   };
+  /** `GET /metrics`: on by default (Prometheus scrapes without credentials); off, or behind a bearer token */
+  metrics: { enabled: boolean; token?: string };
 }
 
 /** Each option: its key in the file, its env variable, its flag, and how to read it. */
@@ -106,6 +108,8 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'nodeId', env: 'POMONA_NODE_ID', flag: 'node-id', describe: "this node's name in job leases and logs", default: 'hostname:pid' },
   { key: 'userEnrollmentIncompleteMinutes', env: 'POMONA_USER_ENROLLMENT_INCOMPLETE_MINUTES', flag: 'user-enrollment-incomplete-minutes', describe: 'minutes after its profile was issued a user enrollment that has not checked in shows as incomplete', default: '60' },
   { key: 'incompleteEnrollmentPurgeDays', env: 'POMONA_INCOMPLETE_ENROLLMENT_PURGE_DAYS', flag: 'incomplete-enrollment-purge-days', describe: 'days an incomplete (abandoned) enrollment is kept before the purge job deletes it', default: '30' },
+  { key: 'metrics', env: 'POMONA_METRICS', flag: 'metrics', describe: 'serve Prometheus metrics at /metrics (true|false)', default: 'true' },
+  { key: 'metricsToken', env: 'POMONA_METRICS_TOKEN', flag: 'metrics-token', describe: 'bearer token /metrics requires (default: none, open to whoever reaches the port)' },
 ];
 
 export class ConfigError extends Error {
@@ -225,6 +229,11 @@ export function loadConfig(opts: {
     purgeIncompleteAfterDays: int('incompleteEnrollmentPurgeDays', 1, 3650, 30),
   };
 
+  const metricsRaw = (raw('metrics') ?? 'true').toLowerCase();
+  if (!['true', 'false', '1', '0', 'on', 'off'].includes(metricsRaw)) problems.push(`${name('metrics')}: "${metricsRaw}" must be true or false`);
+  const metricsToken = raw('metricsToken');
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,}$/.test(metricsToken)) problems.push(`${name('metricsToken')}: must be at least 16 printable characters without spaces`);
+
   const secretKey = raw('secretKey');
   if (secretKey && Buffer.from(secretKey, 'base64').length !== 32) problems.push(`${name('secretKey')}: must be 32 bytes, base64-encoded`);
 
@@ -248,6 +257,7 @@ export function loadConfig(opts: {
     abm,
     nodeId: raw('nodeId') ?? `${hostname()}:${process.pid}`,
     userEnrollment,
+    metrics: { enabled: ['true', '1', 'on'].includes(metricsRaw), token: metricsToken },
   };
 }
 

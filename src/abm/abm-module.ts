@@ -15,7 +15,7 @@ import { DepProfileStore } from './dep-profile-store.js';
 import { AbmServerService } from './abm-server-service.js';
 import { AbmDeviceService } from './abm-device-service.js';
 import { DepProfileService } from './dep-profile-service.js';
-import { SyncService } from './sync-service.js';
+import { SyncService, type SyncServiceOptions } from './sync-service.js';
 import { AssignService } from './assign-service.js';
 import { abmSyncJob } from './abm-sync-job.js';
 
@@ -29,6 +29,8 @@ export interface AbmModuleOptions {
   /** overrides for every DEP client (tests: short timeouts, no backoff) */
   client?: Partial<Omit<DepClientOptions, 'credentials' | 'sessions' | 'baseUrl'>>;
   now?: () => number;
+  /** each ABM sync's end (metrics) */
+  onSync?: SyncServiceOptions['onRun'];
 }
 
 export function createAbm(o: AbmModuleOptions) {
@@ -45,7 +47,7 @@ export function createAbm(o: AbmModuleOptions) {
     clients: (c) => new DepClient({ ...c, userAgent: o.settings.userAgent, protocolVersion: o.settings.protocolVersion, ...o.client }),
   });
   const depProfiles = new DepProfileService({ profiles: profileStore, devices: deviceStore, servers: abmServers, publicUrl: o.publicUrl, now: o.now });
-  const abmSync = new SyncService({ servers: abmServers, serverStore, devices: deviceStore, profiles: profileStore, now: o.now });
+  const abmSync = new SyncService({ servers: abmServers, serverStore, devices: deviceStore, profiles: profileStore, now: o.now, onRun: o.onSync });
   const abmAssign = new AssignService({
     servers: abmServers,
     devices: deviceStore,

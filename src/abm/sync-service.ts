@@ -37,6 +37,8 @@ export interface SyncServiceOptions {
   now?: () => number;
   /** page size when Apple's /account does not say (Apple's documented default maximum) */
   defaultPageLimit?: number;
+  /** every run's end, for metrics: its result, or undefined when it failed */
+  onRun?: (e: { serverId: string; result?: SyncResult; durationMs: number }) => void;
 }
 
 export class SyncService {
@@ -59,9 +61,11 @@ export class SyncService {
     try {
       const result = await this.#run(row, started, opts);
       await this.#finish(serverId, row.sync_interval_minutes, { last_sync_json: JSON.stringify(result), last_sync_error: null });
+      this.o.onRun?.({ serverId, result, durationMs: result.durationMs });
       return result;
     } catch (err) {
       await this.#finish(serverId, row.sync_interval_minutes, { last_sync_error: err instanceof Error ? err.message : String(err) });
+      this.o.onRun?.({ serverId, durationMs: this.#now() - started });
       throw err;
     }
   }

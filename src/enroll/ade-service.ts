@@ -57,6 +57,8 @@ export interface AdeDeps {
   buildProfile(checkInKey: string): Promise<Buffer>;
   /** the device's timeline: requests refused or sent to update */
   events: { record(e: { serialNumber: string; step: AdeStep; outcome: 'refused' | 'update-required'; detail: string }): Promise<void> };
+  /** every step's outcome, successes included, for metrics; 'profile-delivered' once a profile is built */
+  onStep?: (e: { step: AdeStep | 'profile-delivered'; outcome: 'ok' | 'update-required' | 'refused' | 'failed' }) => void;
 }
 
 export type AdeStep = 'enrollment-request' | 'web-view' | 'custom-page';
@@ -120,12 +122,14 @@ export class AdeEnrollmentService {
   async #noted<T extends { kind: string }>(info: MachineInfo, step: AdeStep, fn: () => Promise<T>): Promise<T> {
     try {
       const answer = await fn();
+      this.d.onStep?.({ step, outcome: answer.kind === 'software-update' ? 'update-required' : 'ok' });
       if (answer.kind === 'software-update') {
         const a = answer as unknown as { osVersion: string; buildVersion?: string };
         await this.d.events.record({ serialNumber: info.serial, step, outcome: 'update-required', detail: `runs ${info.osVersion ?? info.build}; asked to update to ${a.osVersion}${a.buildVersion ? ` (${a.buildVersion})` : ''}` });
       }
       return answer;
     } catch (err) {
+      this.d.onStep?.({ step, outcome: err instanceof AdeRefusal ? 'refused' : 'failed' });
       if (err instanceof AdeRefusal && err.known) await this.d.events.record({ serialNumber: info.serial, step, outcome: 'refused', detail: err.message });
       throw err;
     }
@@ -249,7 +253,9 @@ export class AdeEnrollmentService {
 
   async #issue(pendingId: string): Promise<AdeAnswer> {
     const { pending, checkInKey } = await this.d.pending.profileIssued(pendingId);
-    return { kind: 'profile', body: await this.d.buildProfile(checkInKey), pending };
+    const body = await this.d.buildProfile(checkInKey);
+    this.d.onStep?.({ step: 'profile-delivered', outcome: 'ok' });
+    return { kind: 'profile', body, pending };
   }
 
   async #ownership(groupId: string): Promise<Ownership> {

@@ -55,7 +55,11 @@ export class Scheduler {
   readonly #running = new Map<string, Promise<void>>();
   #stopped = true;
 
-  constructor(private readonly log: Logger) {}
+  /** `onRun`: each tick's end, for metrics */
+  constructor(
+    private readonly log: Logger,
+    private readonly opts: { onRun?: (e: { job: string; outcome: 'ok' | 'failed'; ms: number }) => void } = {},
+  ) {}
 
   add(job: Job): this {
     this.#jobs.push(job);
@@ -96,9 +100,15 @@ export class Scheduler {
   #tick(job: Job): Promise<void> {
     const under = this.#running.get(job.name);
     if (under) return under;
+    const started = performance.now();
+    const ran = (outcome: 'ok' | 'failed') => this.opts.onRun?.({ job: job.name, outcome, ms: performance.now() - started });
     const p = job
       .tick()
-      .catch((err) => this.log.error({ err, job: job.name }, 'job tick failed'))
+      .then(() => ran('ok'))
+      .catch((err) => {
+        ran('failed');
+        this.log.error({ err, job: job.name }, 'job tick failed');
+      })
       .finally(() => this.#running.delete(job.name));
     this.#running.set(job.name, p);
     return p;

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { buildApp, openContext, type Context } from '../../src/app.js';
 import { createTestPushCertificate } from '../../src/apple/push-certificate.js';
@@ -34,7 +35,8 @@ export interface TestServer {
 
 export { freePort };
 
-export async function startTestServer(kind: TestDbKind, extra: Record<string, unknown> = {}): Promise<TestServer> {
+/** `logStream`: every log line (services' and requests') goes there, at the configured level (`extra.logLevel`) */
+export async function startTestServer(kind: TestDbKind, extra: Record<string, unknown> = {}, opts: { logStream?: DestinationStream } = {}): Promise<TestServer> {
   const db = await createTestDatabaseUrl(kind);
   const dataDir = mkdtempSync(join(tmpdir(), 'pomona-data-'));
   const push = await createTestPushCertificate();
@@ -48,8 +50,8 @@ export async function startTestServer(kind: TestDbKind, extra: Record<string, un
       apnsUrl: apns.url, apnsCaFile: join(dataDir, 'apns-ca.pem'), ...extra,
     },
   });
-  const ctx = await openContext(config);
-  const app = await buildApp(ctx, { logger: false });
+  const ctx = await openContext(config, { logStream: opts.logStream });
+  const app = await buildApp(ctx, opts.logStream ? { logStream: opts.logStream } : { logger: false });
   await app.listen({ host: '127.0.0.1', port });
   await ctx.pushcerts.import({ certPem: push.certPem, keyPem: push.keyPem });
   const { secret: token } = await ctx.tokens.create({ name: 'test', role: 'administrator' });

@@ -36,13 +36,16 @@ export class PushService {
   readonly #client: PushSender;
   readonly #log: PushLog;
   readonly #now: () => number;
+  readonly #onOutcomes?: (outcomes: PushOutcome[]) => void;
 
-  constructor(deps: { store: PushStore; pushcerts: PushCredentialsSource; client: PushSender; log: PushLog; now?: () => number }) {
+  /** `onOutcomes`: every push's outcomes, for metrics */
+  constructor(deps: { store: PushStore; pushcerts: PushCredentialsSource; client: PushSender; log: PushLog; now?: () => number; onOutcomes?: (outcomes: PushOutcome[]) => void }) {
     this.#store = deps.store;
     this.#pushcerts = deps.pushcerts;
     this.#client = deps.client;
     this.#log = deps.log;
     this.#now = deps.now ?? Date.now;
+    this.#onOutcomes = deps.onOutcomes;
   }
 
   /** One outcome per distinct id, in the order given. */
@@ -80,6 +83,7 @@ export class PushService {
     );
     if (records.length > 0) await this.#store.recordOutcomes(records, this.#now());
     const all = ids.map((id) => outcomes.get(id)!);
+    this.#onOutcomes?.(all);
     this.#log.info({ enrollments: ids.length, ...countBy(all) }, 'APNs push');
     return all;
   }
