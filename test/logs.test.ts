@@ -138,6 +138,17 @@ describe.each(testDatabaseKinds)('logs (%s)', (kind) => {
       expect(mine).toContain('request completed');
     });
 
+    it('counted the same flow in the metrics: ADE steps, DEP calls, the sync', async () => {
+      const text = await pomona.ctx.metrics.registry.metrics();
+      expect(text).toContain('pomona_ade_steps_total{step="web-view",outcome="ok"} 1');
+      expect(text).toContain('pomona_ade_steps_total{step="profile-delivered",outcome="ok"} 1');
+      expect(text).toMatch(/pomona_dep_requests_total\{endpoint="GET \/session",outcome="200"\} [1-9]/);
+      expect(text).toMatch(/pomona_dep_requests_total\{endpoint="POST \/devices\/sync",outcome="200"\}|pomona_dep_requests_total\{endpoint="POST \/server\/devices",outcome="200"\}/);
+      expect(text).toContain('pomona_abm_sync_devices_total{change="added"} 1');
+      expect(text).toContain('pomona_abm_sync_duration_seconds_count{outcome="ok"} 1');
+      expect(text).toMatch(/pomona_abm_token_expiry_timestamp_seconds\{server_id="[^"]+",server="Main"\} \d+/);
+    });
+
     it('never logs a secret it created', () => {
       expect(Object.keys(secrets).length).toBeGreaterThanOrEqual(14);
       const text = logs.text;
