@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/support/db.js';
 import { LeaseStore } from './lease-store.js';
-import { LeaseLost, withLease } from './scheduler.js';
+import { LeaseLost, Scheduler, withLease } from './scheduler.js';
 
 describe('withLease', () => {
   let db: TestDatabase;
@@ -35,5 +35,22 @@ describe('withLease', () => {
       }),
     ).rejects.toBeInstanceOf(LeaseLost);
     expect(await leases.holderOf('job', Date.now())).toBe('b');
+  });
+});
+
+describe('Scheduler', () => {
+  it('reports each tick with its outcome (metrics), and logs a failed one', async () => {
+    const runs: { job: string; outcome: string }[] = [];
+    const errors: unknown[] = [];
+    const log = { error: (o: unknown) => errors.push(o) } as unknown as ConstructorParameters<typeof Scheduler>[0];
+    let fail = false;
+    const scheduler = new Scheduler(log, { onRun: ({ job, outcome }) => runs.push({ job, outcome }) }).add({
+      name: 'j', everyMs: 60_000, tick: async () => { if (fail) throw new Error('boom'); },
+    });
+    await scheduler.runNow('j');
+    fail = true;
+    await scheduler.runNow('j');
+    expect(runs).toEqual([{ job: 'j', outcome: 'ok' }, { job: 'j', outcome: 'failed' }]);
+    expect(errors).toHaveLength(1);
   });
 });
