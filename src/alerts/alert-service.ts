@@ -3,6 +3,7 @@
  * when back to ok), writes one log line for it and queues its deliveries to the recipients of the
  * subject's organization group. Sending is AlertDelivery's; this only decides what happened.
  */
+import type { AlertMessage } from './alert-message.js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Scope } from '../org/scope.js';
@@ -55,19 +56,8 @@ export interface AlertView {
   updatedAt: number;
 }
 
-export interface AlertEventView {
-  id: string;
-  event: 'raised' | 'resolved';
-  key: string;
-  kind: string;
-  subject: string;
-  groupId: string | null;
-  state: string;
-  previousState: string;
-  severity: string;
-  summary: string;
-  at: number;
-}
+/** An alert event as the API lists it: the message every channel sends, with its time as epoch ms. */
+export type AlertEventView = Omit<AlertMessage, 'at'> & { at: number };
 
 export class AlertService {
   readonly #now: () => number;
