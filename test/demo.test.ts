@@ -7,8 +7,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminApi } from '../src/demo/admin-api.js';
 import { demoFleet } from '../src/demo/demo-fleet.js';
 import { createTestDatabaseUrl, skipUnlessAvailable, testDatabaseKinds } from './support/db.js';
+
+/** What this test reads of a device in the admin API's list. */
+interface ListedDevice {
+  serialNumber: string | null;
+  lifecycleState: string;
+  enrollmentMethod: string | null;
+  organizationGroupId: string;
+}
 
 const fleet = demoFleet(6);
 
@@ -28,11 +37,11 @@ describe.each(testDatabaseKinds)('pomona demo (%s)', (kind) => {
         await new Promise((r) => setTimeout(r, 50));
       }
     };
-    const api = async (path: string) => {
+    /** The demo's admin API, with the URL and token it printed. */
+    const demoApi = async () => {
       const [, url] = (await printed(/running at (http:\/\/\S+)/))!;
       const [, token] = (await printed(/API token\s+(pom_\S+)/))!;
-      const res = await fetch(url + path, { headers: { authorization: `Bearer ${token}` } });
-      return { status: res.status, json: (await res.json()) as any };
+      return adminApi(url!, token!);
     };
 
     beforeAll(async () => {
@@ -67,20 +76,21 @@ describe.each(testDatabaseKinds)('pomona demo (%s)', (kind) => {
     });
 
     it('shows the devices in the admin API: enrolled where the demo put them, the refused one only in ABM, the Mac released', async () => {
-      const { json } = await api('/api/v1/devices?limit=100');
-      const bySerial = new Map<string, any>(json.devices.map((d: any) => [d.serialNumber, d]));
+      const api = await demoApi();
+      const { devices } = await api<{ devices: ListedDevice[] }>('/api/v1/devices?limit=100');
+      const bySerial = new Map(devices.map((d) => [d.serialNumber, d]));
       for (const spec of fleet) {
-        const d = bySerial.get(spec.serial);
+        const d = bySerial.get(spec.serial)!;
         expect(d, spec.serial).toBeDefined();
         expect(d.lifecycleState, spec.serial).toBe(spec.expect === 'refused' ? 'registered' : 'enrolled');
         if (spec.expect !== 'refused') expect(d.enrollmentMethod, spec.serial).toBe(spec.profile === 'signIn' ? 'ade-webview' : 'ade');
       }
-      const sales = (await api('/api/v1/organization-groups')).json.items.find((g: any) => g.groupId === 'SALES');
-      expect(bySerial.get('IPAD00000002').organizationGroupId).toBe(sales.id);
-      expect(bySerial.get('IPHONE000001').organizationGroupId).toBe('global');
+      const sales = (await api<{ items: Array<{ id: string; groupId: string }> }>('/api/v1/organization-groups')).items.find((g) => g.groupId === 'SALES')!;
+      expect(bySerial.get('IPAD00000002')!.organizationGroupId).toBe(sales.id);
+      expect(bySerial.get('IPHONE000001')!.organizationGroupId).toBe('global');
       const mac = fleet.find((d) => d.family === 'Mac')!;
-      expect((await api(`/api/v1/devices/${mac.udid}/setup-plan`)).json).toMatchObject({ status: 'released', reason: 'completed' });
-      expect((await api(`/api/v1/devices/${mac.udid}`)).json.bootstrapToken).toMatchObject({ escrowed: true });
+      expect(await api(`/api/v1/devices/${mac.udid}/setup-plan`)).toMatchObject({ status: 'released', reason: 'completed' });
+      expect((await api<{ bootstrapToken: unknown }>(`/api/v1/devices/${mac.udid}`)).bootstrapToken).toMatchObject({ escrowed: true });
     });
 
     it('stops cleanly on Ctrl-C and removes its temporary data directory', async () => {

@@ -29,13 +29,13 @@ describe.each(testDatabaseKinds)('two nodes on one database (%s)', (kind) => {
     let token: string;
     const device = new SimulatedDevice({ platform: 'iOS' });
 
-    const api = async (node: number, path: string, body?: unknown) => {
+    const api = async <T>(node: number, path: string, body?: unknown): Promise<{ status: number; json: T }> => {
       const res = await fetch(nodes[node]!.url + path, {
         method: body ? 'POST' : 'GET',
         headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
         body: body ? JSON.stringify(body) : undefined,
       });
-      return { status: res.status, json: (await res.json()) as any };
+      return { status: res.status, json: (await res.json()) as T };
     };
 
     beforeAll(async () => {
@@ -85,7 +85,7 @@ describe.each(testDatabaseKinds)('two nodes on one database (%s)', (kind) => {
       expect(res.status).toBe(200);
       await device.enroll(Buffer.from(await res.arrayBuffer()));
       expect(lb.served.every((n) => n > 0)).toBe(true);
-      const listed = await api(0, `/api/v1/devices?udid=${device.udid}`);
+      const listed = await api<{ devices: unknown[] }>(0, `/api/v1/devices?udid=${device.udid}`);
       expect(listed.json.devices).toHaveLength(1);
     });
 
@@ -93,7 +93,7 @@ describe.each(testDatabaseKinds)('two nodes on one database (%s)', (kind) => {
       const before = [...lb.served];
       const uuids: string[] = [];
       for (const node of [0, 1, 0, 1]) {
-        const queued = await api(node, '/api/v1/commands', { devices: [device.udid], command: { RequestType: 'DeviceInformation', Queries: ['OSVersion'] } });
+        const queued = await api<{ commandUuid: string }>(node, '/api/v1/commands', { devices: [device.udid], command: { RequestType: 'DeviceInformation', Queries: ['OSVersion'] } });
         expect(queued.status).toBe(201);
         uuids.push(queued.json.commandUuid);
       }

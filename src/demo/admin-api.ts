@@ -3,7 +3,7 @@
  * set Pomona up through it (as an admin would) rather than behind its back. Any answer other
  * than 2xx throws, naming the request and Pomona's message.
  */
-export type AdminApi = <T = any>(path: string, init?: { method?: string; body?: unknown; raw?: { type: string; data: string | Buffer } }) => Promise<T>;
+export type AdminApi = <T = unknown>(path: string, init?: { method?: string; body?: unknown; raw?: { type: string; data: string | Buffer } }) => Promise<T>;
 
 export function adminApi(baseUrl: string, token: string): AdminApi {
   return async (path, init = {}) => {
