@@ -104,7 +104,7 @@ function classify(times: DeviceTimes, method: string, path: string, contentType:
   if (path === '/enroll/ade/webview') return 'web view load';
   if (path.startsWith('/enroll/sign-in/')) {
     if (contentType.startsWith('application/x-apple-aspen-config')) return 'profile';
-    if (method === 'POST' && path.endsWith('/password')) return 'sign-in';
+    if (method === 'POST' && (path.endsWith('/password') || path.endsWith('/token'))) return 'sign-in';
     if (method === 'POST' && path.endsWith('/terms')) return 'terms';
     return times.last ?? 'other'; // the page a redirect led to
   }

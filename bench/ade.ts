@@ -1,8 +1,12 @@
 /**
  * ADE benchmark: N simulated devices (default 500) through the whole Automated Device Enrollment
  * path, W at a time (default 8): activation at the ABM simulator, the web view loaded with signed
- * MachineInfo, sign-in of a local user, terms of use, the enrollment profile, SCEP, Authenticate
- * and TokenUpdate — on SQLite and on PostgreSQL (--postgres URL or TEST_DATABASE_URL). Pomona runs
+ * MachineInfo, sign-in, terms of use, the enrollment profile, SCEP, Authenticate and TokenUpdate —
+ * on SQLite and on PostgreSQL (--postgres URL or TEST_DATABASE_URL). The sign-in (--sign-in, one
+ * or several comma-separated, each a run of its own): `token` (default) a registration token in
+ * the web view — hashed with SHA-256, as high-entropy secrets are, so it is the web-view sign-in
+ * the CPU goal is for; `password` a local user's password (argon2id, ~12 ms of CPU by design);
+ * `none` every device on a profile without authentication (MachineInfo POSTed, no web view). Pomona runs
  * compiled in its own process (server-process.ts), trusting a simulated device CA; the ABM
  * simulator and the devices run here. Device keys (SCEP and MachineInfo identities) are made and
  * every MachineInfo signed before the measured window; the server's work is all inside it.
@@ -11,9 +15,9 @@
  * the server process's own CPU per complete enrollment (from /proc: the devices' signing does not
  * count; on PostgreSQL its backends' CPU apart, when they run on this machine), the bench
  * process's CPU, and the server's peak RSS; writes bench/results/ade-*.json.
- * Options: --devices N --concurrency W (with 1, the server's CPU is also charged to each step)
- * --postgres URL --auth-off SHARE (0–1: that share of the devices is on a profile without
- * authentication, which POSTs MachineInfo instead of the web view) --abm-devices M (M more devices
+ * Options: --sign-in token|password|none[,…] --devices N --concurrency W (with 1, the server's CPU
+ * is also charged to each step) --postgres URL --auth-off SHARE (0–1: that share of the devices is
+ * on a profile without authentication, which POSTs MachineInfo instead of the web view) --abm-devices M (M more devices
  * in ABM that do not enroll: a larger organization) --warmup M (M more devices enrolled before the
  * window) --log-level LEVEL (the server's, default info as `pomona serve`; its lines are discarded)
  * --profile DIR (a V8 CPU profile of the server during the window; argon2 runs on libuv threads
@@ -28,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { adminApi, type AdminApi } from '../src/demo/admin-api.js';
 import { assignProfile, connectAbmServer, createDepProfile, setGroupSetting } from '../src/demo/demo-setup.js';
 import { startAbmSimulator, type AbmSimulator } from '../src/sim/abm/server.js';
-import { AdeDevice, passwordSignIn } from '../src/sim/ade-device.js';
+import { AdeDevice, passwordSignIn, tokenSignIn } from '../src/sim/ade-device.js';
 import { SimulatedDeviceCa } from '../src/sim/device-identity-ca.js';
 import { freePort } from '../src/sim/free-port.js';
 import { StepTimer, threadsCpuMs } from './ade-steps.js';
@@ -38,7 +42,8 @@ import { arg, cpuMs, cpuTimes, machine, peakRssMb, withPostgresDatabase } from '
 const N = Number(arg('devices', '500'));
 const W = Number(arg('concurrency', '8'));
 const WARMUP = Number(arg('warmup', '0'));
-const AUTH_OFF = Number(arg('auth-off', '0'));
+const SIGN_INS = arg('sign-in', 'token').split(',');
+const AUTH_OFF_SHARE = Number(arg('auth-off', '0'));
 const ABM_EXTRA = Number(arg('abm-devices', '0'));
 const postgresBase = arg('postgres', process.env.TEST_DATABASE_URL ?? '');
 const logLevel = arg('log-level', 'info');
@@ -46,7 +51,9 @@ const profileDir = arg('profile', '');
 const USER = 'bench-user';
 const PASSWORD = 'bench user long passphrase';
 
-if (!(AUTH_OFF >= 0 && AUTH_OFF <= 1)) throw new Error('--auth-off is a share from 0 to 1');
+type SignInMode = 'token' | 'password' | 'none';
+if (!(AUTH_OFF_SHARE >= 0 && AUTH_OFF_SHARE <= 1)) throw new Error('--auth-off is a share from 0 to 1');
+if (!SIGN_INS.every((m) => ['token', 'password', 'none'].includes(m))) throw new Error('--sign-in is token, password or none (or several, comma-separated)');
 
 async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<void>) {
   let i = 0;
@@ -62,18 +69,25 @@ const ask = (child: ChildProcess, m: object) =>
     child.send(m);
   });
 
-/** The organization the devices enroll into: terms of use, a local user, a web-view profile (the default) and one without authentication. */
-async function organize(api: AdminApi, sim: AbmSimulator, apple: string) {
+/**
+ * The organization the devices enroll into: terms of use, a local user, a web-view profile (the
+ * default) signing in by `signIn` — the user's password, or a registration token issued to that
+ * user for the whole batch — and a profile without authentication.
+ */
+async function organize(api: AdminApi, sim: AbmSimulator, apple: string, signIn: SignInMode) {
   const serverId = await connectAbmServer(api, sim, apple, 'Bench ABM');
-  await setGroupSetting(api, 'global', 'enrollment.authenticationMethods', ['local']);
+  await setGroupSetting(api, 'global', 'enrollment.authenticationMethods', [signIn === 'token' ? 'registration-token' : 'local']);
   await setGroupSetting(api, 'global', 'enrollment.termsOfUse', { version: 1, text: 'Benchmark terms of use.' });
-  await api('/api/v1/users', { body: { username: USER, password: PASSWORD, defaultGroupId: 'global' } });
-  const webView = await createDepProfile(api, serverId, { apple: { profile_name: 'Web view', await_device_configured: false }, pomona: { authentication: { enabled: true, methods: ['password'] } } });
+  const user = await api<{ id: string }>('/api/v1/users', { body: { username: USER, password: PASSWORD, defaultGroupId: 'global' } });
+  const token = signIn === 'token' ? (await api<{ token: string }>('/api/v1/registration-tokens', { body: { groupId: 'global', userId: user.id, maxUses: null } })).token : undefined;
+  const method = signIn === 'token' ? 'registration-token' : 'password';
+  const webView = await createDepProfile(api, serverId, { apple: { profile_name: 'Web view', await_device_configured: false }, pomona: { authentication: { enabled: true, methods: [method] } } });
   const open = await createDepProfile(api, serverId, { apple: { profile_name: 'No sign-in', await_device_configured: false } });
-  return { serverId, profiles: { webView, open } };
+  return { serverId, profiles: { webView, open }, signIn: token ? tokenSignIn(token) : passwordSignIn(USER, PASSWORD) };
 }
 
-async function run(label: string, databaseUrl: string) {
+async function run(label: string, databaseUrl: string, signIn: SignInMode) {
+  const AUTH_OFF = signIn === 'none' ? 1 : AUTH_OFF_SHARE;
   const sim = await startAbmSimulator({ seed: 'ade-bench', profileValidation: { allowHttpWebUrl: true }, fetchLimit: { default: 1000, maximum: 1000 }, syncLimit: { default: 1000, maximum: 1000 } });
   const deviceCa = await SimulatedDeviceCa.create();
   const dir = mkdtempSync(join(tmpdir(), 'pomona-bench-ade-'));
@@ -92,7 +106,7 @@ async function run(label: string, databaseUrl: string) {
 
   // ABM: the devices, synced and assigned by Pomona's own job; a share moved to the profile without sign-in.
   const apple = sim.createServer({ name: 'Bench' }).serverUuid;
-  const org = await organize(api, sim, apple);
+  const org = await organize(api, sim, apple, signIn);
   const total = N + WARMUP;
   const serials = Array.from({ length: total }, (_, i) => `BENCH${String(i).padStart(7, '0')}`);
   sim.addDevices(apple, serials.map((serial_number, i) => ({ serial_number, model: i % 2 ? 'iPad (10th generation)' : 'iPhone 15 Pro', device_family: i % 2 ? 'iPad' : 'iPhone', os: i % 2 ? 'iPadOS' : 'iOS' })));
@@ -112,7 +126,7 @@ async function run(label: string, databaseUrl: string) {
   const devices = await Promise.all(serials.map(async (serial, i) => {
     const d = new AdeDevice({
       serial, udid: `00008130-${String(i).padStart(16, '0')}`, product: i % 2 ? 'iPad13,18' : 'iPhone16,1', osVersion: '18.1', build: '22B83',
-      identity: await deviceCa.issue(randomUUID().toUpperCase(), keys[(i + 7) % keys.length]), keyPair: keys[i % keys.length], abmUrl: sim.url, signIn: passwordSignIn(USER, PASSWORD),
+      identity: await deviceCa.issue(randomUUID().toUpperCase(), keys[(i + 7) % keys.length]), keyPair: keys[i % keys.length], abmUrl: sim.url, signIn: org.signIn,
     });
     d.presignMachineInfo();
     return d;
@@ -140,7 +154,7 @@ async function run(label: string, databaseUrl: string) {
   let profileFile: string | undefined;
   if (profileDir) {
     mkdirSync(profileDir, { recursive: true });
-    profileFile = join(profileDir, `ade-${label}-${Date.now()}.cpuprofile`);
+    profileFile = join(profileDir, `ade-${label}-${signIn}-${Date.now()}.cpuprofile`);
     await ask(child, { profile: 'stop', file: profileFile });
     console.log(`CPU profile of the measured window: ${profileFile}`);
   }
@@ -153,7 +167,7 @@ async function run(label: string, databaseUrl: string) {
   const { steps, enrollment } = timer.summary();
   const serverCpu = times1.user + times1.system - (times0.user + times0.system);
   const result = {
-    database: label, devices: N, concurrency: W, warmupDevices: WARMUP, otherAbmDevices: ABM_EXTRA, serverLogLevel: logLevel, profiled: Boolean(profileDir),
+    database: label, signIn, devices: N, concurrency: W, warmupDevices: WARMUP, otherAbmDevices: ABM_EXTRA, serverLogLevel: logLevel, profiled: Boolean(profileDir),
     webViewDevices: measured.filter((d) => !authOff.has(d.device.serialNumber)).length,
     authOffDevices: measured.filter((d) => authOff.has(d.device.serialNumber)).length,
     seconds: +seconds.toFixed(2),
@@ -180,19 +194,23 @@ async function run(label: string, databaseUrl: string) {
 
 const machineInfo = machine();
 const sqliteDir = mkdtempSync(join(tmpdir(), 'pomona-bench-db-'));
-const results = [await run('sqlite', `sqlite:${join(sqliteDir, 'pomona.db')}`)];
+const results: Awaited<ReturnType<typeof run>>[] = [];
+for (const signIn of SIGN_INS as SignInMode[]) {
+  results.push(await run('sqlite', `sqlite:${join(sqliteDir, `pomona-${signIn}.db`)}`, signIn));
+  if (postgresBase) results.push(await withPostgresDatabase(postgresBase, 'pomona_bench', (url) => run('postgres', url, signIn)));
+}
 rmSync(sqliteDir, { recursive: true, force: true });
-if (postgresBase) results.push(await withPostgresDatabase(postgresBase, 'pomona_bench', (url) => run('postgres', url)));
-else console.log('PostgreSQL skipped: give --postgres URL or TEST_DATABASE_URL');
+if (!postgresBase) console.log('PostgreSQL skipped: give --postgres URL or TEST_DATABASE_URL');
 
+const runName = (r: (typeof results)[number]) => `${r.database} ${r.signIn}`;
 console.table(results.map((r) => ({
-  db: r.database, devices: `${r.webViewDevices} web view + ${r.authOffDevices} no sign-in`, 'enroll/s': r.enrollmentsPerSecond, 'server cpu ms/enroll': r.serverCpuMsPerEnrollment, 'db cpu ms/enroll': r.databaseCpuMsPerEnrollment ?? '-',
+  db: r.database, 'sign-in': r.signIn, devices: `${r.webViewDevices} web view + ${r.authOffDevices} no sign-in`, 'enroll/s': r.enrollmentsPerSecond, 'server cpu ms/enroll': r.serverCpuMsPerEnrollment, 'db cpu ms/enroll': r.databaseCpuMsPerEnrollment ?? '-',
   'bench cpu ms/enroll': r.benchProcessCpuMsPerEnrollment, 'enrollment p50 ms': r.enrollmentMs.p50, 'p99 ms': r.enrollmentMs.p99, 'peak RSS MB': r.serverPeakRssMb,
 })));
 const steps = [...new Set(results.flatMap((r) => Object.keys(r.stepsMs)))];
 console.table(Object.fromEntries(steps.map((s) => [s, Object.fromEntries(results.flatMap((r) => {
   const x = r.stepsMs[s];
-  return [[`${r.database} p50 ms`, x?.p50], [`${r.database} p99 ms`, x?.p99], ...(x?.serverCpuMs !== undefined ? [[`${r.database} server cpu ms`, x.serverCpuMs]] : [])];
+  return [[`${runName(r)} p50`, x?.p50], [`${runName(r)} p99`, x?.p99], ...(x?.serverCpuMs !== undefined ? [[`${runName(r)} server cpu ms`, x.serverCpuMs]] : [])];
 }))])));
 const at = new Date().toISOString();
 const loadAverageAtEnd = machine().loadAverageAtStart;

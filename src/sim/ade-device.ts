@@ -154,13 +154,23 @@ function answerOf(status: number, headers: Headers, body: Buffer): Answer {
 
 /**
  * The usual way through Pomona's sign-in pages: user name and password, then the terms of use
- * when the group has them. Returns the last page (the profile, or where it stopped).
+ * when the group has them (and a Mac's primary account). Returns the last page (the profile, or
+ * where it stopped).
  */
 export function passwordSignIn(username: string, password: string, o: { macAccount?: { fullName?: string; shortName?: string } } = {}): (browser: WebBrowser, page: Page) => Promise<Page> {
+  return formSignIn('password', { username, password }, o);
+}
+
+/** The same with a registration token (single-factor: the token alone). */
+export function tokenSignIn(token: string, o: { macAccount?: { fullName?: string; shortName?: string } } = {}): (browser: WebBrowser, page: Page) => Promise<Page> {
+  return formSignIn('token', { token }, o);
+}
+
+function formSignIn(form: 'password' | 'token', fields: Record<string, string>, o: { macAccount?: { fullName?: string; shortName?: string } }): (browser: WebBrowser, page: Page) => Promise<Page> {
   return async (browser, page) => {
     const path = new URL(page.url).pathname;
     const csrf = inputValue(page.text, 'csrf') ?? '';
-    let next = await browser.post(`${path}/password`, { csrf, username, password });
+    let next = await browser.post(`${path}/${form}`, { csrf, ...fields });
     if (isHtml(next) && next.text.includes('name="decision"')) {
       next = await browser.post(`${path}/terms`, { csrf: inputValue(next.text, 'csrf') ?? csrf, version: inputValue(next.text, 'version') ?? '', decision: 'accept' });
     }
