@@ -48,6 +48,7 @@ import { EnrollmentProfileService } from './enroll/profile-service.js';
 import { profileRoutes } from './enroll/profile-routes.js';
 import { registerAuth } from './http/auth.js';
 import { buildServer } from './http/server.js';
+import { consoleDir, consoleRoutes } from './http/console-routes.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { OrgGroupStore } from './org/org-group-store.js';
 import { OrgGroupService } from './org/org-group-service.js';
@@ -109,11 +110,12 @@ export async function openContext(config: Config, opts: { logLevel?: string; log
   const database: DatabaseHandle = openDatabase(config.databaseUrl);
   const appliedMigrations = await migrateToLatest(database.db);
   const { db } = database;
-  // Expiry gauges are read on scrape, from services built below.
+  // Expiry and open-alert gauges are read on scrape, from services built below.
   const metrics = new Metrics({
     database,
     expiry: { pushCertificates: () => pushcerts.list(), abmServers: () => abm.abmServers.list() },
-    onCollectError: (err) => log.warn({ err }, 'metrics: reading expiry dates failed'),
+    alerts: { openCounts: () => alerting.alerts.openCounts() },
+    onCollectError: (err) => log.warn({ err }, 'metrics: reading a gauge from the database failed'),
   });
 
   const scepStore = new ScepStore(db);
@@ -271,6 +273,7 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object; 
   await app.register(adeTimelineRoutes, { timeline: ctx.adeTimeline });
   await app.register(alertRoutes, { alerts: ctx.alerts });
   await app.register(adeCustomProfileRoutes, { ade: ctx.ade, trust: ctx.adeTrust, within: (groupId, scopeGroupId) => ctx.groups.isWithin(groupId, scopeGroupId) });
+  await app.register(consoleRoutes, { dir: consoleDir() });
   await app.register(userEnrollmentRoutes, { userEnrollment: ctx.userEnrollment, pending: ctx.pendingEnrollments, signIn: ctx.signIn, groups: ctx.groups, audit: ctx.audit, publicUrl: ctx.config.publicUrl });
   return app;
 }

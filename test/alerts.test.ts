@@ -2,7 +2,7 @@
  * Alerts end to end on a real server's context: an ABM token nearing expiry in a customer's group
  * is raised once by the job under its lease (two nodes ticking at once), e-mailed to that group's
  * recipients through a real SMTP server on loopback, POSTed to a webhook with a valid signature
- * (after a 500, retried), logged as one line, and listed by `GET /api/v1/alerts`. Unreachable
+ * (after a 500, retried), logged as one line, listed by `GET /api/v1/alerts` and counted in `/metrics`. Unreachable
  * SMTP and webhook endpoints are logged and retried on a later run.
  */
 import { createHmac } from 'node:crypto';
@@ -153,6 +153,18 @@ describe.each(testDatabaseKinds)('alerts (%s)', (kind) => {
       const res = await fetch(`${pomona.url}/api/v1/alerts`, { headers: { authorization: `Bearer ${secret}` } });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ open: [], history: [] });
+    });
+
+    it('counts open alerts in /metrics by kind and severity, read on scrape; 0 once resolved', async () => {
+      const scrape = async () => (await fetch(`${pomona.url}/metrics`)).text();
+      expect(await scrape()).not.toMatch(/^pomona_alerts_open\{/m);
+      const a = node('node-a', {});
+      await a.alertJob.tick();
+      expect(await scrape()).toContain('pomona_alerts_open{kind="abm-token-expiring",severity="warning"} 1');
+      await pomona.ctx.database.db.updateTable('abm_servers').set({ token_expires_at: now + 365 * DAY }).where('id', '=', serverId).execute();
+      now += 60_000;
+      await a.alertJob.tick();
+      expect(await scrape()).toContain('pomona_alerts_open{kind="abm-token-expiring",severity="warning"} 0');
     });
 
     it('logs an unreachable SMTP server or webhook and delivers on a later run', async () => {

@@ -87,4 +87,25 @@ describe('Metrics', () => {
     expect(text).not.toContain('server_id="a1"');
     expect(errors).toHaveLength(1);
   });
+  it('reads open alerts on scrape; a kind that resolved reads 0; a failed read leaves none', async () => {
+    let counts = [{ kind: 'abm-token-expiring', severity: 'warning', open: 2 }, { kind: 'push-certificate-expiring', severity: 'critical', open: 1 }];
+    let fail = false;
+    const errors: unknown[] = [];
+    const m = new Metrics({
+      database: { dialect: 'sqlite', pool: undefined },
+      alerts: { openCounts: async () => { if (fail) throw new Error('db down'); return counts; } },
+      onCollectError: (e) => errors.push(e),
+    });
+    let text = await m.registry.metrics();
+    expect(text).toContain('pomona_alerts_open{kind="abm-token-expiring",severity="warning"} 2');
+    expect(text).toContain('pomona_alerts_open{kind="push-certificate-expiring",severity="critical"} 1');
+    counts = [{ kind: 'abm-token-expiring', severity: 'warning', open: 1 }];
+    text = await m.registry.metrics();
+    expect(text).toContain('pomona_alerts_open{kind="abm-token-expiring",severity="warning"} 1');
+    expect(text).toContain('pomona_alerts_open{kind="push-certificate-expiring",severity="critical"} 0');
+    fail = true;
+    text = await m.registry.metrics();
+    expect(text).not.toMatch(/^pomona_alerts_open\{/m);
+    expect(errors).toHaveLength(1);
+  });
 });

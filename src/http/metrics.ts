@@ -23,6 +23,11 @@ export interface ExpirySources {
   abmServers(): Promise<{ id: string; name: string; tokenExpiresAt: number | null }[]>;
 }
 
+/** What the open-alerts gauge reads on scrape (the alert service's counts). */
+export interface OpenAlertSource {
+  openCounts(): Promise<{ kind: string; severity: string; open: number }[]>;
+}
+
 type Checkins = { handle(msg: DeviceMessage, cert: PresentedCertificate): Promise<CheckinReply> };
 
 /** Seconds, from 1 ms to 10 s: device answers are a few ms, an ABM page or a profile build more. */
@@ -43,7 +48,7 @@ export class Metrics {
   readonly #jobs: Counter<'job' | 'outcome'>;
   readonly #jobSeconds: Histogram<'job'>;
 
-  constructor(o: { database: Pick<DatabaseHandle, 'dialect' | 'pool'>; expiry?: ExpirySources; onCollectError?: (err: unknown) => void }) {
+  constructor(o: { database: Pick<DatabaseHandle, 'dialect' | 'pool'>; expiry?: ExpirySources; alerts?: OpenAlertSource; onCollectError?: (err: unknown) => void }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'pomona_' });
     this.#http = new Histogram({
@@ -83,6 +88,29 @@ export class Metrics {
         try {
           for (const s of await expiry.abmServers()) if (s.tokenExpiresAt !== null) this.set({ server_id: s.id, server: s.name }, s.tokenExpiresAt / 1000);
         } catch (err) {
+          onError(err);
+        }
+      },
+    });
+    // A kind whose alerts all resolved reads 0, not absent, so a rule on the gauge sees the drop.
+    const alerts = o.alerts;
+    const seen = new Set<string>();
+    new Gauge({
+      name: 'pomona_alerts_open', help: 'Open alerts (state not ok) by kind and severity', labelNames: ['kind', 'severity'], registers,
+      async collect() {
+        if (!alerts) return;
+        try {
+          const counts = await alerts.openCounts();
+          for (const key of seen) this.set(JSON.parse(key) as { kind: string; severity: string }, 0);
+          for (const c of counts) {
+            const labels = { kind: c.kind, severity: c.severity };
+            seen.add(JSON.stringify(labels));
+            this.set(labels, c.open);
+          }
+        } catch (err) {
+          // Stale counts would mislead: none rather than old ones.
+          this.reset();
+          seen.clear();
           onError(err);
         }
       },
