@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<unknown>> = {
   'abm-sync': () => import('./abm-sync.js'),
   ade: () => import('./ade.js'),
   'device-list': () => import('./device-list.js'),
+  cluster: () => import('./cluster.js'),
 };
 if (!name || !benches[name]) {
   console.error(`usage: npm run bench -- ${Object.keys(benches).join('|')} [options]`);

@@ -1,7 +1,12 @@
-/** Shared by the benchmarks: a process's CPU time and peak RSS from /proc, and a throwaway PostgreSQL database. */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+/**
+ * Shared by the benchmarks: a process's CPU time and peak RSS from /proc, a throwaway PostgreSQL
+ * database, a worker pool, percentiles, and the benchmark server (server-process.ts) started in
+ * its own process.
+ */
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { openSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
 const TICK = 100; // USER_HZ on Linux
@@ -50,4 +55,58 @@ export async function withPostgresDatabase<T>(base: string, prefix: string, fn: 
     await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
   }
+}
+
+/** Runs `fn` on each item, `width` at a time. */
+export async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (i < items.length) await fn(items[i++]!);
+  }));
+}
+
+/** The p-th percentile of `xs` (sorted in place). */
+export function percentile(xs: number[], p: number): number {
+  xs.sort((a, b) => a - b);
+  return xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+}
+
+export interface BenchServer {
+  child: ChildProcess;
+  pid: number;
+  url: string;
+  /** an administrator API token */
+  token: string;
+  /** Sends a request (server-process.ts lists them) and waits for its answer. */
+  ask(m: object): Promise<void>;
+  /** Closes the IPC channel, which ends the server; SIGTERM after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts server-process.ts (compiled) on `port`. Its stdout (the log lines) goes to /dev/null: we
+ * measure making them, not a reader. `dataDir` is shared by nodes of one cluster (the secret key)
+ * and kept; without it the server makes its own and removes it.
+ */
+export async function startServer(o: { databaseUrl: string; port: number; logLevel: string; adeTestRootFile?: string; dataDir?: string }): Promise<BenchServer> {
+  const args = [o.databaseUrl, String(o.port), o.logLevel, o.adeTestRootFile ?? '', ...(o.dataDir ? [o.dataDir] : [])];
+  const child = fork(fileURLToPath(new URL('./server-process.js', import.meta.url)), args, { stdio: ['ignore', openSync('/dev/null', 'w'), 'inherit', 'ipc'] });
+  const ready = await new Promise<{ url: string; token: string }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { url: string; token: string }));
+    child.once('exit', (c) => reject(new Error(`server exited ${c}`)));
+  });
+  return {
+    child, pid: child.pid!, ...ready,
+    ask: (m) => new Promise<void>((resolve) => {
+      child.once('message', () => resolve());
+      child.send(m);
+    }),
+    async stop(graceMs = 10_000) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.disconnect();
+      const timer = setTimeout(() => child.kill('SIGTERM'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }
