@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run build` (also run by `npm install`, and by bin/pomona.js when the sources changed):
-// transpiles src/ and bench/ to plain JavaScript in dist/, file for file. Pomona runs the
+// transpiles src/ and bench/ to plain JavaScript in dist/, file for file, and bundles the admin
+// console (web/, React) with Vite into dist/web/, which the server serves at /. Pomona runs the
 // compiled files rather than loading TypeScript at run time, because the tsx loader costs about
 // 45 MB of resident memory on every node. esbuild only strips types (about 0.2 s);
 // `npm run typecheck` is what checks them. Source maps sit beside the files and cost nothing
@@ -15,6 +16,10 @@ const dist = join(root, 'dist');
 /** Written last; holds the number of sources, so an added or deleted file also means stale. */
 const stamp = join(dist, '.built');
 const sourceDirs = ['src', 'bench'];
+const webRoot = join(root, 'web');
+const webDist = join(dist, 'web');
+/** Written last into dist/web; holds the number of console sources. */
+const webStamp = join(dist, 'web.built');
 
 /** The TypeScript files that make up the program (tests and declaration files excluded). */
 function sources() {
@@ -25,16 +30,42 @@ function sources() {
   );
 }
 
-/** True when dist/ is missing or older than the sources (a file changed, added or removed). */
-export function isStale() {
-  if (!existsSync(stamp)) return true;
-  const files = sources();
-  if (readFileSync(stamp, 'utf8').trim() !== String(files.length)) return true;
-  const builtAt = statSync(stamp).mtimeMs;
+/** The console's sources: everything under web/ but its own dependencies and caches. */
+function webSources() {
+  return readdirSync(webRoot, { recursive: true, encoding: 'utf8' })
+    .filter((f) => !f.startsWith('node_modules') && !f.includes('.vite'))
+    .map((f) => join(webRoot, f))
+    .filter((f) => statSync(f).isFile());
+}
+
+/** True when the stamp is missing or older than one of the files (a file changed, added or removed). */
+function olderThan(stampFile, files) {
+  if (!existsSync(stampFile)) return true;
+  if (readFileSync(stampFile, 'utf8').trim() !== String(files.length)) return true;
+  const builtAt = statSync(stampFile).mtimeMs;
   return files.some((f) => statSync(f).mtimeMs > builtAt);
 }
 
-export async function build() {
+/** True when dist/ is missing or older than the sources of the server or of the console. */
+export function isStale() {
+  return olderThan(stamp, sources()) || (existsSync(webRoot) && olderThan(webStamp, webSources()));
+}
+
+/** Builds the server, and the console when `web` says so ('stale': only when its sources changed). */
+export async function build({ web = 'stale' } = {}) {
+  await buildServer();
+  if (web === true || (web === 'stale' && existsSync(webRoot) && olderThan(webStamp, webSources()))) await buildConsole();
+}
+
+async function buildConsole() {
+  const files = webSources();
+  // Imported here so building the server alone never loads Vite.
+  const { build: viteBuild } = await import('vite');
+  await viteBuild({ root: webRoot, configFile: join(webRoot, 'vite.config.js'), logLevel: 'warn', build: { outDir: webDist, emptyOutDir: true } });
+  writeFileSync(webStamp, `${files.length}\n`);
+}
+
+async function buildServer() {
   const files = sources();
   // A compiled file whose source was deleted would still be importable: remove it.
   const wanted = new Set(files.map((f) => join(dist, relative(root, f)).replace(/\.ts$/, '.js')));
@@ -53,6 +84,6 @@ export async function build() {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   const t0 = performance.now();
-  await build();
+  await build({ web: true });
   console.log(`built dist/ in ${Math.round(performance.now() - t0)} ms`);
 }

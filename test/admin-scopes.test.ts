@@ -16,6 +16,7 @@ describe.each(testDatabaseKinds)('admin scopes through the API (%s)', (kind) => 
     /** Anna administers branch A, signed in to the console (cookie + CSRF). */
     let anna: (path: string, init?: { method?: string; body?: unknown }) => Promise<{ status: number; json: any }>;
     let annaId = '';
+    let annaCookie = '';
 
     beforeAll(async () => {
       pomona = await startTestServer(kind);
@@ -29,6 +30,7 @@ describe.each(testDatabaseKinds)('admin scopes through the API (%s)', (kind) => 
       const { csrfToken, scopeGroupId } = await login.json();
       expect(scopeGroupId).toBe(g.a);
       const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+      annaCookie = cookie;
       anna = async (path, init = {}) => {
         const method = init.method ?? (init.body ? 'POST' : 'GET');
         const res = await fetch(pomona.url + path, {
@@ -84,6 +86,34 @@ describe.each(testDatabaseKinds)('admin scopes through the API (%s)', (kind) => 
       const summary = (await anna('/api/v1/lifecycle/summary')).json.groups.map((x: { id: string }) => x.id);
       expect(summary).toContain(g.a);
       expect(summary).not.toContain(g.b);
+    });
+
+    it('narrows any request to one group of the subtree with X-Pomona-Group (the console switcher), never widens it', async () => {
+      const as = async (group: string, path: string, who: 'admin' | 'anna') => {
+        if (who === 'anna') {
+          // anna's cookie session, plus the header
+          const res = await fetch(pomona.url + path, { headers: { cookie: annaCookie, 'x-pomona-group': group } });
+          return { status: res.status, json: await res.json() };
+        }
+        const res = await fetch(pomona.url + path, { headers: { authorization: `Bearer ${pomona.token}`, 'x-pomona-group': group } });
+        return { status: res.status, json: await res.json() };
+      };
+      await device('dev-narrow-a1', g.a1);
+      await device('dev-narrow-b', g.b);
+      const global = await as(g.b, '/api/v1/devices?limit=1000', 'admin');
+      expect(global.json.devices.map((d: { id: string }) => d.id)).toContain('dev-narrow-b');
+      expect(global.json.devices.map((d: { id: string }) => d.id)).not.toContain('dev-narrow-a1');
+      const who = (await as(g.a1, '/api/v1/session', 'anna')).json;
+      expect(who).toMatchObject({ scopeGroupId: g.a1, role: 'administrator', permissions: ['read', 'operate', 'admin', 'enroll', 'custom-enrollment'] });
+      expect((await as(g.a1, '/api/v1/devices/SER-dev-narrow-a1', 'anna')).status).toBe(200);
+      // outside anna's scope, a typed Group ID instead of an id, or nothing at all: refused
+      for (const group of [g.b, 'global', 'BR-A1', 'no-such-group']) {
+        const refused = await as(group, '/api/v1/devices', 'anna');
+        expect(refused.status, group).toBe(403);
+        expect(refused.json.message).toContain('x-pomona-group');
+      }
+      // narrowed to A1, anna no longer reaches A itself
+      expect((await as(g.a1, `/api/v1/organization-groups/${g.a}`, 'anna')).status).toBe(403);
     });
 
     it('keeps ABM servers, users, user groups, registration tokens and identity providers to their branch', async () => {

@@ -14,7 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AdminService } from '../org/admin-service.js';
 import type { ApiTokenService, TokenRole } from '../org/api-token-service.js';
 import type { AuditService } from '../org/audit-service.js';
-import type { Scope } from '../org/scope.js';
+import { Scope } from '../org/scope.js';
 import { scopeRefusal, type PlaceFn } from './scope-guard.js';
 
 /**
@@ -61,6 +61,20 @@ export interface AuthDeps {
   /** where objects belong in the organization tree (ScopeStore.place) */
   place: PlaceFn;
 }
+
+const PERMISSIONS: Permission[] = ['read', 'operate', 'admin', 'enroll', 'custom-enrollment'];
+
+/** Every permission a role holds (the console offers only the actions these allow). */
+export function permissionsOf(role: string): Permission[] {
+  return PERMISSIONS.filter((p) => roleAllows(role, p));
+}
+
+/**
+ * Narrows a request to one organization group of the actor's subtree: the console's group
+ * switcher sends it on every call, so lists, checks and new objects all stay in that branch
+ * without each route knowing about the switcher. It can only narrow, never widen.
+ */
+export const GROUP_HEADER = 'x-pomona-group';
 
 export function roleAllows(role: string, permission: Permission): boolean {
   if (permission === 'custom-enrollment' && role === 'custom-enrollment') return true;
@@ -170,6 +184,15 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
         role: actor.role,
         permission,
       });
+    }
+    const narrowTo = request.headers[GROUP_HEADER];
+    if (typeof narrowTo === 'string' && narrowTo !== actor.scope.groupId) {
+      const path = (await place('group', [narrowTo])).get(narrowTo)?.[0];
+      // by id only (the placement also matches typed Group IDs): the scope names a group id
+      if (!path || !path.endsWith(`/${narrowTo}/`) || !actor.scope.covers(path)) {
+        return deny(request, reply, actor, `the organization group ${JSON.stringify(narrowTo.slice(0, 64))} in ${GROUP_HEADER} is outside your scope, or does not exist`, { reason: 'scope', kind: 'group' });
+      }
+      actor = { ...actor, scope: new Scope(narrowTo, path) };
     }
     request.actor = actor;
   });

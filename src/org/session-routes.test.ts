@@ -89,9 +89,9 @@ describe.each(testDatabaseKinds)('session, audit and API token routes (%s)', (ki
       const cookie = cookieOf(res);
 
       const me = await app.inject({ url: '/api/v1/session', headers: { cookie } });
-      expect(me.json()).toEqual({ kind: 'user', name: 'alice', role: 'administrator', scopeGroupId: 'global', csrfToken: body.csrfToken });
+      expect(me.json()).toEqual({ kind: 'user', name: 'alice', role: 'administrator', scopeGroupId: 'global', permissions: ['read', 'operate', 'admin', 'enroll', 'custom-enrollment'], csrfToken: body.csrfToken });
       const meToken = await app.inject({ url: '/api/v1/session', headers: asAdmin });
-      expect(meToken.json()).toEqual({ kind: 'token', name: 'root script', role: 'administrator', scopeGroupId: 'global' });
+      expect(meToken.json()).toEqual({ kind: 'token', name: 'root script', role: 'administrator', scopeGroupId: 'global', permissions: ['read', 'operate', 'admin', 'enroll', 'custom-enrollment'] });
 
       expect((await app.inject({ method: 'DELETE', url: '/api/v1/session', headers: { cookie } })).statusCode).toBe(403);
       const out = await app.inject({ method: 'DELETE', url: '/api/v1/session', headers: { cookie, 'x-csrf-token': body.csrfToken } });

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import type { SignInThrottle } from './sign-in-throttle.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import { sessionCookie, sessionIdFrom } from '../http/auth.js';
+import { permissionsOf, sessionCookie, sessionIdFrom } from '../http/auth.js';
 import { body, param, target } from '../http/scope-guard.js';
 import { sendServiceError } from '../http/service-errors.js';
 import { normalizeUsername, type AdminService } from './admin-service.js';
@@ -108,6 +108,7 @@ const WhoAmIReply = Type.Object({
   name: Type.String(),
   role: Type.String(),
   scopeGroupId: Type.String({ description: 'the organization group whose subtree you act in' }),
+  permissions: Type.Array(Type.String(), { description: 'what your role allows: read, operate, admin, enroll, custom-enrollment' }),
   csrfToken: Type.Optional(Type.String({ description: 'present for cookie sessions' })),
 });
 
@@ -223,7 +224,7 @@ export async function sessionRoutes(app: FastifyInstance, deps: SessionRouteDeps
     async (request) => {
       const actor = request.actor!;
       const sessionId = actor.kind === 'user' ? sessionIdFrom(request) : undefined;
-      return { kind: actor.kind, name: actor.name, role: actor.role, scopeGroupId: actor.scope.groupId, ...(sessionId ? { csrfToken: admins.csrfTokenFor(sessionId) } : {}) };
+      return { kind: actor.kind, name: actor.name, role: actor.role, scopeGroupId: actor.scope.groupId, permissions: permissionsOf(actor.role), ...(sessionId ? { csrfToken: admins.csrfTokenFor(sessionId) } : {}) };
     },
   );
 

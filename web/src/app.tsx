@@ -1,0 +1,37 @@
+import { useEffect } from 'react';
+import { Layout } from './layout';
+import { match, RouterProvider, useLocation } from './router';
+import { ROUTES, NAV } from './routes';
+import { SessionProvider } from './session';
+import { SignIn } from './sign-in';
+import { EmptyState } from './components/ui';
+import { Link } from './router';
+
+function CurrentPage() {
+  const { path } = useLocation();
+  useEffect(() => {
+    const label = NAV.find((n) => (n.path === '/' ? path === '/' : path.startsWith(n.path)))?.label;
+    document.title = label ? `${label} · Pomona` : 'Pomona';
+  }, [path]);
+  for (const r of ROUTES) {
+    const params = match(r.path, path);
+    if (params) return <r.page params={params} />;
+  }
+  return (
+    <EmptyState title="Page not found" action={<Link to="/">Go to the dashboard</Link>}>
+      There is no console page at {path}.
+    </EmptyState>
+  );
+}
+
+export function App() {
+  return (
+    <RouterProvider>
+      <SessionProvider signedOut={(onSignedIn) => <SignIn onSignedIn={onSignedIn} />}>
+        <Layout>
+          <CurrentPage />
+        </Layout>
+      </SessionProvider>
+    </RouterProvider>
+  );
+}

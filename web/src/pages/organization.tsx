@@ -1,0 +1,6 @@
+// Placeholder until this page is built (issue 6).
+import { PageHeader } from '../components/ui';
+
+export function Organization(_: { params: Record<string, string> }) {
+  return <PageHeader title="Organization" />;
+}

@@ -1,0 +1,44 @@
+/** Every page of the console and the navigation that leads to it. */
+import type { ComponentType } from 'react';
+import { Dashboard } from './pages/dashboard';
+import { AbmServers } from './pages/abm-servers';
+import { EnrollmentProfiles } from './pages/enrollment-profiles';
+import { ProfileEditor } from './pages/profile-editor';
+import { AbmDevices } from './pages/abm-devices';
+import { AbmDeviceTimeline } from './pages/abm-device-timeline';
+import { Devices } from './pages/devices';
+import { DeviceDetail } from './pages/device-detail';
+import { EnrollmentStatus } from './pages/enrollment-status';
+import { Organization } from './pages/organization';
+import { AuditLog } from './pages/audit-log';
+import { Settings } from './pages/settings';
+
+export type Page = ComponentType<{ params: Record<string, string> }>;
+
+export const ROUTES: { path: string; page: Page }[] = [
+  { path: '/', page: Dashboard },
+  { path: '/abm-servers', page: AbmServers },
+  { path: '/profiles', page: EnrollmentProfiles },
+  { path: '/profiles/new', page: ProfileEditor },
+  { path: '/profiles/:id', page: ProfileEditor },
+  { path: '/abm-devices', page: AbmDevices },
+  { path: '/abm-devices/:serial', page: AbmDeviceTimeline },
+  { path: '/devices', page: Devices },
+  { path: '/devices/:id', page: DeviceDetail },
+  { path: '/enrollment-status', page: EnrollmentStatus },
+  { path: '/organization', page: Organization },
+  { path: '/audit', page: AuditLog },
+  { path: '/settings', page: Settings },
+];
+
+export const NAV: { path: string; label: string }[] = [
+  { path: '/', label: 'Dashboard' },
+  { path: '/abm-servers', label: 'ABM servers' },
+  { path: '/profiles', label: 'Enrollment profiles' },
+  { path: '/abm-devices', label: 'ABM devices' },
+  { path: '/devices', label: 'Devices' },
+  { path: '/enrollment-status', label: 'Enrollment status' },
+  { path: '/organization', label: 'Organization' },
+  { path: '/audit', label: 'Audit log' },
+  { path: '/settings', label: 'Settings' },
+];
