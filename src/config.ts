@@ -35,6 +35,8 @@ export interface Config {
     assignCooldownHours: number;
     /** how often each node looks for due ABM syncs (seconds) */
     jobTickSeconds: number;
+    /** how long an ABM job's lease lasts unrenewed: a dead node's sync moves to another node after this (seconds; default 60) */
+    jobLeaseSeconds?: number;
   };
   /** this node's name in leases and logs */
   nodeId: string;
@@ -105,6 +107,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'alertFrom', env: 'POMONA_ALERT_FROM', flag: 'alert-from', describe: 'From address of alert e-mail (required with the SMTP host)' },
   { key: 'alertWebhookUrl', env: 'POMONA_ALERT_WEBHOOK_URL', flag: 'alert-webhook-url', describe: 'URL alerts are POSTed to, signed with POMONA_ALERT_WEBHOOK_SECRET (from the environment)' },
   { key: 'jobTickSeconds', env: 'POMONA_JOB_TICK_SECONDS', flag: 'job-tick-seconds', describe: 'how often each node looks for due jobs (ABM syncs, assignments)', default: '10' },
+  { key: 'jobLeaseSeconds', env: 'POMONA_JOB_LEASE_SECONDS', flag: 'job-lease-seconds', describe: "how long a node's lease on an ABM sync lasts unless renewed; a dead node's sync moves to another node after it", default: '60' },
   { key: 'nodeId', env: 'POMONA_NODE_ID', flag: 'node-id', describe: "this node's name in job leases and logs", default: 'hostname:pid' },
   { key: 'userEnrollmentIncompleteMinutes', env: 'POMONA_USER_ENROLLMENT_INCOMPLETE_MINUTES', flag: 'user-enrollment-incomplete-minutes', describe: 'minutes after its profile was issued a user enrollment that has not checked in shows as incomplete', default: '60' },
   { key: 'incompleteEnrollmentPurgeDays', env: 'POMONA_INCOMPLETE_ENROLLMENT_PURGE_DAYS', flag: 'incomplete-enrollment-purge-days', describe: 'days an incomplete (abandoned) enrollment is kept before the purge job deletes it', default: '30' },
@@ -220,6 +223,7 @@ export function loadConfig(opts: {
     tokenWarningDays: int('abmTokenWarningDays', 1, 365, 30),
     assignCooldownHours: int('abmAssignCooldownHours', 1, 24 * 30, 24),
     jobTickSeconds: int('jobTickSeconds', 1, 3600, 10),
+    jobLeaseSeconds: int('jobLeaseSeconds', 3, 3600, 60),
   };
 
   const alerts = loadAlerts(raw, name, int, env, problems);

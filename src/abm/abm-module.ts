@@ -57,6 +57,6 @@ export function createAbm(o: AbmModuleOptions) {
     now: o.now,
   });
   const abmDevices = new AbmDeviceService({ devices: deviceStore, profiles: profileStore, servers: serverStore, now: o.now });
-  const abmJob = abmSyncJob({ servers: serverStore, sync: abmSync, assign: abmAssign, leases, nodeId: o.nodeId, log: o.log, everyMs: o.settings.jobTickSeconds * 1000, now: o.now });
+  const abmJob = abmSyncJob({ servers: serverStore, sync: abmSync, assign: abmAssign, leases, nodeId: o.nodeId, log: o.log, everyMs: o.settings.jobTickSeconds * 1000, leaseMs: (o.settings.jobLeaseSeconds ?? 60) * 1000, now: o.now });
   return { leases, abmServers, depProfiles, abmSync, abmAssign, abmDevices, abmJob };
 }

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { LeaseStore } from '../jobs/lease-store.js';
-import { withLease, type Job } from '../jobs/scheduler.js';
+import { runOnce, withLease, type Job } from '../jobs/scheduler.js';
 import type { AbmServerStore } from './abm-server-store.js';
 import type { AssignService } from './assign-service.js';
 import type { SyncService } from './sync-service.js';
@@ -40,12 +40,20 @@ export function abmSyncJob(o: AbmSyncJobOptions): Job {
           if (isDue) {
             const requested = row.sync_requested;
             const requestedAt = row.sync_requested_at;
+            // One sync per due time across the nodes: a node that died mid-sync leaves its run to
+            // be resumed (from the last committed page), one that finished leaves nothing to redo.
+            const dueAt = requestedAt ?? row.next_sync_at ?? 0;
             try {
-              const result = await o.sync.run(row.id, { full: requested === 'full', heartbeat });
-              log.info({ result }, 'ABM sync finished');
-            } catch (err) {
-              log.warn({ err: err instanceof Error ? err.message : err }, 'ABM sync failed');
+              await runOnce(o.leases.runs, { job: abmLeaseName(row.id), dueAt, holder: o.nodeId, now, log }, async () => {
+                try {
+                  const result = await o.sync.run(row.id, { full: requested === 'full', heartbeat });
+                  log.info({ result }, 'ABM sync finished');
+                } catch (err) {
+                  log.warn({ err: err instanceof Error ? err.message : err }, 'ABM sync failed');
+                }
+              });
             } finally {
+              // Also when the run had finished already (its node died before taking the request).
               await o.servers.takeSyncRequest(row.id, requestedAt);
             }
           }

@@ -25,8 +25,8 @@ export function alertJob(o: AlertJobOptions): Job {
   return {
     name: 'alerts',
     everyMs: o.everyMs,
-    async tick() {
-      await withLease(o.leases, { name: ALERT_LEASE, holder: o.nodeId, ttlMs: o.leaseMs ?? 120_000, now: o.now }, async (heartbeat) => {
+    async tick(due) {
+      await withLease(o.leases, { name: ALERT_LEASE, holder: o.nodeId, ttlMs: o.leaseMs ?? 120_000, now: o.now, dueAt: due, log: o.log }, async (heartbeat) => {
         try {
           const events = await o.alerts.check();
           if (events.length) o.log.debug({ events: events.length }, 'alert states changed');

@@ -208,6 +208,17 @@ export interface LeaseTable {
   expires_at: number;
 }
 
+/** One run of a periodic job for one due time (src/jobs/job-run-store.ts). */
+export interface JobRunTable {
+  job: string;
+  due_at: number;
+  holder: string;
+  attempts: number;
+  started_at: number;
+  finished_at: number | null;
+  outcome: 'ok' | 'failed' | null;
+}
+
 /** One virtual MDM server in Apple Business/School Manager, with its key pairs and server token. */
 export interface AbmServerTable {
   id: string;
@@ -635,6 +646,7 @@ export interface Database {
   audit_events: AuditEventTable;
   settings: SettingTable;
   leases: LeaseTable;
+  job_runs: JobRunTable;
   abm_servers: AbmServerTable;
   abm_devices: AbmDeviceTable;
   dep_profiles: DepProfileTable;

@@ -32,8 +32,8 @@ export function enrollmentPurgeJob(o: EnrollmentPurgeJobOptions): Job {
   return {
     name: 'enrollment-purge',
     everyMs: o.everyMs ?? 60 * 60_000,
-    async tick() {
-      await withLease(o.leases, { name: ENROLLMENT_PURGE_LEASE, holder: o.nodeId, ttlMs: 5 * 60_000, now }, async () => {
+    async tick(due) {
+      await withLease(o.leases, { name: ENROLLMENT_PURGE_LEASE, holder: o.nodeId, ttlMs: 5 * 60_000, now, dueAt: due, log: o.log }, async () => {
         const records = await o.pending.purgeIncomplete(o.purgeAfterDays);
         // Access tokens live minutes; the expired ones, and those whose record just went, are kept for nothing.
         const tokens = await o.tokens.purge(now());

@@ -1,12 +1,19 @@
 /**
  * Named leases in the `leases` table, so that of many Pomona nodes exactly one runs a job at a
  * time. A lease is taken when free or expired, renewed by its holder, and simply expires when
- * its node dies — another node takes it within one lease period.
+ * its node dies — another node takes it within one lease period. Leases say who runs a job now;
+ * `runs` records which due times already ran.
  */
 import type { Db } from '../db/database.js';
+import { JobRunStore } from './job-run-store.js';
 
 export class LeaseStore {
-  constructor(private readonly db: Db) {}
+  /** the runs made under these leases, one per job and due time */
+  readonly runs: JobRunStore;
+
+  constructor(private readonly db: Db) {
+    this.runs = new JobRunStore(db);
+  }
 
   /** Takes or renews the lease; true when `holder` holds it until now + ttlMs. */
   async acquire(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {

@@ -27,8 +27,8 @@ export function setupPlanJob(o: {
   return {
     name: SETUP_PLAN_JOB,
     everyMs: o.everyMs,
-    async tick() {
-      await withLease(o.leases, { name: SETUP_PLAN_JOB, holder: o.nodeId, ttlMs: 60_000, now }, async (heartbeat) => {
+    async tick(due) {
+      await withLease(o.leases, { name: SETUP_PLAN_JOB, holder: o.nodeId, ttlMs: 60_000, now, dueAt: due, log: o.log }, async (heartbeat) => {
         const { released } = await o.plans.tick(now());
         if (released) o.log.info({ released }, 'setup plans released at their time limit');
         await heartbeat();

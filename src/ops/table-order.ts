@@ -11,6 +11,7 @@ import { isPostgres } from '../db/dialect.js';
 export const TABLE_ORDER = [
   'settings',
   'leases',
+  'job_runs',
   'organization_groups',
   'group_settings',
   'certificate_authorities',
