@@ -80,6 +80,9 @@ import { adeWebViewRoutes } from './enroll/ade-webview-routes.js';
 import { AdeTimelineStore } from './enroll/ade-timeline-store.js';
 import { AdeTimelineService } from './enroll/ade-timeline-service.js';
 import { adeTimelineRoutes } from './enroll/ade-timeline-routes.js';
+import { DashboardStore } from './dashboard/dashboard-store.js';
+import { DashboardService } from './dashboard/dashboard-service.js';
+import { dashboardRoutes } from './dashboard/dashboard-routes.js';
 import { APPLE_DEVICE_TRUST, testDeviceTrust } from './apple/machine-info.js';
 import { SignInService } from './enroll/sign-in/sign-in-service.js';
 import { SignIn, signInRoutes } from './enroll/sign-in/sign-in-routes.js';
@@ -189,6 +192,7 @@ export async function openContext(config: Config, opts: { logLevel?: string; log
   const scheduler = new Scheduler(log, { onRun: metrics.jobRun }).add(abm.abmJob);
   // Await configuration: setup plans, the configuration-profile library, managed macOS administrators.
   const adeTimeline = new AdeTimelineService(new AdeTimelineStore(db));
+  const dashboard = new DashboardService(new DashboardStore(db), { stuckAfterMinutes: config.alerts.stuckAfterMinutes });
   const ade = new AdeEnrollmentService({
     abmDevices: abm.abmDevices, depProfiles: abm.depProfiles, servers: abm.abmServers, users, groups, pending: pendingEnrollments,
     buildProfile: async (checkInKey) => (await enrollmentProfiles.build({ signed: true, checkInKey })).body,
@@ -221,7 +225,7 @@ export async function openContext(config: Config, opts: { logLevel?: string; log
   return {
     config, log, metrics, secrets, database, appliedMigrations, ca, scep, pushcerts, apns, push, audit, admins, tokens,
     events, devices, commandStore, checkins, commands, enrollmentProfiles, userEnrollment, userEnrollmentStore,
-    groups, users, registrationTokens, inventory, lifecycle, idps, pendingEnrollments, signIn, ssoReturns, consoleSignIn, ...abm, ade, adeTrust, adeTimeline, ...setup, scheduler,
+    groups, users, registrationTokens, inventory, lifecycle, idps, pendingEnrollments, signIn, ssoReturns, consoleSignIn, ...abm, ade, adeTrust, adeTimeline, dashboard, ...setup, scheduler,
     ...alerting,
     async close() {
       await scheduler.stop();
@@ -271,6 +275,7 @@ export async function buildApp(ctx: Context, opts: { logger?: boolean | object; 
   await app.register(adeRoutes, { ade: ctx.ade, trust: ctx.adeTrust });
   await app.register(adeWebViewRoutes, { ade: ctx.ade, signIn: ctx.signIn, trust: ctx.adeTrust });
   await app.register(adeTimelineRoutes, { timeline: ctx.adeTimeline });
+  await app.register(dashboardRoutes, { dashboard: ctx.dashboard });
   await app.register(alertRoutes, { alerts: ctx.alerts });
   await app.register(adeCustomProfileRoutes, { ade: ctx.ade, trust: ctx.adeTrust, within: (groupId, scopeGroupId) => ctx.groups.isWithin(groupId, scopeGroupId) });
   await app.register(consoleRoutes, { dir: consoleDir() });

@@ -12,7 +12,7 @@ import { skipUnlessAvailable, testDatabaseKinds } from './support/db.js';
 import { startTestServer, type TestServer } from './support/server.js';
 
 /** Routes that are open by design: device protocol, health, sign-in, API docs, enrollment downloads. */
-const PUBLIC = [/^\/\.well-known\//, /^\/mdm/, /^\/scep/, /^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/api\/docs/, /^\/api\/v1\/session$/, /^\/api\/v1\/session\/sso\//, /^\/enroll\//, /^\/sso\//, /^\/$/];
+const PUBLIC = [/^\/\.well-known\//, /^\/mdm/, /^\/scep/, /^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/api\/docs/, /^\/api\/v1\/session$/, /^\/api\/v1\/session\/sso\//, /^\/enroll\//, /^\/sso\//, /^\/$/, /^\/assets\// /* the console page and its files */];
 
 const RANK: Record<string, number> = { read: 1, operate: 2, admin: 3, 'custom-enrollment': 3 };
 const BELOW: Record<string, string> = { read: 'custom-enrollment', operate: 'read-only', admin: 'operator', 'custom-enrollment': 'operator' };

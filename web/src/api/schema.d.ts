@@ -14,6 +14,8 @@ export interface paths {
                 query?: {
                     /** @description SUCCESS, NOT_ACCESSIBLE, FAILED, THROTTLED, ERROR */
                     assignResult?: string;
+                    /** @description the device's lifecycle state: registered (never reached Pomona), enrolling, enrolled, unenrolled, removed */
+                    lifecycle?: "registered" | "enrolling" | "enrolled" | "unenrolled" | "removed";
                     limit?: number;
                     offset?: number;
                     order?: "asc" | "desc";
@@ -61,10 +63,14 @@ export interface paths {
                                 deviceAssignedBy: string | null;
                                 deviceAssignedDate: number | null;
                                 deviceFamily: string | null;
+                                /** @description the Pomona device it enrolled as (GET /api/v1/devices/:id) */
+                                deviceId: string | null;
                                 firstSeenAt: number;
                                 lastOpDate: number | null;
                                 lastOpType: string | null;
                                 lastSeenAt: number;
+                                /** @enum {string} */
+                                lifecycleState: "registered" | "enrolling" | "enrolled" | "unenrolled" | "removed";
                                 model: string | null;
                                 os: string | null;
                                 profileAssignTime: number | null;
@@ -101,6 +107,8 @@ export interface paths {
                 query?: {
                     /** @description SUCCESS, NOT_ACCESSIBLE, FAILED, THROTTLED, ERROR */
                     assignResult?: string;
+                    /** @description the device's lifecycle state: registered (never reached Pomona), enrolling, enrolled, unenrolled, removed */
+                    lifecycle?: "registered" | "enrolling" | "enrolled" | "unenrolled" | "removed";
                     /** @description Pomona profile id */
                     profile?: string;
                     profileStatus?: "empty" | "assigned" | "pushed" | "removed";
@@ -179,10 +187,14 @@ export interface paths {
                             deviceAssignedBy: string | null;
                             deviceAssignedDate: number | null;
                             deviceFamily: string | null;
+                            /** @description the Pomona device it enrolled as (GET /api/v1/devices/:id) */
+                            deviceId: string | null;
                             firstSeenAt: number;
                             lastOpDate: number | null;
                             lastOpType: string | null;
                             lastSeenAt: number;
+                            /** @enum {string} */
+                            lifecycleState: "registered" | "enrolling" | "enrolled" | "unenrolled" | "removed";
                             model: string | null;
                             os: string | null;
                             profileAssignTime: number | null;
@@ -3263,6 +3275,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ca": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The device CA: subject, validity and fingerprint */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            expiresInDays: number;
+                            /** @description colon-separated hex, as openssl and keychains show it */
+                            fingerprintSha256: string;
+                            /** @description the subject again for a self-signed CA */
+                            issuer: string;
+                            /** @description epoch ms */
+                            notAfter: number;
+                            /** @description epoch ms */
+                            notBefore: number;
+                            /** @description hex */
+                            serialNumber: string;
+                            subject: string;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/commands": {
         parameters: {
             query?: never;
@@ -3814,6 +3875,79 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The dashboard's counts for your organization group subtree */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description ABM devices whose last profile assignment failed (FAILED, NOT_ACCESSIBLE) or was throttled */
+                            assignments: {
+                                failed: number;
+                                throttled: number;
+                            };
+                            /** @description ADE devices waiting in Setup Assistant; overdue: longer than stuckAfterMinutes */
+                            awaitingConfiguration: {
+                                overdue: number;
+                                total: number;
+                            };
+                            /** @description the 12 most common platform and OS version pairs */
+                            byOsVersion: {
+                                count: number;
+                                osVersion: string | null;
+                                platform: string | null;
+                            }[];
+                            /** @description managed devices (not retired) by platform */
+                            byPlatform: {
+                                count: number;
+                                platform: string | null;
+                            }[];
+                            /** @description ABM devices in Apple Business Manager now: with a profile assigned (or pushed), pushed to the device, enrolled in Pomona */
+                            funnel: {
+                                assigned: number;
+                                enrolled: number;
+                                inAbm: number;
+                                pushed: number;
+                            };
+                            /** @description devices first enrolled per day since `since` */
+                            newDevicesPerDay: {
+                                count: number;
+                                /** @description UTC midnight, epoch ms */
+                                day: number;
+                            }[];
+                            since: number;
+                            stuckAfterMinutes: number;
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -5404,6 +5538,8 @@ export interface paths {
             parameters: {
                 query?: {
                     cursor?: string;
+                    /** @description how the devices enrolled: web, user-profile, user-account, ade-webview, ade, ade-custom (repeat the parameter or separate with commas) */
+                    enrollmentMethod?: string[];
                     /** @description organization group id or Group ID: its whole subtree */
                     group?: string;
                     /** @description lifecycle states: registered, enrolling, enrolled, unenrolled, removed (repeat the parameter or separate with commas) */
@@ -5557,6 +5693,8 @@ export interface paths {
                                 registrationTokenStatus: string;
                                 serialNumber: string | null;
                                 udid: string | null;
+                                /** @description the user the device is assigned to (enrolled for, or assigned since); null when none */
+                                userId: string | null;
                             };
                             enrollments: {
                                 ade: boolean;
@@ -8472,6 +8610,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/skip-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The Setup Assistant skip keys Pomona knows, with the OS versions that honour them
+         * @description For the profile editor. A key missing here is refused unless the profile's allowUnknownSkipKeys is on.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                description: string;
+                                key: string;
+                                /** @description iPadOS follows iOS; no data for visionOS */
+                                platforms: {
+                                    iOS?: {
+                                        /** @description OS version from which the pane no longer exists */
+                                        deprecated?: string;
+                                        /** @description the pane can appear before the device has its profile: skipping it is best effort */
+                                        notAlwaysSkippable?: boolean;
+                                        /** @description first OS version that honours the key */
+                                        since: string;
+                                    };
+                                    macOS?: {
+                                        /** @description OS version from which the pane no longer exists */
+                                        deprecated?: string;
+                                        /** @description the pane can appear before the device has its profile: skipping it is best effort */
+                                        notAlwaysSkippable?: boolean;
+                                        /** @description first OS version that honours the key */
+                                        since: string;
+                                    };
+                                    tvOS?: {
+                                        /** @description OS version from which the pane no longer exists */
+                                        deprecated?: string;
+                                        /** @description the pane can appear before the device has its profile: skipping it is best effort */
+                                        notAlwaysSkippable?: boolean;
+                                        /** @description first OS version that honours the key */
+                                        since: string;
+                                    };
+                                };
+                            }[];
+                            platforms: string[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/user-groups": {
         parameters: {
             query?: never;
@@ -8645,7 +8855,50 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Users by name, display name or e-mail (a page, with the count of all that match)
+         * @description An admin scoped to a branch sees the users whose default enrollment group lies in it.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    limit?: number;
+                    offset?: number;
+                    search?: string;
+                    /** @description local, or an identity provider id */
+                    source?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                defaultGroupId: string;
+                                disabled: boolean;
+                                displayName: string | null;
+                                email: string | null;
+                                hasPin: boolean;
+                                id: string;
+                                lastSignInAt: number | null;
+                                locked: boolean;
+                                source: string;
+                                username: string;
+                            }[];
+                            total: number;
+                        };
+                    };
+                };
+            };
+        };
         put?: never;
         /** Create a local user (argon2id password, optional PIN) */
         post: {
@@ -8806,7 +9059,81 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Disable or enable a user
+         * @description A disabled user cannot sign in, locally or through an identity provider (so cannot enroll with a sign-in); enrolled devices stay enrolled.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        disabled: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            defaultGroupId: string;
+                            disabled: boolean;
+                            displayName: string | null;
+                            email: string | null;
+                            hasPin: boolean;
+                            id: string;
+                            lastSignInAt: number | null;
+                            locked: boolean;
+                            source: string;
+                            username: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            problems?: {
+                                message: string;
+                                path: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                            problems?: {
+                                message: string;
+                                path: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/api/v1/users/{id}/managed-apple-id": {
