@@ -8,6 +8,7 @@ import type { DepProfileService } from './dep-profile-service.js';
 import { ErrorBody } from '../http/service-errors.js';
 import { sendAbmError } from './abm-routes.js';
 import { param, target } from '../http/scope-guard.js';
+import { APPLE_PLATFORMS, SKIP_KEYS } from './skip-keys.js';
 
 const Problem = Type.Object({ path: Type.String(), message: Type.String() });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
@@ -41,6 +42,17 @@ const Id = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const theServer = [target('abm-server', param('id'))];
 const theProfile = [target('dep-profile', param('id'))];
 
+const Availability = Type.Object({
+  since: Type.String({ description: 'first OS version that honours the key' }),
+  deprecated: Type.Optional(Type.String({ description: 'OS version from which the pane no longer exists' })),
+  notAlwaysSkippable: Type.Optional(Type.Boolean({ description: 'the pane can appear before the device has its profile: skipping it is best effort' })),
+});
+const SkipKeyView = Type.Object({
+  key: Type.String(),
+  description: Type.String(),
+  platforms: Type.Object({ iOS: Type.Optional(Availability), macOS: Type.Optional(Availability), tvOS: Type.Optional(Availability) }, { description: 'iPadOS follows iOS; no data for visionOS' }),
+});
+
 export async function depProfileRoutes(
   app: FastifyInstance,
   deps: { profiles: DepProfileService; audit: AuditService; visibleProfiles?: (groupId: string) => Promise<string[] | null> },
@@ -48,6 +60,16 @@ export async function depProfileRoutes(
   const r = app.withTypeProvider<TypeBoxTypeProvider>();
   const { profiles, audit } = deps;
   const tags = ['abm'];
+
+  r.get('/api/v1/skip-keys', {
+    config: { permission: 'read', scope: 'none' },
+    schema: {
+      tags,
+      summary: 'The Setup Assistant skip keys Pomona knows, with the OS versions that honour them',
+      description: "For the profile editor. A key missing here is refused unless the profile's allowUnknownSkipKeys is on.",
+      response: { 200: Type.Object({ platforms: Type.Array(Type.String()), items: Type.Array(SkipKeyView) }) },
+    },
+  }, async () => ({ platforms: [...APPLE_PLATFORMS], items: SKIP_KEYS.map((k) => ({ ...k })) }));
 
   r.get('/api/v1/abm-servers/:id/profiles', {
     config: { permission: 'read', scope: theServer },
