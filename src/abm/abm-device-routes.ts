@@ -11,8 +11,12 @@ import { ErrorBody } from '../http/service-errors.js';
 import { sendAbmError } from './abm-routes.js';
 import { body, param, target } from '../http/scope-guard.js';
 import type { Scope } from '../org/scope.js';
+import { LIFECYCLE_STATES, type LifecycleState } from '../mdm/device-lifecycle.js';
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+
+/** One of device-lifecycle.ts's states, typed as such (a union built from the list would widen). */
+const Lifecycle = (o: { description?: string } = {}) => Type.Unsafe<LifecycleState>({ type: 'string', enum: [...LIFECYCLE_STATES], ...o });
 
 const Filter = Type.Object({
   server: Type.Optional(Type.String({ maxLength: 64, description: 'ABM server id' })),
@@ -20,6 +24,7 @@ const Filter = Type.Object({
   profileStatus: Type.Optional(Type.Union([Type.Literal('empty'), Type.Literal('assigned'), Type.Literal('pushed'), Type.Literal('removed')])),
   state: Type.Optional(Type.Union([Type.Literal('active'), Type.Literal('removed')], { description: 'active: in ABM now; removed: removed from ABM' })),
   assignResult: Type.Optional(Type.String({ maxLength: 40, description: 'SUCCESS, NOT_ACCESSIBLE, FAILED, THROTTLED, ERROR' })),
+  lifecycle: Type.Optional(Lifecycle({ description: "the device's lifecycle state: registered (never reached Pomona), enrolling, enrolled, unenrolled, removed" })),
   search: Type.Optional(Type.String({ maxLength: 100, description: 'part of the serial number, model, description or asset tag' })),
 });
 
@@ -43,6 +48,8 @@ const DeviceView = Type.Object({
   firstSeenAt: Type.Number(),
   lastSeenAt: Type.Number(),
   removedAt: Nullable(Type.Number()),
+  lifecycleState: Lifecycle(),
+  deviceId: Nullable(Type.String({ description: 'the Pomona device it enrolled as (GET /api/v1/devices/:id)' })),
   profileId: Nullable(Type.String()),
   automaticAssignment: Type.Boolean(),
   assignment: Type.Object({
@@ -63,7 +70,7 @@ const Serials = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { minIt
 const SORTS: DeviceSort[] = ['serial_number', 'model', 'os', 'profile_status', 'first_seen_at', 'last_seen_at', 'device_assigned_date'];
 
 const filterOf = (q: Static<typeof Filter>, scope: Scope): DeviceFilter => ({
-  serverId: q.server, profileId: q.profile, profileStatus: q.profileStatus, state: q.state, assignResult: q.assignResult, search: q.search, scopePrefix: scope.prefix,
+  serverId: q.server, profileId: q.profile, profileStatus: q.profileStatus, state: q.state, assignResult: q.assignResult, lifecycle: q.lifecycle, search: q.search, scopePrefix: scope.prefix,
 });
 /** Assigning and removing name the server (whose devices they act on) and maybe a profile of it. */
 const serverAndProfile = [target('abm-server', body('serverId')), target('dep-profile', body('profileId'))];

@@ -2,11 +2,12 @@
  * The ABM device list as admins see it: Apple's record, Pomona's assignment state and the
  * profile names, one at a time or as a CSV export that streams whatever the filter matches.
  */
-import type { AbmDeviceRow, AbmDeviceStore, DeviceFilter, DeviceSort } from './abm-device-store.js';
+import type { AbmDeviceListRow, AbmDeviceStore, DeviceFilter, DeviceSort } from './abm-device-store.js';
 import type { DepProfileStore } from './dep-profile-store.js';
 import type { AbmServerStore } from './abm-server-store.js';
 import { appleRecord } from './apple-device-record.js';
 import { csvLine } from '../csv.js';
+import type { LifecycleState } from '../mdm/device-lifecycle.js';
 
 export interface AbmDeviceView {
   serialNumber: string;
@@ -28,6 +29,10 @@ export interface AbmDeviceView {
   firstSeenAt: number;
   lastSeenAt: number;
   removedAt: number | null;
+  /** where the device stands (device-lifecycle.ts): registered until it reaches Pomona */
+  lifecycleState: LifecycleState;
+  /** the Pomona device it enrolled as, once it did */
+  deviceId: string | null;
   /** Pomona's profile for the device; null = its server's default */
   profileId: string | null;
   automaticAssignment: boolean;
@@ -55,7 +60,7 @@ export class AbmDeviceService {
   }
 
   async get(serial: string): Promise<AbmDeviceView | undefined> {
-    const row = await this.o.devices.get(serial);
+    const row = await this.o.devices.getListed(serial);
     return row && this.#view(row);
   }
 
@@ -78,7 +83,7 @@ export class AbmDeviceService {
     }
   }
 
-  #view(r: AbmDeviceRow): AbmDeviceView {
+  #view(r: AbmDeviceListRow): AbmDeviceView {
     const now = (this.o.now ?? Date.now)();
     return {
       serialNumber: r.serial_number,
@@ -100,6 +105,8 @@ export class AbmDeviceService {
       firstSeenAt: r.first_seen_at,
       lastSeenAt: r.last_seen_at,
       removedAt: r.removed_at,
+      lifecycleState: r.lifecycle_state,
+      deviceId: r.device_id,
       profileId: r.profile_id,
       automaticAssignment: r.assign_mode === 'auto',
       assignment: {
@@ -114,7 +121,7 @@ export class AbmDeviceService {
   }
 }
 
-type Ctx = { row: AbmDeviceRow; apple: Record<string, unknown>; server: string; profile: string };
+type Ctx = { row: AbmDeviceListRow; apple: Record<string, unknown>; server: string; profile: string };
 const iso = (ms: number | null) => (ms === null ? '' : new Date(ms).toISOString());
 const field = (k: string) => (c: Ctx) => {
   const v = c.apple[k];
@@ -156,4 +163,5 @@ const CSV_COLUMNS: [string, (c: Ctx) => string][] = [
   ['first_seen_at', (c) => iso(c.row.first_seen_at)],
   ['last_seen_at', (c) => iso(c.row.last_seen_at)],
   ['removed_from_abm_at', (c) => iso(c.row.removed_at)],
+  ['lifecycle_state', (c) => c.row.lifecycle_state],
 ];

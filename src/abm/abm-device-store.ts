@@ -3,13 +3,17 @@
  * one transaction together with the cursor that follows it, the list and export, and the
  * assigner's reads and writes.
  */
-import { CompiledQuery, sql, type Selectable, type SelectQueryBuilder, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Selectable, type Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
 import { isPostgres } from '../db/dialect.js';
 import type { AbmDeviceTable, Database } from '../db/schema.js';
 import { groupsWithin } from '../org/scope-store.js';
+import type { LifecycleState } from '../mdm/device-lifecycle.js';
+import { ABM_STATE, MDM_STATE } from '../mdm/inventory-store.js';
 
 export type AbmDeviceRow = Selectable<AbmDeviceTable>;
+/** A record as listed: with the lifecycle state of the device (device-lifecycle.ts). */
+export type AbmDeviceListRow = AbmDeviceRow & { lifecycle_state: LifecycleState };
 
 /** One device record as the sync stores it: Apple's fields mapped to their columns. */
 export type AbmDeviceRecord = Pick<
@@ -37,6 +41,8 @@ export interface DeviceFilter {
   /** active: in ABM now; removed: removed from ABM */
   state?: 'active' | 'removed';
   assignResult?: string;
+  /** the device's lifecycle state: its device row's once it reached Pomona, else read from the record */
+  lifecycle?: LifecycleState;
   search?: string;
   /** only devices of ABM servers whose organization group lies under this path (an admin's scope) */
   scopePrefix?: string;
@@ -79,18 +85,24 @@ export class AbmDeviceStore {
     return this.db.selectFrom('abm_devices').selectAll().where('serial_number', '=', serial).executeTakeFirst();
   }
 
+  /** One record with its lifecycle state. */
+  async getListed(serial: string): Promise<AbmDeviceListRow | undefined> {
+    return withDevice(this.db).selectAll('a').select(LIFECYCLE.as('lifecycle_state')).where('a.serial_number', '=', serial).executeTakeFirst();
+  }
+
   async getMany(serials: string[]): Promise<AbmDeviceRow[]> {
     if (serials.length === 0) return [];
     return this.db.selectFrom('abm_devices').selectAll().where('serial_number', 'in', serials).execute();
   }
 
-  async list(f: DeviceFilter, page: { limit: number; offset: number; sort: DeviceSort; descending: boolean }): Promise<{ total: number; rows: AbmDeviceRow[] }> {
+  async list(f: DeviceFilter, page: { limit: number; offset: number; sort: DeviceSort; descending: boolean }): Promise<{ total: number; rows: AbmDeviceListRow[] }> {
     const base = filtered(this.db, f);
     const { total } = await base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
     const rows = await base
-      .selectAll()
-      .orderBy(page.sort, page.descending ? 'desc' : 'asc')
-      .orderBy('serial_number')
+      .selectAll('a')
+      .select(LIFECYCLE.as('lifecycle_state'))
+      .orderBy(`a.${page.sort}`, page.descending ? 'desc' : 'asc')
+      .orderBy('a.serial_number')
       .limit(page.limit)
       .offset(page.offset)
       .execute();
@@ -98,10 +110,10 @@ export class AbmDeviceStore {
   }
 
   /** The filtered devices in serial order, a chunk at a time, so an export never holds them all. */
-  async *iterate(f: DeviceFilter, chunk = 1000): AsyncGenerator<AbmDeviceRow> {
+  async *iterate(f: DeviceFilter, chunk = 1000): AsyncGenerator<AbmDeviceListRow> {
     let after = '';
     for (;;) {
-      const rows = await filtered(this.db, f).selectAll().where('serial_number', '>', after).orderBy('serial_number').limit(chunk).execute();
+      const rows = await filtered(this.db, f).selectAll('a').select(LIFECYCLE.as('lifecycle_state')).where('a.serial_number', '>', after).orderBy('a.serial_number').limit(chunk).execute();
       yield* rows;
       if (rows.length < chunk) return;
       after = rows[rows.length - 1].serial_number;
@@ -318,19 +330,31 @@ function sqliteInsert(rows: number, onConflict: string): string {
   return text;
 }
 
-function filtered(db: Db, f: DeviceFilter): SelectQueryBuilder<Database, 'abm_devices', object> {
-  let q = db.selectFrom('abm_devices');
-  if (f.serverId) q = q.where('abm_server_id', '=', f.serverId);
-  if (f.scopePrefix) q = q.where('abm_server_id', 'in', db.selectFrom('abm_servers').select('abm_servers.id').where('abm_servers.organization_group_id', 'in', groupsWithin(db, f.scopePrefix)));
-  if (f.profileId) q = q.where('profile_id', '=', f.profileId);
-  if (f.profileStatus) q = q.where('profile_status', '=', f.profileStatus);
-  if (f.assignResult) q = q.where('assign_result', '=', f.assignResult);
-  if (f.state === 'active') q = q.where('removed_at', 'is', null);
-  if (f.state === 'removed') q = q.where('removed_at', 'is not', null);
+/**
+ * The device row an ABM record is linked to (the link: migration 0009), for its lifecycle state.
+ * A primary-key probe per record, so a page of the list costs its size.
+ */
+function withDevice(db: Db) {
+  return db.selectFrom('abm_devices as a').leftJoin('devices as d', 'd.id', 'a.device_id');
+}
+
+/** As the device list reads it (inventory-store.ts): the device row's state, else the record's. */
+const LIFECYCLE = sql<LifecycleState>`CASE WHEN d.id IS NULL THEN ${ABM_STATE} ELSE ${MDM_STATE} END`;
+
+function filtered(db: Db, f: DeviceFilter) {
+  let q = withDevice(db);
+  if (f.serverId) q = q.where('a.abm_server_id', '=', f.serverId);
+  if (f.scopePrefix) q = q.where('a.abm_server_id', 'in', db.selectFrom('abm_servers').select('abm_servers.id').where('abm_servers.organization_group_id', 'in', groupsWithin(db, f.scopePrefix)));
+  if (f.profileId) q = q.where('a.profile_id', '=', f.profileId);
+  if (f.profileStatus) q = q.where('a.profile_status', '=', f.profileStatus);
+  if (f.assignResult) q = q.where('a.assign_result', '=', f.assignResult);
+  if (f.state === 'active') q = q.where('a.removed_at', 'is', null);
+  if (f.state === 'removed') q = q.where('a.removed_at', 'is not', null);
+  if (f.lifecycle) q = q.where(LIFECYCLE, '=', f.lifecycle);
   if (f.search) {
     const like = `%${f.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     q = q.where((eb) =>
-      eb.or(['serial_number', 'model', 'description', 'asset_tag'].map((c) => eb(sql`lower(${sql.ref(c)})`, 'like', sql`${like} ESCAPE '\\'`))),
+      eb.or(['a.serial_number', 'a.model', 'a.description', 'a.asset_tag'].map((c) => eb(sql`lower(${sql.ref(c)})`, 'like', sql`${like} ESCAPE '\\'`))),
     );
   }
   return q;

@@ -24,6 +24,8 @@ export interface InventoryFilter {
   states?: LifecycleState[];
   ownerships?: Ownership[];
   platforms?: Platform[];
+  /** how the device enrolled (devices.enrollment_method: web, ade-webview…) */
+  enrollmentMethods?: string[];
   /** the model, exactly but in any case: product name (iPhone17,1), model name (Mac mini) or model number */
   model?: string;
   /** part of the serial number, UDID or device name (ABM records: serial, description, asset tag) */
@@ -72,9 +74,9 @@ export interface StateCount {
 
 /** An unenrolled device that is gone from ABM too is removed; read, not written (see device-lifecycle.ts). */
 const GONE_FROM_ABM = sql`d.lifecycle_state = 'unenrolled' AND a.removed_at IS NOT NULL`;
-const MDM_STATE = sql`CASE WHEN ${GONE_FROM_ABM} THEN 'removed' ELSE d.lifecycle_state END`;
+export const MDM_STATE = sql`CASE WHEN ${GONE_FROM_ABM} THEN 'removed' ELSE d.lifecycle_state END`;
 const MDM_CHANGED = sql`CASE WHEN ${GONE_FROM_ABM} AND a.removed_at > COALESCE(d.lifecycle_changed_at, 0) THEN a.removed_at ELSE d.lifecycle_changed_at END`;
-const ABM_STATE = sql`CASE WHEN a.removed_at IS NOT NULL THEN 'removed' WHEN a.profile_status = 'pushed' THEN 'enrolling' ELSE 'registered' END`;
+export const ABM_STATE = sql`CASE WHEN a.removed_at IS NOT NULL THEN 'removed' WHEN a.profile_status = 'pushed' THEN 'enrolling' ELSE 'registered' END`;
 const ABM_CHANGED = sql`CASE WHEN a.removed_at IS NOT NULL THEN a.removed_at WHEN a.profile_status = 'pushed' THEN COALESCE(a.profile_push_time, a.updated_at) ELSE a.first_seen_at END`;
 const ABM_PLATFORM = sql`CASE a.device_family ${sql.join(
   PLATFORMS.flatMap((p) => ABM_FAMILIES[p].map((f) => sql`WHEN ${sql.lit(f)} THEN ${sql.lit(p)}`)),
@@ -255,6 +257,7 @@ function mdmWhere(f: InventoryFilter, base: RawBuilder<unknown>): RawBuilder<unk
   }
   if (f.ownerships) c.push(sql`d.ownership IN (${sql.join(f.ownerships)})`);
   if (f.platforms) c.push(sql`d.platform IN (${sql.join(f.platforms)})`);
+  if (f.enrollmentMethods) c.push(sql`d.enrollment_method IN (${sql.join(f.enrollmentMethods)})`);
   if (f.model) {
     const m = f.model.toLowerCase();
     c.push(sql`(lower(d.product_name) = ${m} OR lower(d.model_name) = ${m} OR lower(d.model) = ${m} OR lower(a.model) = ${m})`);
@@ -274,8 +277,8 @@ function abmWhere(f: InventoryFilter): RawBuilder<unknown> | null {
     if (wanted.length === 0) return null;
     if (wanted.length < 3) c.push(sql`${ABM_STATE} IN (${sql.join(wanted)})`);
   }
-  // Ownership is decided at enrollment, a UDID is learned there: an ABM record has neither.
-  if (f.ownerships || f.udid) return null;
+  // Ownership and the way in are decided at enrollment, a UDID is learned there: an ABM record has none.
+  if (f.ownerships || f.enrollmentMethods || f.udid) return null;
   if (f.platforms) c.push(sql`a.device_family IN (${sql.join(f.platforms.flatMap((p) => [...ABM_FAMILIES[p]]))})`);
   if (f.model) c.push(sql`lower(a.model) = ${f.model.toLowerCase()}`);
   if (f.q) c.push(contains(f.q, [sql`a.serial_number`, sql`a.description`, sql`a.asset_tag`]));
