@@ -4,7 +4,8 @@
  * shows a read-only admin no write actions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectNoConsoleErrors, skipWithoutBrowser, startConsole, type ConsoleSession } from './support/console.js';
+import { ADMIN, expectNoConsoleErrors, skipWithoutBrowser, startConsole, type ConsoleSession } from './support/console.js';
+import { NAV } from '../../web/src/nav.js';
 
 describe.skipIf(skipWithoutBrowser)('console foundation (browser)', () => {
   let s: ConsoleSession;
@@ -40,6 +41,40 @@ describe.skipIf(skipWithoutBrowser)('console foundation (browser)', () => {
     await expect.poll(() => page.getByRole('alert').textContent()).toBe('invalid username or password');
     await s.screenshot('foundation-sign-in-refused', page);
     await page.close();
+  });
+
+  it('is keyboard navigable with a visible focus', async () => {
+    const page = await s.signInAs(ADMIN.username, ADMIN.password);
+    await page.keyboard.press('Tab');
+    const focused = () => page.evaluate(() => {
+      const el = document.activeElement as HTMLElement;
+      const style = getComputedStyle(el);
+      return { text: el.textContent?.trim(), outline: style.outlineStyle, width: parseFloat(style.outlineWidth) };
+    });
+    expect(await focused()).toEqual({ text: 'Skip to content', outline: 'solid', width: 3 });
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect((await focused()).text).toBe('ABM servers');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.url()).toBe(`${s.pomona.url}/abm-servers`);
+    await s.screenshot('foundation-keyboard', page);
+    await page.close();
+  });
+
+  it('fits every page at tablet width without sideways scrolling', async () => {
+    const page = await s.signInAs(ADMIN.username, ADMIN.password);
+    await page.setViewportSize({ width: 820, height: 1180 });
+    for (const path of NAV.map((n) => n.path)) {
+      await page.goto(path);
+      await page.getByRole('heading', { level: 1 }).first().waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      expect(overflow, path).toBeLessThanOrEqual(0);
+    }
+    await page.goto('/');
+    await page.getByRole('heading', { level: 1 }).first().waitFor();
+    await s.screenshot('foundation-tablet', page);
+    await page.close();
+    expectNoConsoleErrors(s);
   });
 
   it('keeps API paths as JSON 404s and serves the page for console addresses', async () => {

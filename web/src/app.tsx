@@ -1,7 +1,8 @@
 import { useEffect } from 'react';
 import { Layout } from './layout';
 import { match, RouterProvider, useLocation } from './router';
-import { ROUTES, NAV } from './routes';
+import { ROUTES } from './routes';
+import { NAV } from './nav';
 import { SessionProvider } from './session';
 import { SignIn } from './sign-in';
 import { EmptyState } from './components/ui';

@@ -5,7 +5,7 @@
 import type { ReactNode } from 'react';
 import { Link, useLocation } from './router';
 import { useSession } from './session';
-import { NAV } from './routes';
+import { NAV } from './nav';
 
 export function Layout({ children }: { children: ReactNode }) {
   const { path } = useLocation();

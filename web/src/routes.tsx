@@ -1,4 +1,4 @@
-/** Every page of the console and the navigation that leads to it. */
+/** Every page of the console (the navigation that leads to them is nav.ts). */
 import type { ComponentType } from 'react';
 import { Dashboard } from './pages/dashboard';
 import { AbmServers } from './pages/abm-servers';
@@ -29,16 +29,4 @@ export const ROUTES: { path: string; page: Page }[] = [
   { path: '/organization', page: Organization },
   { path: '/audit', page: AuditLog },
   { path: '/settings', page: Settings },
-];
-
-export const NAV: { path: string; label: string }[] = [
-  { path: '/', label: 'Dashboard' },
-  { path: '/abm-servers', label: 'ABM servers' },
-  { path: '/profiles', label: 'Enrollment profiles' },
-  { path: '/abm-devices', label: 'ABM devices' },
-  { path: '/devices', label: 'Devices' },
-  { path: '/enrollment-status', label: 'Enrollment status' },
-  { path: '/organization', label: 'Organization' },
-  { path: '/audit', label: 'Audit log' },
-  { path: '/settings', label: 'Settings' },
 ];
