@@ -116,13 +116,13 @@ export class PendingEnrollmentService {
     const now = this.#now();
     const id = secret(16);
     const browserKey = secret(32);
-    await this.store.insert({
+    const row = await this.store.insert({
       id, mode: input.mode, state: 'started', organization_group_id: input.groupId ?? null, platform: input.platform ?? null,
       context_json: input.context ? JSON.stringify(input.context) : null, browser_key_hash: sha256(browserKey),
       source_address: input.sourceAddress?.slice(0, 100) ?? null, expires_at: now + this.#signInTtl, created_at: now, updated_at: now,
       serial_number: input.serialNumber ?? null,
     });
-    return { pending: this.#view((await this.store.get(id))!, now), browserKey };
+    return { pending: this.#view(row, now), browserKey };
   }
 
   /** Any record, whatever its state (incomplete ones included); not_found when unknown. */
@@ -136,9 +136,9 @@ export class PendingEnrollmentService {
    * the one handed out at creation.
    */
   async open(id: string, browserKey: string | undefined): Promise<PendingEnrollment> {
-    const p = await this.get(id);
+    const row = await this.#row(id);
+    const p = this.#view(row, this.#now());
     if (p.state === 'incomplete' || p.state === 'enrolled') throw new PendingEnrollmentError('not_found', 'this enrollment has expired or is finished; start again');
-    const row = (await this.store.get(id))!;
     if (!browserKey || !sameHex(sha256(browserKey), row.browser_key_hash)) {
       throw new PendingEnrollmentError('refused', 'this enrollment was started in another browser; start again here');
     }
@@ -156,13 +156,13 @@ export class PendingEnrollmentService {
     input: { userId: string | null; groupId: string; registrationTokenId?: string | null; ownership: Ownership; platform?: Platform | null; requiredPlatform?: Platform | null; termsVersion: number | null; method?: string },
   ): Promise<PendingEnrollment> {
     if (!OWNERSHIP.includes(input.ownership)) throw new PendingEnrollmentError('invalid', `the ownership must be one of ${OWNERSHIP.join(', ')}`);
-    const ok = await this.store.transition(id, ['started'], this.#now(), {
+    const row = await this.store.transition(id, ['started'], this.#now(), {
       state: 'authenticated', user_id: input.userId, organization_group_id: input.groupId, registration_token_id: input.registrationTokenId ?? null,
       ownership: input.ownership, ...(input.platform ? { platform: input.platform } : {}), required_platform: input.requiredPlatform ?? null,
       terms_version_required: input.termsVersion, authenticated_at: this.#now(), sign_in_method: input.method ?? null,
     });
-    if (!ok) throw await this.#stateError(id, 'someone has already signed in to this enrollment');
-    return this.get(id);
+    if (!row) throw await this.#stateError(id, 'someone has already signed in to this enrollment');
+    return this.#view(row, this.#now());
   }
 
   /**
@@ -170,20 +170,23 @@ export class PendingEnrollmentService {
    * current terms and passes their version: the one required at sign-in or a newer one.
    */
   async acceptTerms(id: string, version: number): Promise<PendingEnrollment> {
+    // One conditional write when all is well; the record is read only to say why it was refused.
+    const now = this.#now();
+    const row = Number.isInteger(version) ? await this.store.transition(id, ['authenticated'], now, { terms_version: version, terms_accepted_at: now }, { termsVersionAtMost: version }) : undefined;
+    if (row) return this.#view(row, this.#now());
     const p = await this.get(id);
     if (p.termsVersionRequired === null) throw new PendingEnrollmentError('invalid', 'there are no terms of use to accept for this enrollment');
     if (!Number.isInteger(version) || version < p.termsVersionRequired) throw new PendingEnrollmentError('conflict', 'the terms of use have changed; read them again');
-    const now = this.#now();
-    if (!(await this.store.transition(id, ['authenticated'], now, { terms_version: version, terms_accepted_at: now }))) throw await this.#stateError(id, 'the terms can no longer be accepted for this enrollment');
-    return this.get(id);
+    throw stateError(p, 'the terms can no longer be accepted for this enrollment');
   }
 
   /** Adds facts the flow learned after sign-in (e.g. the Mac account the user chose) before the profile is issued. */
   async addContext(id: string, facts: Record<string, unknown>): Promise<PendingEnrollment> {
     const p = await this.get(id);
     const context_json = JSON.stringify({ ...p.context, ...facts });
-    if (!(await this.store.transition(id, ['authenticated'], this.#now(), { context_json }))) throw await this.#stateError(id, 'the enrollment can no longer change');
-    return this.get(id);
+    const row = await this.store.transition(id, ['authenticated'], this.#now(), { context_json });
+    if (!row) throw await this.#stateError(id, 'the enrollment can no longer change');
+    return this.#view(row, this.#now());
   }
 
   /** The latest attempt that enrolled this device, if any. */
@@ -196,8 +199,9 @@ export class PendingEnrollmentService {
   async setManagedAppleId(id: string, managedAppleId: string): Promise<PendingEnrollment> {
     const v = managedAppleId.trim();
     if (!/^[^@\s]+@[^@\s]+$/.test(v) || v.length > 254) throw new PendingEnrollmentError('invalid', 'a Managed Apple ID looks like name@domain');
-    if (!(await this.store.transition(id, ['started', 'authenticated'], this.#now(), { managed_apple_id: v }))) throw await this.#stateError(id, 'the enrollment can no longer change');
-    return this.get(id);
+    const row = await this.store.transition(id, ['started', 'authenticated'], this.#now(), { managed_apple_id: v });
+    if (!row) throw await this.#stateError(id, 'the enrollment can no longer change');
+    return this.#view(row, this.#now());
   }
 
   /**
@@ -206,18 +210,20 @@ export class PendingEnrollmentService {
    * (see `checkInUrl`); it is not stored and cannot be asked for again.
    */
   async profileIssued(id: string): Promise<{ pending: PendingEnrollment; checkInKey: string }> {
+    // One conditional write when all is well; the record is read only to say why it was refused.
+    const now = this.#now();
+    const checkInKey = secret(32);
+    const row = await this.store.transition(id, ['authenticated'], now, {
+      state: 'profile-issued', checkin_key_hash: sha256(checkInKey), profile_issued_at: now, expires_at: now + this.#linkTtl,
+    }, { termsAccepted: true });
+    if (row) return { pending: this.#view(row, this.#now()), checkInKey };
     const p = await this.get(id);
     if (p.state === 'profile-issued' || p.state === 'enrolled') throw new PendingEnrollmentError('conflict', 'the profile of this enrollment was already downloaded; start again for another device');
     if (p.state === 'started') throw new PendingEnrollmentError('refused', 'sign in first');
-    if (p.state !== 'authenticated') throw await this.#stateError(id, 'this enrollment can no longer issue a profile');
+    if (p.state !== 'authenticated') throw stateError(p, 'this enrollment can no longer issue a profile');
     if (p.termsVersionRequired !== null && (p.termsVersion ?? 0) < p.termsVersionRequired) throw new PendingEnrollmentError('refused', 'accept the terms of use first');
-    const now = this.#now();
-    const checkInKey = secret(32);
-    const ok = await this.store.transition(id, ['authenticated'], now, {
-      state: 'profile-issued', checkin_key_hash: sha256(checkInKey), profile_issued_at: now, expires_at: now + this.#linkTtl,
-    });
-    if (!ok) throw new PendingEnrollmentError('conflict', 'the profile of this enrollment was already downloaded; start again for another device');
-    return { pending: await this.get(id), checkInKey };
+    // Authenticated with its terms accepted, yet not changed: another request issued it meanwhile.
+    throw new PendingEnrollmentError('conflict', 'the profile of this enrollment was already downloaded; start again for another device');
   }
 
   /**
@@ -279,9 +285,7 @@ export class PendingEnrollmentService {
 
   /** Why a transition did not happen, read after the fact. */
   async #stateError(id: string, otherwise: string): Promise<PendingEnrollmentError> {
-    const p = await this.get(id);
-    if (p.state === 'incomplete') return new PendingEnrollmentError('not_found', 'this enrollment has expired; start again');
-    return new PendingEnrollmentError('conflict', otherwise);
+    return stateError(await this.get(id), otherwise);
   }
 
   #view(r: PendingEnrollmentRow, now: number): PendingEnrollment {
@@ -307,6 +311,12 @@ export function checkInUrl(base: string, checkInKey: string): string {
 export function platformOfProduct(productName: string | undefined): Platform | undefined {
   const p = platformOfHardware(productName);
   return p && (PLATFORMS as readonly string[]).includes(p) ? (p as Platform) : undefined;
+}
+
+/** Why a transition did not happen, from the record read after it. */
+function stateError(p: PendingEnrollment, otherwise: string): PendingEnrollmentError {
+  if (p.state === 'incomplete') return new PendingEnrollmentError('not_found', 'this enrollment has expired; start again');
+  return new PendingEnrollmentError('conflict', otherwise);
 }
 
 function sameHex(a: string, b: string): boolean {

@@ -26,8 +26,9 @@ export interface PendingEnrollmentFilter {
 export class PendingEnrollmentStore {
   constructor(private readonly db: Db) {}
 
-  async insert(row: Insertable<PendingEnrollmentTable>): Promise<void> {
-    await this.db.insertInto('pending_enrollments').values(row).execute();
+  /** Inserts the record and returns it as stored (RETURNING: no second read). */
+  async insert(row: Insertable<PendingEnrollmentTable>): Promise<PendingEnrollmentRow> {
+    return this.db.insertInto('pending_enrollments').values(row).returningAll().executeTakeFirstOrThrow();
   }
 
   async get(id: string): Promise<PendingEnrollmentRow | undefined> {
@@ -44,16 +45,30 @@ export class PendingEnrollmentStore {
     return this.db.selectFrom('pending_enrollments').selectAll().where('checkin_key_hash', '=', hash).executeTakeFirst();
   }
 
-  /** Applies `set` if the record is still in one of `from` and not expired; false otherwise. */
-  async transition(id: string, from: string[], now: number, set: Updateable<PendingEnrollmentTable>): Promise<boolean> {
-    const res = await this.db
+  /**
+   * Applies `set` if the record is still in one of `from`, not expired, and meets `guard`:
+   * `termsVersionAtMost` — terms are required and this version or an older one is;
+   * `termsAccepted` — no terms are required or the accepted version is recent enough.
+   * Returns the record as changed (RETURNING: no second read), or undefined when nothing changed.
+   */
+  async transition(
+    id: string,
+    from: string[],
+    now: number,
+    set: Updateable<PendingEnrollmentTable>,
+    guard: { termsVersionAtMost?: number; termsAccepted?: boolean } = {},
+  ): Promise<PendingEnrollmentRow | undefined> {
+    let q = this.db
       .updateTable('pending_enrollments')
       .set({ ...set, updated_at: now })
       .where('id', '=', id)
       .where('state', 'in', from)
-      .where('expires_at', '>', now)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) === 1;
+      .where('expires_at', '>', now);
+    if (guard.termsVersionAtMost !== undefined) q = q.where('terms_version_required', '<=', guard.termsVersionAtMost);
+    if (guard.termsAccepted) {
+      q = q.where((eb) => eb.or([eb('terms_version_required', 'is', null), eb(eb.fn.coalesce('terms_version', eb.lit(0)), '>=', eb.ref('terms_version_required'))]));
+    }
+    return q.returningAll().executeTakeFirst();
   }
 
   /**
