@@ -133,6 +133,7 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       const device = (await deviceRow('ADESTAGE0007'))!;
       expect((await pomona.api(`/api/v1/devices/${device.id}/user`, { body: { userId: alice.id } })).status).toBe(200);
       expect((await deviceRow('ADESTAGE0007'))!.enrolled_user_id).toBe(alice.id);
+      expect((await pomona.api(`/api/v1/devices/${device.id}`)).json.device).toMatchObject({ userId: alice.id, enrollmentMethod: 'ade' });
       const audit = (await pomona.api('/api/v1/audit-events?action=device.user.set')).json;
       expect(JSON.stringify(audit)).toContain(alice.id);
       expect((await pomona.api(`/api/v1/devices/${device.id}/user`, { body: { userId: 'no-such-user' } })).status).toBe(404);

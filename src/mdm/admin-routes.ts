@@ -33,6 +33,7 @@ const DeviceBody = Type.Object({
   lastSeenAt: Type.Union([Type.Number(), Type.Null()]),
   enrollmentMethod: Type.Union([Type.String(), Type.Null()], { description: 'how the device enrolled (web, user-profile, user-account, ade-webview…); null when not recorded' }),
   registrationTokenStatus: Type.String({ description: 'the registration token it enrolled with: registration active, used, expired, revoked; not applicable without one' }),
+  userId: Type.Union([Type.String(), Type.Null()], { description: 'the user the device is assigned to (enrolled for, or assigned since); null when none' }),
   ...LifecycleFields,
 });
 
@@ -174,11 +175,12 @@ export async function mdmAdminRoutes(
   });
 }
 
-function deviceJson(d: { id: string; udid: string | null; serial_number: string | null; device_name: string | null; model: string | null; model_name: string | null; product_name: string | null; os_version: string | null; build_version: string | null; created_at: number; last_seen_at: number | null; enrollment_method: string | null }, status: string | null, tokenStatus: string) {
+function deviceJson(d: { id: string; udid: string | null; serial_number: string | null; device_name: string | null; model: string | null; model_name: string | null; product_name: string | null; os_version: string | null; build_version: string | null; created_at: number; last_seen_at: number | null; enrollment_method: string | null; enrolled_user_id: string | null }, status: string | null, tokenStatus: string) {
   return {
     id: d.id, udid: d.udid, serialNumber: d.serial_number, deviceName: d.device_name, model: d.model, modelName: d.model_name,
     productName: d.product_name, osVersion: d.os_version, buildVersion: d.build_version, enrollmentStatus: status,
     createdAt: d.created_at, lastSeenAt: d.last_seen_at, enrollmentMethod: d.enrollment_method, registrationTokenStatus: tokenStatus,
+    userId: d.enrolled_user_id,
   };
 }
 

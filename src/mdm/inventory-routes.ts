@@ -8,6 +8,7 @@ import { body, param, target } from '../http/scope-guard.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { PLATFORMS } from '../apple/platform.js';
+import { PENDING_MODES } from '../enroll/pending-enrollment-service.js';
 import type { AuditService } from '../org/audit-service.js';
 import { ErrorBody, sendServiceError } from '../http/service-errors.js';
 import { LIFECYCLE_STATES, OWNERSHIP } from './device-lifecycle.js';
@@ -90,6 +91,7 @@ export async function inventoryRoutes(app: FastifyInstance, deps: { inventory: I
         lifecycle: Values('lifecycle states', LIFECYCLE_STATES),
         ownership: Values('ownership', OWNERSHIP),
         platform: Values('platforms', PLATFORMS),
+        enrollmentMethod: Values('how the devices enrolled', PENDING_MODES),
         model: Type.Optional(Type.String({ maxLength: 100, description: 'product name (iPhone17,1), model name (Mac mini) or model, any case' })),
         q: Type.Optional(Type.String({ maxLength: 200, description: 'part of the serial number, UDID or name' })),
         serial: Type.Optional(Type.String({ maxLength: 200 })),

@@ -105,6 +105,20 @@ describe.each(testDatabaseKinds)('device list and lifecycle summary (%s)', (kind
       expect(await names({ status: 'removed', lifecycle: ['unenrolled'] })).toEqual(['M-UN']);
     });
 
+    it('filters by how the devices enrolled (ABM records never match: they have not enrolled)', async () => {
+      await db.db.updateTable('devices').set({ enrollment_method: 'ade-webview' }).where('id', 'in', ['d-enr', 'd-ing']).execute();
+      await db.db.updateTable('devices').set({ enrollment_method: 'user-profile' }).where('id', '=', 'd-byod2').execute();
+      try {
+        expect(await names({ enrollmentMethod: ['ade-webview'] })).toEqual(['A-ENR', 'M-ING']);
+        expect(await names({ enrollmentMethod: ['ade-webview,user-profile'], group: 'lyon' })).toEqual(['A-ENR', 'M-ING']);
+        expect(await names({ enrollmentMethod: ['user-profile', 'web'] })).toEqual(['d-byod2']);
+        expect((await list({ enrollmentMethod: ['ade-webview'], lifecycle: ['enrolled'] })).total).toBe(1);
+        expect(await refusal({ enrollmentMethod: ['mail'] })).toMatch(/^unknown enrollment method "mail"; use web, user-profile/);
+      } finally {
+        await db.db.updateTable('devices').set({ enrollment_method: null }).execute();
+      }
+    });
+
     it('pages by offset and by cursor through both kinds of device, in the same order', async () => {
       for (const limit of [1, 2, 3, 4]) {
         const byOffset: string[] = [];

@@ -4,6 +4,7 @@
  */
 import { PLATFORMS, type Platform } from '../apple/platform.js';
 import { ServiceError } from '../service-error.js';
+import { PENDING_MODES } from '../enroll/pending-enrollment-service.js';
 import { ROOT_GROUP_ID } from '../org/org-group-service.js';
 import { LIFECYCLE_STATES, OWNERSHIP, type AbmPresence, type LifecycleState, type Ownership } from './device-lifecycle.js';
 import type { GroupRow, InventoryFilter, InventoryRow, InventoryStore, ListPosition } from './inventory-store.js';
@@ -23,6 +24,8 @@ export interface InventoryQuery {
   lifecycle?: string[];
   ownership?: string[];
   platform?: string[];
+  /** how the device enrolled: a staging record's mode (web, user-profile, ade-webview…) */
+  enrollmentMethod?: string[];
   /** the enrollment status filter the list had before lifecycle states (kept for callers of the API) */
   status?: 'enrolled' | 'pending' | 'removed';
   model?: string;
@@ -153,6 +156,8 @@ export class InventoryService {
     if (ownerships) f.ownerships = ownerships;
     const platforms = values(q.platform, PLATFORMS, 'platform');
     if (platforms) f.platforms = platforms as Platform[];
+    const methods = values(q.enrollmentMethod, PENDING_MODES, 'enrollment method');
+    if (methods) f.enrollmentMethods = methods;
     for (const k of ['model', 'q', 'serial', 'udid'] as const) {
       const v = q[k]?.trim();
       if (v) f[k] = v;
