@@ -53,6 +53,42 @@ export async function userRoutes(app: FastifyInstance, deps: { users: UserServic
     }
   });
 
+  r.get('/api/v1/users', {
+    config: { permission: 'read', scope: 'filtered' },
+    schema: {
+      tags,
+      summary: 'Users by name, display name or e-mail (a page, with the count of all that match)',
+      description: 'An admin scoped to a branch sees the users whose default enrollment group lies in it.',
+      querystring: Type.Object({
+        search: Type.Optional(Type.String({ maxLength: 128 })),
+        source: Type.Optional(Type.String({ maxLength: 64, description: 'local, or an identity provider id' })),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+        offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+      }),
+      response: { 200: Type.Object({ items: Type.Array(User), total: Type.Integer() }) },
+    },
+  }, async (req) => users.list({ search: req.query.search, source: req.query.source, within: req.actor!.scope, limit: req.query.limit ?? 50, offset: req.query.offset ?? 0 }));
+
+  r.patch('/api/v1/users/:id', {
+    config: { permission: 'admin', scope: [target('user', param('id'))] },
+    schema: {
+      tags,
+      summary: 'Disable or enable a user',
+      description: 'A disabled user cannot sign in, locally or through an identity provider (so cannot enroll with a sign-in); enrolled devices stay enrolled.',
+      params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+      body: Type.Object({ disabled: Type.Boolean() }),
+      response: { 200: User, 400: ErrorBody, 404: ErrorBody },
+    },
+  }, async (req, reply) => {
+    try {
+      const u = await users.setDisabled(req.params.id, req.body.disabled);
+      await record(req, req.body.disabled ? 'user.disable' : 'user.enable', u.id, { username: u.username });
+      return u;
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+
   r.get('/api/v1/users/:id', {
     config: { permission: 'read', scope: [target('user', param('id'))] },
     schema: { tags, summary: 'One user', params: Type.Object({ id: Type.String({ maxLength: 64 }) }), response: { 200: User, 404: ErrorBody } },

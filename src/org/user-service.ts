@@ -8,7 +8,7 @@ import { ServiceError } from '../service-error.js';
 import { SignInError, type Identity } from './idp/identity.js';
 import { checkPasswordPolicy, hashPasswordArgon2, verifyPassword } from './password.js';
 import type { OrgGroupService } from './org-group-service.js';
-import type { UserRow, UserStore } from './user-store.js';
+import { STAGING_USER_ID, type UserRow, type UserStore } from './user-store.js';
 import type { Scope } from './scope.js';
 
 export class UserError extends ServiceError {
@@ -39,8 +39,6 @@ const SETTING_FOR: Record<EnrollmentKind, 'enrollment.userEnrollmentAllowed' | '
 
 const BAD_CREDENTIALS = 'wrong user name or password';
 
-/** The id of the staging user (see `stagingUser`). */
-export const STAGING_USER_ID = 'staging-user';
 
 export class UserService {
   readonly #now: () => number;
@@ -124,6 +122,7 @@ export class UserService {
       });
       row = (await this.store.get(id))!;
     } else {
+      if (row.disabled_at) throw new SignInError(BAD_CREDENTIALS, 'user disabled');
       await this.store.update(row.id, { email: identity.email ?? row.email, display_name: identity.displayName ?? row.display_name, last_sign_in_at: now, updated_at: now });
     }
     const ids: string[] = [];
@@ -207,8 +206,26 @@ export class UserService {
     return row ? this.view(row.id) : undefined;
   }
 
+  /** A page of users matching `search`, within a scope when given. */
+  async list(q: { search?: string; source?: string; within?: Scope; limit: number; offset: number }): Promise<{ items: UserView[]; total: number }> {
+    const { rows, total } = await this.store.list({ search: q.search?.trim() || undefined, source: q.source, scopePrefix: q.within?.prefix, limit: q.limit, offset: q.offset });
+    return { items: rows.map((r) => this.#view(r)), total };
+  }
+
+  /** A disabled user cannot sign in, locally or through a provider; enabling undoes it. */
+  async setDisabled(id: string, disabled: boolean): Promise<UserView> {
+    const row = await this.#row(id);
+    if (row.id === STAGING_USER_ID) throw new UserError('invalid', 'the staging user is built in and cannot be disabled');
+    const now = this.#now();
+    await this.store.update(id, { disabled_at: disabled ? (row.disabled_at ?? now) : null, updated_at: now });
+    return this.view(id);
+  }
+
   async view(id: string): Promise<UserView> {
-    const r = await this.#row(id);
+    return this.#view(await this.#row(id));
+  }
+
+  #view(r: UserRow): UserView {
     const now = this.#now();
     return {
       id: r.id, source: r.source, username: r.username, email: r.email, displayName: r.display_name, defaultGroupId: r.default_group_id,

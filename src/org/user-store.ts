@@ -1,8 +1,11 @@
 /** Queries for end users, user groups, their memberships and their mapping to organization groups. */
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { UserTable } from '../db/schema.js';
 import { groupsWithin } from './scope-store.js';
+
+/** The id of the staging user (see UserService.stagingUser): not a person, never listed. */
+export const STAGING_USER_ID = 'staging-user';
 
 export type UserRow = Selectable<UserTable>;
 
@@ -32,11 +35,25 @@ export class UserStore {
     return rows.sort((a, b) => Number(b.source === 'local') - Number(a.source === 'local'));
   }
 
-  async list(q: { source?: string; search?: string; limit: number; offset: number }): Promise<UserRow[]> {
-    let query = this.db.selectFrom('users').selectAll();
+  /**
+   * A page of users by name (a substring of user name, display name or e-mail), with the count of
+   * all that match; with a scope prefix, only users whose default group lies under it.
+   */
+  async list(q: { source?: string; search?: string; scopePrefix?: string; limit: number; offset: number }): Promise<{ rows: UserRow[]; total: number }> {
+    let query = this.db.selectFrom('users').where('id', '!=', STAGING_USER_ID);
     if (q.source) query = query.where('source', '=', q.source);
-    if (q.search) query = query.where('username', 'like', `%${q.search.replace(/[\\%_]/g, '')}%`);
-    return query.orderBy('username').limit(q.limit).offset(q.offset).execute();
+    if (q.search) {
+      // Wildcards the admin typed match themselves (escaped), in both dialects.
+      const like = `%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const matches = (column: 'username' | 'display_name' | 'email') => sql<boolean>`lower(${sql.ref(column)}) like ${like} escape '\\'`;
+      query = query.where((eb) => eb.or([matches('username'), matches('display_name'), matches('email')]));
+    }
+    if (q.scopePrefix) query = query.where('default_group_id', 'in', groupsWithin(this.db, q.scopePrefix));
+    const [rows, count] = await Promise.all([
+      query.selectAll().orderBy('username').orderBy('id').limit(q.limit).offset(q.offset).execute(),
+      query.select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { rows, total: Number(count.n) };
   }
 
   async update(id: string, set: Updateable<UserTable>): Promise<void> {
