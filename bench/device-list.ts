@@ -1,5 +1,6 @@
 /**
- * Device list benchmark: the admin device list and the lifecycle summary over a large fleet —
+ * Device list benchmark: the admin device list, the lifecycle summary, the ABM device list and the
+ * console dashboard's counts over a large fleet —
  * by default 100,000 device rows and 100,000 ABM records (60,000 of them enrolled, so 40,000
  * ABM-only), spread over a tree of 31 organization groups. Times each query shape (median of
  * --runs, default 7) through the real store and service, on SQLite and on PostgreSQL (when
@@ -12,6 +13,10 @@ import { sql } from 'kysely';
 import { migrateToLatest, openDatabase, type Db } from '../src/db/database.js';
 import { InventoryStore } from '../src/mdm/inventory-store.js';
 import { InventoryService } from '../src/mdm/inventory-service.js';
+import { AbmDeviceStore } from '../src/abm/abm-device-store.js';
+import { DashboardService } from '../src/dashboard/dashboard-service.js';
+import { DashboardStore } from '../src/dashboard/dashboard-store.js';
+import { Scope } from '../src/org/scope.js';
 import { arg, machine, withPostgresDatabase } from './support.js';
 
 const DEVICES = Number(arg('devices', '100000'));
@@ -99,6 +104,8 @@ async function run(label: string, url: string) {
   // As autovacuum would have by the time an admin pages through a fleet this size.
   if (handle.dialect === 'postgres') await sql`VACUUM ANALYZE`.execute(handle.db);
   const inventory = new InventoryService(new InventoryStore(handle.db));
+  const abm = new AbmDeviceStore(handle.db);
+  const dashboard = new DashboardService(new DashboardStore(handle.db), { stuckAfterMinutes: 60 });
   const deep = (await inventory.list({ limit: 50, offset: 99_950 })).nextCursor ?? undefined;
   const shapes: Record<string, () => Promise<unknown>> = {
     'first page (50)': () => inventory.list({ limit: 50, offset: 0 }),
@@ -111,6 +118,15 @@ async function run(label: string, url: string) {
     'employee-owned iPadOS': () => inventory.list({ ownership: ['employee-owned'], platform: ['iPadOS'], limit: 50, offset: 0 }),
     'text search': () => inventory.list({ q: '12345', limit: 50, offset: 0 }),
     'lifecycle summary': () => inventory.summary({}),
+    // What the console's ABM devices page and dashboard ask for.
+    'ABM: first page by serial': () => abm.list({ state: 'active' }, { limit: 50, offset: 0, sort: 'serial_number', descending: false }),
+    'ABM: page at offset 90,000': () => abm.list({ state: 'active' }, { limit: 50, offset: 90_000, sort: 'serial_number', descending: false }),
+    'ABM: sorted by model, desc': () => abm.list({ state: 'active' }, { limit: 50, offset: 0, sort: 'model', descending: true }),
+    'ABM: pushed, one server': () => abm.list({ state: 'active', serverId: 'abm-1', profileStatus: 'pushed' }, { limit: 50, offset: 0, sort: 'serial_number', descending: false }),
+    'ABM: customer subtree, registered': () => abm.list({ state: 'active', scopePrefix: `/global/${customer}/`, lifecycle: 'registered' }, { limit: 50, offset: 0, sort: 'serial_number', descending: false }),
+    'ABM: text search': () => abm.list({ search: '12345' }, { limit: 50, offset: 0, sort: 'serial_number', descending: false }),
+    'dashboard (everything)': () => dashboard.summary(Scope.GLOBAL),
+    'dashboard (customer)': () => dashboard.summary(new Scope(customer, `/global/${customer}/`)),
   };
   const timings: Record<string, number> = {};
   for (const [name, fn] of Object.entries(shapes)) {
