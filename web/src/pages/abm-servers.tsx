@@ -1,6 +1,475 @@
-// Placeholder until this page is built (issue 6).
-import { PageHeader } from '../components/ui';
+/**
+ * ABM servers: each is one MDM server in Apple Business Manager with its token and its devices.
+ * The table says at a glance which token needs attention and whether a sync runs (polled while
+ * one does); the chosen server's panel holds every action, each shown only to admins whose role
+ * allows it, and each destructive one confirmed with what it does.
+ */
+import { useState } from 'react';
+import { api, messageOf, unwrap } from '../api/client';
+import { ConfirmDialog, Modal } from '../components/confirm';
+import { DataTable, type Column } from '../components/data-table';
+import { Badge, EmptyState, ErrorBanner, Field, Notice, PageHeader, Progress, Spinner, When, relative, type Tone } from '../components/ui';
+import { useLoad, usePoll } from '../components/use-load';
+import { Link, navigate, useQueryState } from '../router';
+import { useSession } from '../session';
+import { downloadPublicKey, TokenUpload, type AbmServer } from './abm-token-upload';
+import './abm-servers.css';
+
+interface Row extends AbmServer {
+  devices: number | null;
+  profiles: number | null;
+}
+
+/** The server list with each server's device and profile counts (a few servers per installation). */
+async function loadServers(): Promise<Row[]> {
+  const { items } = await unwrap(api.GET('/api/v1/abm-servers'));
+  return Promise.all(
+    items.map(async (s) => {
+      const [devices, profiles] = await Promise.all([
+        unwrap(api.GET('/api/v1/abm-devices', { params: { query: { server: s.id, state: 'active', limit: 1 } } })).then((r) => r.total, () => null),
+        unwrap(api.GET('/api/v1/abm-servers/{id}/profiles', { params: { path: { id: s.id } } })).then((r) => r.items.length, () => null),
+      ]);
+      return { ...s, devices, profiles };
+    }),
+  );
+}
+
+const DAY = 86_400_000;
+
+/** The token's state in words and colour: good, expiring within the warning window, or broken. */
+export function tokenStatus(s: AbmServer, now = Date.now()): { tone: Tone; label: string; hint?: string } {
+  const expires = s.tokenExpiresAt;
+  switch (s.tokenState) {
+    case 'no-token':
+      return { tone: 'neutral', label: 'No token', hint: 'Upload the server token from Apple Business Manager to connect.' };
+    case 'ok':
+      return { tone: 'good', label: expires ? `Valid, expires ${relative(expires, now)}` : 'Valid' };
+    case 'expiring':
+      return { tone: 'warn', label: expires ? `Expires ${relative(expires, now)}` : 'Expiring', hint: 'Download a new token from Apple Business Manager and upload it here before it expires.' };
+    case 'expired':
+      return { tone: 'bad', label: 'Expired', hint: 'Syncs and assignments stopped. Download a new token from Apple Business Manager and upload it.' };
+    case 'rejected':
+      return { tone: 'bad', label: 'Rejected by Apple', hint: 'Apple no longer accepts this token (revoked or replaced). Download a new one and upload it.' };
+    case 'terms-not-accepted':
+      return { tone: 'bad', label: 'Terms not accepted', hint: 'Apple has new terms and conditions: an administrator must accept them in Apple Business Manager.' };
+  }
+}
+
+function SyncCell({ s }: { s: AbmServer }) {
+  if (s.sync.running) {
+    return <Progress label={`${s.sync.kind === 'full' ? 'Full sync' : 'Syncing'}: ${s.sync.pages} pages, ${s.sync.devices} devices`} />;
+  }
+  if (s.sync.requested) return <Badge tone="info">{s.sync.requested === 'full' ? 'Full sync queued' : 'Sync queued'}</Badge>;
+  if (s.sync.lastError) return <Badge tone="bad" title={s.sync.lastError}>Last sync failed</Badge>;
+  if (s.tokenState === 'no-token') return <span className="muted">—</span>;
+  return <span className="muted">{s.sync.nextSyncAt ? `Next ${relative(s.sync.nextSyncAt)}` : 'Idle'}</span>;
+}
+
+type Dialog = { kind: 'create' } | { kind: 'token'; server: AbmServer } | { kind: 'delete'; server: Row } | { kind: 'reset'; server: Row };
 
 export function AbmServers(_: { params: Record<string, string> }) {
-  return <PageHeader title="ABM servers" />;
+  const session = useSession();
+  const isAdmin = session.can('admin');
+  const [query, setQuery] = useQueryState();
+  const servers = useLoad(loadServers, []);
+  const [dialog, setDialog] = useState<Dialog>();
+  const [notice, setNotice] = useState<{ tone: 'success' | 'error' | 'info'; text: string }>();
+
+  const rows = servers.data ?? [];
+  const busy = rows.some((s) => s.sync.running || s.sync.requested);
+  usePoll(() => void servers.reload(), 1500, busy);
+
+  const selected = rows.find((s) => s.id === query.server) ?? (rows.length === 1 ? rows[0] : undefined);
+
+  const columns: Column<Row>[] = [
+    {
+      key: 'name',
+      header: 'Name',
+      render: (s) => (
+        <>
+          <Link to={`/abm-servers?server=${s.id}`} aria-current={selected?.id === s.id ? 'true' : undefined} className="server-name">
+            {s.name}
+          </Link>
+          {s.apple.serverName && s.apple.serverName !== s.name && <div className="muted small">In ABM: {s.apple.serverName}</div>}
+        </>
+      ),
+    },
+    {
+      key: 'account',
+      header: 'Apple account',
+      render: (s) =>
+        s.apple.orgName || s.apple.adminId ? (
+          <>
+            <div>{s.apple.orgName ?? '—'}</div>
+            <div className="muted small">{s.apple.adminId}</div>
+          </>
+        ) : (
+          <span className="muted">Not known yet</span>
+        ),
+    },
+    { key: 'devices', header: 'Devices', className: 'num', render: (s) => (s.devices === null ? '—' : <Link to={`/abm-devices?server=${s.id}`}>{s.devices.toLocaleString()}</Link>) },
+    { key: 'profiles', header: 'Profiles', className: 'num', render: (s) => (s.profiles === null ? '—' : <Link to={`/profiles?server=${s.id}`}>{s.profiles}</Link>) },
+    {
+      key: 'lastSync',
+      header: 'Last sync',
+      render: (s) => (s.sync.lastSyncAt ? <span title={new Date(s.sync.lastSyncAt).toISOString()}>{relative(s.sync.lastSyncAt)}</span> : <span className="muted">Never</span>),
+    },
+    {
+      key: 'token',
+      header: 'Token',
+      render: (s) => {
+        const t = tokenStatus(s);
+        return (
+          <Badge tone={t.tone} title={t.hint}>
+            {t.label}
+          </Badge>
+        );
+      },
+    },
+    { key: 'sync', header: 'Sync', className: 'sync-cell', render: (s) => <SyncCell s={s} /> },
+  ];
+
+  const afterToken = (server: AbmServer) => {
+    setDialog(undefined);
+    setNotice({ tone: 'success', text: `${server.name} is connected to Apple Business Manager. The first sync starts in a moment.` });
+    setQuery({ server: server.id });
+    void servers.reload();
+  };
+
+  return (
+    <div className="abm-servers">
+      <PageHeader
+        title="ABM servers"
+        subtitle="Each one is an MDM server in Apple Business Manager: its token lets Pomona fetch the devices assigned to it and give them an enrollment profile."
+        actions={
+          isAdmin &&
+          rows.length > 0 && (
+            <button type="button" className="primary" onClick={() => setDialog({ kind: 'create' })}>
+              Add ABM server
+            </button>
+          )
+        }
+      />
+      <ErrorBanner error={servers.error} />
+      {notice && <Notice tone={notice.tone}>{notice.text}</Notice>}
+      {servers.data === undefined ? (
+        <Spinner />
+      ) : rows.length === 0 ? (
+        <EmptyState
+          title="No ABM servers yet"
+          action={
+            isAdmin && (
+              <button type="button" className="primary" onClick={() => setDialog({ kind: 'create' })}>
+                Add ABM server
+              </button>
+            )
+          }
+        >
+          Add an ABM server to connect Pomona to Apple Business Manager: you download its public key, add an MDM server in Apple Business Manager with it, and upload the token Apple gives you back.
+          {!isAdmin && ' An administrator can do this.'}
+        </EmptyState>
+      ) : (
+        <>
+          <DataTable caption="ABM servers" columns={columns} rows={rows} rowKey={(s) => s.id} loading={servers.loading} />
+          {selected ? (
+            <ServerPanel
+              key={selected.id}
+              server={selected}
+              reload={servers.reload}
+              onDialog={setDialog}
+              onNotice={setNotice}
+            />
+          ) : (
+            <p className="muted pick-hint">Choose a server by its name to see its details and actions.</p>
+          )}
+        </>
+      )}
+
+      {dialog?.kind === 'create' && (
+        <CreateServer
+          onClose={() => setDialog(undefined)}
+          onCreated={(s) => {
+            setQuery({ server: s.id });
+            void servers.reload();
+            // The guided token upload follows at once: a server without a token does nothing.
+            setDialog({ kind: 'token', server: s });
+          }}
+        />
+      )}
+      {dialog?.kind === 'token' && <TokenUpload server={dialog.server} onClose={() => setDialog(undefined)} onDone={afterToken} />}
+      {dialog?.kind === 'delete' && (
+        <ConfirmDialog
+          title={`Delete ${dialog.server.name}?`}
+          confirmLabel="Delete ABM server"
+          onClose={() => setDialog(undefined)}
+          onConfirm={async () => {
+            await unwrap(api.DELETE('/api/v1/abm-servers/{id}', { params: { path: { id: dialog.server.id } } }));
+            setQuery({ server: undefined });
+            setNotice({ tone: 'success', text: `Deleted ${dialog.server.name}.` });
+            await servers.reload();
+          }}
+        >
+          <p>Pomona forgets this connection to Apple Business Manager:</p>
+          <ul>
+            <li>
+              its {dialog.server.devices === null ? '' : `${dialog.server.devices.toLocaleString()} `}device records and {dialog.server.profiles === null ? 'its' : dialog.server.profiles} enrollment profile
+              {dialog.server.profiles === 1 ? '' : 's'} are deleted, with its token and key;
+            </li>
+            <li>devices that already enrolled stay enrolled and managed;</li>
+            <li>devices that have not enrolled yet can no longer enroll through this server — Apple still hands them this server’s profile until you change their MDM server in Apple Business Manager.</li>
+          </ul>
+          <p>Nothing changes in Apple Business Manager. To connect again you create the server anew and upload a new token.</p>
+        </ConfirmDialog>
+      )}
+      {dialog?.kind === 'reset' && (
+        <ConfirmDialog
+          title={`Reset the sync cursor of ${dialog.server.name}?`}
+          confirmLabel="Reset cursor"
+          danger={false}
+          onClose={() => setDialog(undefined)}
+          onConfirm={async () => {
+            await unwrap(api.POST('/api/v1/abm-servers/{id}/reset-cursor', { params: { path: { id: dialog.server.id } } }));
+            setNotice({ tone: 'info', text: `The cursor of ${dialog.server.name} is reset: a full sync starts in a moment.` });
+            await servers.reload();
+          }}
+        >
+          <p>
+            Pomona forgets where the last sync stopped and fetches every device of this server from Apple again ({dialog.server.devices?.toLocaleString() ?? 'all'} devices known now). Devices
+            Apple no longer lists are marked as removed. Use this when the device list looks wrong; a normal sync is enough otherwise.
+          </p>
+        </ConfirmDialog>
+      )}
+    </div>
+  );
+}
+
+function ServerPanel({ server: s, reload, onDialog, onNotice }: { server: Row; reload(): Promise<void>; onDialog(d: Dialog): void; onNotice(n: { tone: 'success' | 'error' | 'info'; text: string } | undefined): void }) {
+  const session = useSession();
+  const isAdmin = session.can('admin');
+  const canOperate = session.can('operate');
+  const [working, setWorking] = useState<string>();
+  const [account, setAccount] = useState<Record<string, unknown>>();
+  const token = tokenStatus(s);
+  const noToken = s.tokenState === 'no-token';
+  // Why the sync buttons are off, in words next to them.
+  const syncBlocked = noToken ? 'Upload a token first.' : s.sync.running ? 'A sync is running: wait for it to finish.' : s.sync.requested ? 'A sync is queued and starts in a moment.' : undefined;
+
+  const act = async (label: string, fn: () => Promise<string | void>) => {
+    setWorking(label);
+    onNotice(undefined);
+    try {
+      const text = await fn();
+      if (text) onNotice({ tone: 'success', text });
+      await reload();
+    } catch (err) {
+      onNotice({ tone: 'error', text: `${label}: ${messageOf(err)}` });
+    } finally {
+      setWorking(undefined);
+    }
+  };
+  const sync = (full: boolean) =>
+    act(full ? 'Full sync' : 'Sync now', async () => {
+      await unwrap(api.POST('/api/v1/abm-servers/{id}/sync', { params: { path: { id: s.id } }, body: { full } }));
+      return `${full ? 'A full sync' : 'A sync'} of ${s.name} starts in a moment.`;
+    });
+  const test = () =>
+    act('Test connection', async () => {
+      const out = await unwrap(api.POST('/api/v1/abm-servers/{id}/test', { params: { path: { id: s.id } } }));
+      setAccount(out.account);
+      return `Apple answered for ${s.name}.`;
+    });
+
+  return (
+    <section className="panel server-panel" aria-labelledby="server-panel-title">
+      <div className="panel-head">
+        <h2 id="server-panel-title">{s.name}</h2>
+        <Badge tone={token.tone}>{token.label}</Badge>
+      </div>
+      {token.hint && <Notice tone={token.tone === 'bad' ? 'error' : token.tone === 'warn' ? 'warning' : 'info'}>{token.hint}</Notice>}
+      {s.lastError && !noToken && (
+        <Notice tone="error">
+          Apple’s last error (<When at={s.lastError.at} />): {s.lastError.message ?? s.lastError.code}
+        </Notice>
+      )}
+      <div className="server-grid">
+        <dl className="facts">
+          <dt>MDM server in ABM</dt>
+          <dd>{s.apple.serverName ?? <span className="muted">not known yet</span>}</dd>
+          <dt>Organization</dt>
+          <dd>{s.apple.orgName ?? '—'}</dd>
+          <dt>Apple account</dt>
+          <dd>{s.apple.adminId ?? '—'}</dd>
+          <dt>Token expires</dt>
+          <dd>
+            <When at={s.tokenExpiresAt} />
+          </dd>
+          <dt>Token uploaded</dt>
+          <dd>
+            <When at={s.tokenUploadedAt} />
+          </dd>
+          <dt>Organization group</dt>
+          <dd>{session.groups.find((g) => g.id === s.organizationGroupId)?.name ?? (s.organizationGroupId ? s.organizationGroupId : 'Whole organization')}</dd>
+        </dl>
+        <dl className="facts">
+          <dt>Last sync</dt>
+          <dd>
+            <When at={s.sync.lastSyncAt} empty="never" />
+          </dd>
+          <dt>Last success with Apple</dt>
+          <dd>
+            <When at={s.lastSuccessAt} empty="never" />
+          </dd>
+          <dt>Next sync</dt>
+          <dd>{s.sync.nextSyncAt ? <When at={s.sync.nextSyncAt} /> : '—'} <span className="muted">(every {s.syncIntervalMinutes} min)</span></dd>
+          <dt>Device list</dt>
+          <dd>{s.sync.fetchComplete ? 'complete' : noToken ? '—' : 'first fetch not finished'}</dd>
+          <dt>DEP service</dt>
+          <dd className="mono">{s.baseUrl}</dd>
+        </dl>
+      </div>
+      {s.sync.running && <Progress label={`${s.sync.kind === 'full' ? 'Full sync' : 'Sync'} running since ${s.sync.startedAt ? relative(s.sync.startedAt) : 'now'}: ${s.sync.pages} pages, ${s.sync.devices} devices`} />}
+      {s.sync.lastError && !s.sync.running && <Notice tone="error">The last sync failed: {s.sync.lastError}</Notice>}
+      {account && (
+        <Notice tone="success">
+          Connection works. Apple says: MDM server “{String(account.server_name ?? '')}”, organization “{String(account.org_name ?? '')}”, administrator {String(account.admin_id ?? '')}.
+        </Notice>
+      )}
+
+      <div className="action-groups">
+        <div className="action-group" role="group" aria-label="Connection">
+          <h3>Connection</h3>
+          <div className="actions">
+            {isAdmin && (
+              <button type="button" className={noToken ? 'primary' : undefined} onClick={() => onDialog({ kind: 'token', server: s })}>
+                {noToken ? 'Upload token' : 'Upload new token'}
+              </button>
+            )}
+            <button type="button" onClick={() => void act('Download public key', () => downloadPublicKey(s))}>
+              Download public key
+            </button>
+            {canOperate && !noToken && (
+              <button type="button" disabled={!!working} onClick={() => void test()}>
+                {working === 'Test connection' ? 'Testing…' : 'Test connection'}
+              </button>
+            )}
+          </div>
+        </div>
+        {canOperate && (
+          <div className="action-group" role="group" aria-label="Sync">
+            <h3>Sync</h3>
+            <div className="actions">
+              <button type="button" disabled={!!syncBlocked || !!working} onClick={() => void sync(false)} aria-describedby={syncBlocked ? 'sync-blocked' : undefined}>
+                Sync now
+              </button>
+              <button type="button" disabled={!!syncBlocked || !!working} onClick={() => void sync(true)} aria-describedby={syncBlocked ? 'sync-blocked' : undefined}>
+                Full sync
+              </button>
+              {isAdmin && (
+                <button type="button" disabled={noToken || s.sync.running} onClick={() => onDialog({ kind: 'reset', server: s })}>
+                  Reset cursor
+                </button>
+              )}
+            </div>
+            {syncBlocked && (
+              <small id="sync-blocked" className="muted">
+                {syncBlocked}
+              </small>
+            )}
+          </div>
+        )}
+        <div className="action-group" role="group" aria-label="Profiles">
+          <h3>Enrollment profiles</h3>
+          <div className="actions">
+            <Link className="button" to={`/profiles?server=${s.id}`}>
+              View profiles
+            </Link>
+            {isAdmin && (
+              <button type="button" onClick={() => navigate(`/profiles/new?server=${s.id}`)}>
+                Add profile
+              </button>
+            )}
+          </div>
+        </div>
+        {isAdmin && (
+          <div className="action-group" role="group" aria-label="Danger zone">
+            <h3>Remove</h3>
+            <div className="actions">
+              <button type="button" className="danger" onClick={() => onDialog({ kind: 'delete', server: s })}>
+                Delete ABM server
+              </button>
+            </div>
+          </div>
+        )}
+      </div>
+    </section>
+  );
+}
+
+function CreateServer({ onClose, onCreated }: { onClose(): void; onCreated(s: AbmServer): void }) {
+  const session = useSession();
+  const [name, setName] = useState('');
+  const [group, setGroup] = useState(session.group.id);
+  const [baseUrl, setBaseUrl] = useState('');
+  const [interval, setSyncInterval] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const created = await unwrap(
+        api.POST('/api/v1/abm-servers', {
+          body: {
+            name,
+            organizationGroupId: group,
+            ...(baseUrl.trim() ? { baseUrl: baseUrl.trim() } : {}),
+            ...(interval ? { syncIntervalMinutes: Number(interval) } : {}),
+          },
+        }),
+      );
+      onCreated(created);
+    } catch (err) {
+      setError(messageOf(err));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Modal title="Add ABM server" onClose={onClose}>
+      <form onSubmit={(e) => void submit(e)}>
+        <p className="muted">Pomona creates a key pair for the server. Next you upload its public key to Apple Business Manager and bring back the token.</p>
+        <Field id="server-name" label="Name" hint="How this connection is called in Pomona, e.g. the name of the MDM server in Apple Business Manager." error={error}>
+          <input id="server-name" required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} autoFocus />
+        </Field>
+        <Field id="server-group" label="Organization group" hint="Admins of this group and its subgroups see the server; enrolled devices join it unless a profile says otherwise.">
+          <select id="server-group" value={group} onChange={(e) => setGroup(e.target.value)}>
+            {session.groups.map((g) => (
+              <option key={g.id} value={g.id}>
+                {g.breadcrumb.join(' › ') || g.name}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <details className="advanced">
+          <summary>Advanced</summary>
+          <Field id="server-base-url" label="DEP service URL" hint="Leave empty for Apple’s https://mdmenrollment.apple.com (change only for testing).">
+            <input id="server-base-url" type="url" value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} placeholder="https://mdmenrollment.apple.com" />
+          </Field>
+          <Field id="server-interval" label="Sync every (minutes)" hint="5 to 10080; default 30.">
+            <input id="server-interval" type="number" min={5} max={10080} value={interval} onChange={(e) => setSyncInterval(e.target.value)} placeholder="30" />
+          </Field>
+        </details>
+        <div className="dialog-actions">
+          <button type="button" onClick={onClose} disabled={busy}>
+            Cancel
+          </button>
+          <button type="submit" className="primary" disabled={busy || !name.trim()}>
+            {busy ? 'Creating…' : 'Create and continue'}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
 }

@@ -1,0 +1,201 @@
+/**
+ * ABM servers and enrollment profiles in a real browser, against the ABM simulator: create a
+ * server and connect it through the guided token upload (a bad file refused in place), watch
+ * the first sync, create and edit a profile (a validation error shown at its field, a save over
+ * someone else's refused), make another the default, delete with the reassignment explained —
+ * and a read-only admin sees none of the write actions.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Locator, Page } from 'playwright-core';
+import { startAbmSimulator, type AbmSimulator } from '../../src/sim/abm/server.js';
+import { expectNoConsoleErrors, skipWithoutBrowser, startConsole, type ConsoleSession } from './support/console.js';
+
+const READER = { username: 'rita', password: 'a long enough reader password' };
+
+describe.skipIf(skipWithoutBrowser)('ABM servers and enrollment profiles (browser)', () => {
+  let s: ConsoleSession;
+  let sim: AbmSimulator;
+  let appleServer: string;
+  let serverId: string;
+  let corporateId: string;
+
+  beforeAll(async () => {
+    sim = await startAbmSimulator({ seed: 6, fetchLimit: { default: 100, maximum: 100 }, syncLimit: { default: 100, maximum: 100 } });
+    appleServer = sim.createServer({ name: 'Pomona E2E', adminId: 'it-admin@example.com' }).serverUuid;
+    sim.addDevices(appleServer, 250);
+    s = await startConsole('sqlite');
+  });
+  afterAll(async () => {
+    await s?.close();
+    await sim?.close();
+  });
+
+  const nav = (page: Page, name: string) => page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name });
+  const button = (scope: Page | Locator, name: string | RegExp) => scope.getByRole('button', { name, exact: typeof name === 'string' });
+
+  it('creates an ABM server, connects it through the guided token upload and watches the first sync', async () => {
+    const { page } = s;
+    await nav(page, 'ABM servers').click();
+    await page.getByRole('heading', { name: 'No ABM servers yet' }).waitFor();
+    await button(page, 'Add ABM server').click();
+    const create = page.getByRole('dialog', { name: 'Add ABM server' });
+    await create.getByLabel('Name').fill('Main');
+    await create.getByText('Advanced').click();
+    await create.getByLabel('DEP service URL').fill(sim.url);
+    await button(create, 'Create and continue').click();
+
+    const guide = page.getByRole('dialog', { name: 'Connect Main to Apple Business Manager' });
+    await guide.getByRole('heading', { name: /Step 1/ }).waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), guide.getByRole('button', { name: 'Download public key' }).click()]);
+    expect(download.suggestedFilename()).toBe('Main.pem');
+    const pem = readFileSync((await download.path())!, 'utf8');
+    expect(pem).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    await guide.getByRole('button', { name: 'Next' }).click();
+    await guide.getByRole('heading', { name: /Step 2 — In Apple Business Manager/ }).waitFor();
+    expect(await guide.textContent()).toContain('Download Token');
+    await guide.getByRole('button', { name: 'Next' }).click();
+
+    // A file that is no token: the API's refusal shows at the file field.
+    await guide.getByLabel('Server token file (.p7m)').setInputFiles({ name: 'wrong_smime.p7m', mimeType: 'application/pkcs7-mime', buffer: Buffer.from('this is not a token') });
+    await guide.getByRole('button', { name: 'Upload token' }).click();
+    const fileError = page.locator('[id="token-file-error"]');
+    await fileError.waitFor();
+    expect((await fileError.textContent())!.length).toBeGreaterThan(10);
+    await s.screenshot('abm-token-upload-refused');
+
+    // Apple's pages are slow to answer, so the sync runs long enough to be watched.
+    sim.faults.add({ path: '/server/devices', times: Infinity, action: { kind: 'delay', ms: 1200 } });
+    const token = sim.issueToken(appleServer, pem);
+    await guide.getByLabel('Server token file (.p7m)').setInputFiles({ name: token.fileName, mimeType: 'application/pkcs7-mime', buffer: Buffer.from(token.smime) });
+    await guide.getByRole('button', { name: 'Upload token' }).click();
+    await page.getByText('Main is connected to Apple Business Manager').waitFor();
+    const row = page.getByRole('row', { name: /Main/ });
+    await row.getByText('Sync queued').waitFor();
+
+    // The job a node's scheduler would run next (test servers run jobs on demand).
+    const job = s.pomona.ctx.scheduler.runNow('abm-sync');
+    await row.getByRole('progressbar').waitFor({ timeout: 15_000 });
+    const panel = page.getByRole('region', { name: 'Main' });
+    expect(await button(panel, 'Sync now').isDisabled()).toBe(true);
+    expect(await button(panel, 'Full sync').isDisabled()).toBe(true);
+    await panel.getByText('A sync is running: wait for it to finish.').waitFor();
+    await s.screenshot('abm-servers-syncing');
+
+    await expect.poll(() => row.getByRole('cell').nth(2).textContent(), { timeout: 20_000 }).toBe('250');
+    await job;
+    await expect.poll(() => row.getByRole('progressbar').count(), { timeout: 20_000 }).toBe(0);
+    expect(await row.getByRole('cell').nth(4).textContent()).not.toBe('Never');
+    expect(await row.getByRole('cell').nth(5).textContent()).toMatch(/^Valid, expires in \d+ days$/);
+    sim.faults.clear();
+
+    await button(panel, 'Test connection').click();
+    await page.getByText(/Connection works\. Apple says: MDM server “Pomona E2E”/).waitFor();
+    expect(await row.getByRole('cell').nth(1).textContent()).toContain('it-admin@example.com');
+    serverId = new URL(page.url()).searchParams.get('server')!;
+    expect(serverId).toBeTruthy();
+    await s.screenshot('abm-servers');
+    expectNoConsoleErrors(s);
+  });
+
+  it('creates a profile, shows a validation error at its field, refuses a save over a newer revision', async () => {
+    const { page } = s;
+    await button(page.getByRole('region', { name: 'Main' }), 'Add profile').click();
+    await page.getByRole('heading', { name: 'New enrollment profile' }).waitFor();
+    await page.getByLabel('Profile name').fill('Corporate');
+    await page.getByRole('tab', { name: /iPhone & iPad/ }).click();
+    await page.getByRole('checkbox', { name: /^Siri / }).check();
+    await page.getByRole('checkbox', { name: /^AppleID / }).check();
+    await page.getByRole('tab', { name: /^Mac/ }).click();
+    await page.getByRole('checkbox', { name: /^FileVault / }).check();
+    expect(await page.getByText('3 panes skipped: Siri, AppleID, FileVault.').count()).toBe(1);
+    await button(page, 'Create profile').click();
+    await page.getByText('Profile created. It is the default of this server: new devices get it.').waitFor();
+    corporateId = new URL(page.url()).pathname.split('/').pop()!;
+    const created = await s.pomona.api(`/api/v1/dep-profiles/${corporateId}`);
+    expect(created.json.settings.apple).toMatchObject({ profile_name: 'Corporate', skip_setup_items: ['Siri', 'AppleID', 'FileVault'] });
+    expect(created.json.isDefault).toBe(true);
+
+    // The API's problem lands at its field, and in the list on top.
+    await page.getByLabel('Support e-mail').fill('helpdesk-at-example');
+    await page.getByLabel('Minimum version').first().fill('17.4');
+    await button(page, 'Save profile').click();
+    const fieldError = page.locator('[id="apple.support_email_address-error"]');
+    await fieldError.waitFor();
+    expect(await fieldError.textContent()).toBe('"helpdesk-at-example" is not an e-mail address');
+    await page.getByRole('heading', { name: '1 problem to fix before saving' }).waitFor();
+    await s.screenshot('profile-editor-validation');
+
+    await page.getByLabel('Support e-mail').fill('helpdesk@example.com');
+    await button(page, 'Save profile').click();
+    await page.getByText(/^Saved\./).waitFor();
+    expect((await s.pomona.api(`/api/v1/dep-profiles/${corporateId}`)).json.settings).toMatchObject({
+      apple: { support_email_address: 'helpdesk@example.com' },
+      pomona: { osRules: { iOS: { minimum: { version: '17.4' } } } },
+    });
+
+    // Someone else saves meanwhile: this page's save is refused and their version offered.
+    const theirs = (await s.pomona.api(`/api/v1/dep-profiles/${corporateId}`)).json;
+    const other = await s.pomona.api(`/api/v1/dep-profiles/${corporateId}`, { method: 'PUT', body: { settings: { ...theirs.settings, apple: { ...theirs.settings.apple, department: 'Their department' } }, revision: theirs.revision } });
+    expect(other.status).toBe(200);
+    await page.getByLabel('Department').fill('My department');
+    await button(page, 'Save profile').click();
+    await page.getByText('Someone else changed this profile').waitFor();
+    await s.screenshot('profile-editor-conflict');
+    await button(page, 'Reload their version').click();
+    await expect.poll(() => page.getByLabel('Department').inputValue()).toBe('Their department');
+    expectNoConsoleErrors(s);
+  });
+
+  it('makes another profile the default and explains where the devices go before deleting', async () => {
+    const { page } = s;
+    const kiosk = await s.pomona.api(`/api/v1/abm-servers/${serverId}/profiles`, { body: { settings: { apple: { profile_name: 'Kiosk' } } } });
+    expect(kiosk.status).toBe(201);
+    // A few devices on Corporate explicitly, so its deletion has devices to move.
+    const serials = sim.devices(appleServer).slice(0, 5).map((d) => d.serial_number);
+    expect((await s.pomona.api('/api/v1/abm-devices/assign', { body: { serverId, serials, profileId: corporateId } })).status).toBe(200);
+
+    await nav(page, 'Enrollment profiles').click();
+    const corporate = page.getByRole('row', { name: /Corporate/ });
+    await corporate.getByText('Default').waitFor();
+    await button(page, 'Make “Kiosk” the default').click();
+    await page.getByText('“Kiosk” is now the default: new devices of Main get it.').waitFor();
+    await page.getByRole('row', { name: /Kiosk/ }).getByText('Default').waitFor();
+    const devices = Number(await corporate.getByRole('cell').nth(1).textContent());
+    expect(devices).toBeGreaterThanOrEqual(5);
+    await s.screenshot('enrollment-profiles');
+
+    await button(page, 'Delete “Corporate”').click();
+    const confirm = page.getByRole('dialog', { name: 'Delete the profile “Corporate”?' });
+    expect(await confirm.textContent()).toContain(`Its ${devices} devices move to the default profile “Kiosk”`);
+    await s.screenshot('profile-delete-confirm');
+    await confirm.getByRole('button', { name: 'Delete profile' }).click();
+    await page.getByText(`Deleted “Corporate”. ${devices} devices moved to “Kiosk”.`).waitFor();
+    expect(await page.getByRole('row', { name: /Corporate/ }).count()).toBe(0);
+    expect((await s.pomona.api(`/api/v1/dep-profiles/${corporateId}`)).status).toBe(404);
+    expectNoConsoleErrors(s);
+  });
+
+  it('shows a read-only admin the servers and profiles without any write action', async () => {
+    expect((await s.pomona.api('/api/v1/admins', { body: { ...READER, role: 'read-only' } })).status).toBe(201);
+    const page = await s.signInAs(READER.username, READER.password);
+    await page.goto('/abm-servers');
+    await page.getByRole('region', { name: 'Main' }).waitFor();
+    for (const name of ['Add ABM server', 'Upload new token', 'Test connection', 'Sync now', 'Full sync', 'Reset cursor', 'Add profile', 'Delete ABM server']) {
+      expect(await button(page, name).count(), name).toBe(0);
+    }
+    await button(page, 'Download public key').waitFor();
+    await s.screenshot('abm-servers-read-only', page);
+
+    await nav(page, 'Enrollment profiles').click();
+    await page.getByRole('row', { name: /Kiosk/ }).waitFor();
+    for (const name of [/^New profile$/, /^Make /, /^Delete/]) expect(await button(page, name).count(), String(name)).toBe(0);
+    await page.getByRole('link', { name: 'Kiosk' }).click();
+    await page.getByText('You can view this profile; changing it needs an administrator.').waitFor();
+    for (const name of ['Save profile', 'Set as default', 'Delete', 'Add attribute']) expect(await button(page, name).count(), name).toBe(0);
+    expect(await page.getByLabel('Profile name').getAttribute('readonly')).not.toBeNull();
+    expect(await page.getByRole('checkbox', { name: /^Supervised/ }).isDisabled()).toBe(true);
+    await s.screenshot('profile-editor-read-only', page);
+    expectNoConsoleErrors(s);
+  });
+});
