@@ -85,8 +85,9 @@ describe.skipIf(skipUnlessAvailable('postgres'))('node processes on one PostgreS
 
   /**
    * What each device's MDM requests met: for every command, the balancer targets that handed it
-   * out and that took its result. `onAnswer` may kill a node; `lostAnswer` then makes the device
-   * send its report again, as a device does when the server's answer never arrives.
+   * out and that took its result. `onAnswer` sees each answer before the device does and may
+   * kill a node; answering 'lost' makes the device send its report again, as a device does when
+   * the server's answer never arrives.
    */
   type Seen = { handedOutBy: number[]; resultTo: number[] };
   const seen = new Map<string, Seen>();
@@ -96,9 +97,9 @@ describe.skipIf(skipUnlessAvailable('postgres'))('node processes on one PostgreS
     const body = Buffer.from(await res.arrayBuffer());
     const upstream = Number(res.headers.get('x-upstream'));
     if (!String(input).endsWith('/mdm/connect') || res.status !== 200) return new Response(body, { status: res.status, headers: res.headers });
-    const sent = Buffer.from(init!.body as Uint8Array).toString('utf8');
-    const answered = /<key>CommandUUID<\/key>\s*<string>([^<]+)<\/string>/.exec(sent)?.[1];
-    const handedOut = body.length ? /<key>CommandUUID<\/key>\s*<string>([^<]+)<\/string>/.exec(body.toString('utf8'))?.[1] : undefined;
+    const commandUuid = (plist: string) => /<key>CommandUUID<\/key>\s*<string>([^<]+)<\/string>/.exec(plist)?.[1];
+    const answered = commandUuid(Buffer.from(init!.body as Uint8Array).toString('utf8'));
+    const handedOut = body.length ? commandUuid(body.toString('utf8')) : undefined;
     const entry = (uuid: string) => seen.get(uuid) ?? seen.set(uuid, { handedOutBy: [], resultTo: [] }).get(uuid)!;
     if (answered) entry(answered).resultTo.push(upstream);
     if (handedOut) entry(handedOut).handedOutBy.push(upstream);
@@ -106,8 +107,8 @@ describe.skipIf(skipUnlessAvailable('postgres'))('node processes on one PostgreS
     return new Response(body, { status: res.status, headers: res.headers });
   };
 
+  let busy = 0; // device sessions under way or waiting
   /** Devices answer pushes by connecting through the balancer, one session at a time; a session cut short by a dying node is tried again. */
-  let busy = 0; // device sessions under way
   const wake = (device: SimulatedDevice) => {
     let session: Promise<unknown> = Promise.resolve();
     devices.set(device.pushToken, device);
@@ -268,47 +269,42 @@ describe.skipIf(skipUnlessAvailable('postgres'))('node processes on one PostgreS
     for (const [i, uuid] of uuids.slice(0, 3).entries()) expect(seen.get(uuid)!.handedOutBy.some((t) => t !== i)).toBe(true);
   }, 60_000);
 
-  it('delivers a command whose node died after handing it out: the result goes to another node, stored once', async () => {
-    const device = [...devices.values()][2]!;
+  /**
+   * Sends `device` one command through a node killed at `moment`: right after it handed the
+   * command out, or right after it stored the result (whose answer then never reaches the device).
+   */
+  const throughDyingNode = async (device: SimulatedDevice, moment: 'handed-out' | 'result-stored') => {
     let victim: number | undefined;
-    onAnswer = async ({ upstream, handedOut }) => {
-      if (handedOut && victim === undefined) {
-        victim = upstream;
-        await kill(upstream);
-      }
+    onAnswer = async ({ upstream, handedOut, answered }) => {
+      if (victim !== undefined || !(moment === 'handed-out' ? handedOut : answered)) return;
+      victim = upstream;
+      await kill(upstream);
+      if (moment === 'result-stored') return 'lost';
     };
-    const uuid = await enqueue(nodes[0]!.url, [device.udid]);
-    const [row] = await settled([uuid]);
-    onAnswer = async () => {};
-    expect(victim).toBeDefined();
-    expect(row!.result_plist).toContain(uuid);
-    expect(answeredTimes(uuid)).toBe(1);
-    expect(seen.get(uuid)!.handedOutBy).toEqual([victim]);
-    expect(seen.get(uuid)!.resultTo).toHaveLength(1);
-    expect(seen.get(uuid)!.resultTo[0]).not.toBe(victim);
-    await startNode(victim!, `node-${victim}-restarted-2`);
-  }, 60_000);
-
-  it('stores a result once when its node died before the device heard back and the device sent it again', async () => {
-    const device = [...devices.values()][3]!;
-    let victim: number | undefined;
-    onAnswer = async ({ upstream, answered }) => {
-      if (answered && victim === undefined) {
-        victim = upstream;
-        await kill(upstream);
-        return 'lost';
-      }
-    };
-    const live = nodes.findIndex((n) => !killed.has(n.nodeId));
-    const uuid = await enqueue(nodes[live]!.url, [device.udid]);
-    const rows = await settled([uuid]);
-    onAnswer = async () => {};
+    const live = nodes.find((n) => !killed.has(n.nodeId))!;
+    const uuid = await enqueue(live.url, [device.udid]);
+    const rows = await settled([uuid]).finally(() => (onAnswer = async () => {}));
     expect(victim).toBeDefined();
     expect(rows).toHaveLength(1);
     expect(rows[0]!.result_plist).toContain(uuid);
-    expect(answeredTimes(uuid)).toBe(1); // the device answered once; its report reached two nodes
-    expect(seen.get(uuid)!.resultTo[0]).toBe(victim);
-    expect(seen.get(uuid)!.resultTo.slice(1).every((t) => t !== victim)).toBe(true);
+    expect(answeredTimes(uuid)).toBe(1); // delivered once
+    return { victim: victim!, ...seen.get(uuid)! };
+  };
+
+  it('delivers a command whose node died after handing it out: the result goes to another node, stored once', async () => {
+    const { victim, handedOutBy, resultTo } = await throughDyingNode([...devices.values()][2]!, 'handed-out');
+    expect(handedOutBy).toEqual([victim]);
+    expect(resultTo).toHaveLength(1);
+    expect(resultTo[0]).not.toBe(victim);
+    await startNode(victim, `node-${victim}-restarted-2`);
+  }, 60_000);
+
+  it('stores a result once when its node died before the device heard back and the device sent it again', async () => {
+    const { victim, resultTo } = await throughDyingNode([...devices.values()][3]!, 'result-stored');
+    // The report reached the dying node, then another; one queue row holds the result.
+    expect(resultTo[0]).toBe(victim);
+    expect(resultTo.slice(1).length).toBeGreaterThan(0);
+    expect(resultTo.slice(1).every((t) => t !== victim)).toBe(true);
   }, 60_000);
 
   it('refuses to start a node given another secret key', async () => {
