@@ -95,6 +95,9 @@ describe.skipIf(skipWithoutBrowser)('ABM servers and enrollment profiles (browse
     serverId = new URL(page.url()).searchParams.get('server')!;
     expect(serverId).toBeTruthy();
     await s.screenshot('abm-servers');
+    await page.setViewportSize({ width: 820, height: 1000 });
+    await s.screenshot('abm-servers-tablet');
+    await page.setViewportSize({ width: 1280, height: 860 });
     expectNoConsoleErrors(s);
   });
 
@@ -125,6 +128,9 @@ describe.skipIf(skipWithoutBrowser)('ABM servers and enrollment profiles (browse
     expect(await fieldError.textContent()).toBe('"helpdesk-at-example" is not an e-mail address');
     await page.getByRole('heading', { name: '1 problem to fix before saving' }).waitFor();
     await s.screenshot('profile-editor-validation');
+    await page.setViewportSize({ width: 820, height: 1000 });
+    await s.screenshot('profile-editor-tablet');
+    await page.setViewportSize({ width: 1280, height: 860 });
 
     await page.getByLabel('Support e-mail').fill('helpdesk@example.com');
     await button(page, 'Save profile').click();
@@ -171,8 +177,33 @@ describe.skipIf(skipWithoutBrowser)('ABM servers and enrollment profiles (browse
     await s.screenshot('profile-delete-confirm');
     await confirm.getByRole('button', { name: 'Delete profile' }).click();
     await page.getByText(`Deleted “Corporate”. ${devices} devices moved to “Kiosk”.`).waitFor();
-    expect(await page.getByRole('row', { name: /Corporate/ }).count()).toBe(0);
+    await expect.poll(() => page.getByRole('row', { name: /Corporate/ }).count()).toBe(0);
     expect((await s.pomona.api(`/api/v1/dep-profiles/${corporateId}`)).status).toBe(404);
+    expectNoConsoleErrors(s);
+  });
+
+  it('resets a cursor and deletes a server, each confirmed with what it does', async () => {
+    const { page } = s;
+    expect((await s.pomona.api('/api/v1/abm-servers', { body: { name: 'Spare', baseUrl: sim.url } })).status).toBe(201);
+    await nav(page, 'ABM servers').click();
+    await page.getByRole('link', { name: 'Main', exact: true }).click();
+    await button(page.getByRole('region', { name: 'Main' }), 'Reset cursor').click();
+    const reset = page.getByRole('dialog', { name: 'Reset the sync cursor of Main?' });
+    expect(await reset.textContent()).toContain('fetches every device of this server from Apple again (250 devices known now)');
+    await reset.getByRole('button', { name: 'Reset cursor' }).click();
+    await page.getByText('The cursor of Main is reset: a full sync starts in a moment.').waitFor();
+    await page.getByRole('row', { name: /Main/ }).getByText('Full sync queued').waitFor();
+
+    await page.getByRole('link', { name: 'Spare', exact: true }).click();
+    const spare = page.getByRole('region', { name: 'Spare' });
+    await spare.getByText('Upload the server token from Apple Business Manager to connect.').waitFor();
+    await button(spare, 'Delete ABM server').click();
+    const del = page.getByRole('dialog', { name: 'Delete Spare?' });
+    expect(await del.textContent()).toMatch(/its 0 device records and 0 enrollment profiles are deleted, with its token and key;.*devices that already enrolled stay enrolled and managed/);
+    await s.screenshot('abm-server-delete-confirm');
+    await del.getByRole('button', { name: 'Delete ABM server' }).click();
+    await page.getByText('Deleted Spare.').waitFor();
+    await expect.poll(() => page.getByRole('row', { name: /Spare/ }).count()).toBe(0);
     expectNoConsoleErrors(s);
   });
 

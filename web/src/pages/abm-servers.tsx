@@ -34,7 +34,7 @@ async function loadServers(): Promise<Row[]> {
   );
 }
 
-const DAY = 86_400_000;
+const plural = (n: number, word: string) => `${n.toLocaleString()} ${word}${n === 1 ? '' : 's'}`;
 
 /** The token's state in words and colour: good, expiring within the warning window, or broken. */
 export function tokenStatus(s: AbmServer, now = Date.now()): { tone: Tone; label: string; hint?: string } {
@@ -57,7 +57,7 @@ export function tokenStatus(s: AbmServer, now = Date.now()): { tone: Tone; label
 
 function SyncCell({ s }: { s: AbmServer }) {
   if (s.sync.running) {
-    return <Progress label={`${s.sync.kind === 'full' ? 'Full sync' : 'Syncing'}: ${s.sync.pages} pages, ${s.sync.devices} devices`} />;
+    return <Progress label={`Syncing: ${plural(s.sync.devices, 'device')}`} />;
   }
   if (s.sync.requested) return <Badge tone="info">{s.sync.requested === 'full' ? 'Full sync queued' : 'Sync queued'}</Badge>;
   if (s.sync.lastError) return <Badge tone="bad" title={s.sync.lastError}>Last sync failed</Badge>;
@@ -97,6 +97,8 @@ export function AbmServers(_: { params: Record<string, string> }) {
     {
       key: 'account',
       header: 'Apple account',
+      // The panel below repeats it: narrow screens leave it out of the table.
+      className: 'hide-narrow',
       render: (s) =>
         s.apple.orgName || s.apple.adminId ? (
           <>
@@ -276,7 +278,6 @@ function ServerPanel({ server: s, reload, onDialog, onNotice }: { server: Row; r
     act('Test connection', async () => {
       const out = await unwrap(api.POST('/api/v1/abm-servers/{id}/test', { params: { path: { id: s.id } } }));
       setAccount(out.account);
-      return `Apple answered for ${s.name}.`;
     });
 
   return (
@@ -327,7 +328,7 @@ function ServerPanel({ server: s, reload, onDialog, onNotice }: { server: Row; r
           <dd className="mono">{s.baseUrl}</dd>
         </dl>
       </div>
-      {s.sync.running && <Progress label={`${s.sync.kind === 'full' ? 'Full sync' : 'Sync'} running since ${s.sync.startedAt ? relative(s.sync.startedAt) : 'now'}: ${s.sync.pages} pages, ${s.sync.devices} devices`} />}
+      {s.sync.running && <Progress label={`${s.sync.kind === 'full' ? 'Full sync' : 'Sync'} running since ${s.sync.startedAt ? relative(s.sync.startedAt) : 'now'}: ${plural(s.sync.pages, 'page')}, ${plural(s.sync.devices, 'device')} so far`} />}
       {s.sync.lastError && !s.sync.running && <Notice tone="error">The last sync failed: {s.sync.lastError}</Notice>}
       {account && (
         <Notice tone="success">

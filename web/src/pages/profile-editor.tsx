@@ -4,7 +4,7 @@
  * apart from errors. A save carries the revision that was edited: when someone else saved in
  * between the API answers 409 and the page offers their version instead of overwriting it.
  */
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useContext, useEffect, useMemo, useRef, useState } from 'react';
 import { api, ApiError, messageOf, unwrap, type paths } from '../api/client';
 import { Badge, ErrorBanner, Notice, PageHeader, Spinner, When } from '../components/ui';
 import { Link, navigate, useLocation } from '../router';
@@ -456,19 +456,7 @@ export function ProfileEditor({ params }: { params: Record<string, string> }) {
           </Section>
 
           <Section id="pomona.osRules" title="Minimum and maximum OS versions" intro="Checked when the device asks to enroll: older devices must update first (iOS 17+, macOS 14+), newer ones are refused.">
-            <div className="os-rules">
-              {PLATFORMS.filter((p) => platforms.includes(p)).map((p) => (
-                <fieldset key={p} className="os-rule" id={`pomona.osRules.${p}`}>
-                  <legend>{PLATFORM_LABEL[p]}</legend>
-                  <div className="three-col">
-                    <TextField path={`pomona.osRules.${p}.minimum.version`} label="Minimum version" placeholder="e.g. 17.4" />
-                    <TextField path={`pomona.osRules.${p}.minimum.build`} label="Minimum build" placeholder="optional, e.g. 21E236" />
-                    <TextField path={`pomona.osRules.${p}.maximum.version`} label="Maximum version" placeholder="e.g. 26" />
-                  </div>
-                  <TextField path={`pomona.osRules.${p}.message`} label="Message to the user" placeholder="Default: a generic message" />
-                </fieldset>
-              ))}
-            </div>
+            <OsRules platforms={PLATFORMS.filter((p) => platforms.includes(p))} />
           </Section>
 
           <Section id="pomona.macOSAccountSetup" title="macOS account setup" intro={`Sent while the Mac awaits configuration.${targets('macOS') ? '' : ' Unused: this profile does not target macOS.'}`}>
@@ -571,6 +559,63 @@ export function ProfileEditor({ params }: { params: Record<string, string> }) {
         )}
       </div>
     </Form.Provider>
+  );
+}
+
+const OS_RULE_FIELDS = [
+  { key: 'minimum.version', label: 'Minimum version', placeholder: 'e.g. 17.4' },
+  { key: 'minimum.build', label: 'Minimum build', placeholder: 'optional, e.g. 21E236' },
+  { key: 'maximum.version', label: 'Maximum version', placeholder: 'e.g. 26' },
+  { key: 'message', label: 'Message to the user', placeholder: 'Default: a generic message' },
+] as const;
+
+/** One row per targeted platform: a table reads better than five repeated blocks of four fields. */
+function OsRules({ platforms }: { platforms: string[] }) {
+  const f = useContext(Form)!;
+  return (
+    <div className="table-wrap">
+      <table className="os-rules">
+        <thead>
+          <tr>
+            <th>Platform</th>
+            {OS_RULE_FIELDS.map((c) => (
+              <th key={c.key}>{c.label}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {platforms.map((p) => {
+            return (
+              <tr key={p} id={`pomona.osRules.${p}`}>
+                <th scope="row">{PLATFORM_LABEL[p]}</th>
+                {OS_RULE_FIELDS.map((c) => {
+                  const path = `pomona.osRules.${p}.${c.key}`;
+                  const error = f.error(path);
+                  return (
+                    <td key={c.key} className={c.key === 'message' ? 'os-message' : undefined}>
+                      <input
+                        id={path}
+                        aria-label={`${c.label} for ${PLATFORM_LABEL[p]}`}
+                        placeholder={c.placeholder}
+                        value={String(getAt(f.draft, path) ?? '')}
+                        readOnly={f.readOnly}
+                        aria-invalid={error ? true : undefined}
+                        onChange={(e) => f.set(path, e.target.value)}
+                      />
+                      {error && (
+                        <small className="field-error" role="alert" id={`${path}-error`}>
+                          {error}
+                        </small>
+                      )}
+                    </td>
+                  );
+                })}
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
