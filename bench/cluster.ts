@@ -63,10 +63,13 @@ async function api(node: BenchServer, path: string, body?: unknown): Promise<Res
 async function enroll(nodes: BenchServer[], fleet: Fleet[]) {
   const cpu0 = nodes.map((n) => cpuMs(n.pid));
   const t0 = performance.now();
+  let done = 0;
   await pool(fleet, W, async ({ device, node }) => {
     const res = await api(nodes[node]!, '/api/v1/enrollment-profile?unsigned=true');
     if (res.status !== 200) throw new Error(`enrollment profile answered ${res.status}`);
     await device.enroll(Buffer.from(await res.arrayBuffer()));
+    // A full-size run enrolls for minutes: a line every tenth.
+    if (++done % Math.ceil(fleet.length / 10) === 0) console.log(`  ${done} enrolled, ${round(done / ((performance.now() - t0) / 1000), 1)}/s`);
   });
   const seconds = (performance.now() - t0) / 1000;
   return {
