@@ -16,7 +16,7 @@ import { LdapDirectory, redactLdapConfig, validateLdapConfig, type LdapConfig } 
 import type { SamlConfig, SamlProvider } from './idp/saml-provider.js';
 import { OidcRelyingParty, validateOidcConfig, type OidcConfig, type OidcPendingLogin } from './idp/oidc-provider.js';
 import { safeRedirectPath } from './idp/safe-redirect.js';
-import type { OrgGroupService } from './org-group-service.js';
+import { OrgGroupError, type OrgGroupService } from './org-group-service.js';
 import type { IdentityProviderRow, IdentityProviderStore } from './identity-provider-store.js';
 import type { Scope } from './scope.js';
 
@@ -141,10 +141,10 @@ export class IdentityProviderService {
    * those configured inside that scope (an admin of a branch does not see the providers above it).
    */
   async forGroup(groupId: string, within?: Scope): Promise<IdentityProviderView[]> {
-    const chain = (await this.groups.get(groupId)).id;
-    const tree = await this.groups.tree();
-    const ids: string[] = [];
-    for (let g = tree.find((t) => t.id === chain); g; g = tree.find((t) => t.id === g!.parentId)) ids.push(g.id);
+    // The group and its ancestors, nearest first, from its materialized path (one read, not the whole tree).
+    const lineage = await this.groups.lineage(groupId);
+    if (!lineage) throw new OrgGroupError('not_found', 'no such organization group');
+    const ids = lineage.reverse();
     const visible = within ? (await this.groups.tree(within)).map((g) => g.id) : ids;
     const rows = (await this.store.inGroups(ids.filter((i) => visible.includes(i)))).filter((r) => r.enabled === 1);
     rows.sort((a, b) => ids.indexOf(a.organization_group_id) - ids.indexOf(b.organization_group_id));

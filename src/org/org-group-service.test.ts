@@ -66,6 +66,28 @@ describe.each(testDatabaseKinds)('organization groups (%s)', (kind) => {
       expect(await groups.setting(shop.id, 'enrollment.defaultOwnership')).toBe('corporate-dedicated');
     });
 
+    it('reads a few settings in one go as settings() resolves them: nearest ancestor wins, siblings never count, a move changes the ancestors', async () => {
+      const acme = await groups.create({ parentId: ROOT_GROUP_ID, name: 'Acme', groupId: 'ACME' });
+      const paris = await groups.create({ parentId: acme.id, name: 'Paris', groupId: 'PAR' });
+      const lyon = await groups.create({ parentId: acme.id, name: 'Lyon', groupId: 'LYON' });
+      const other = await groups.create({ parentId: ROOT_GROUP_ID, name: 'Other', groupId: 'OTHER' });
+      await groups.setSetting(ROOT_GROUP_ID, 'enrollment.authenticationMethods', ['local', 'ldap'], 'x');
+      await groups.setSetting(acme.id, 'enrollment.authenticationMethods', ['registration-token'], 'x');
+      await groups.setSetting(lyon.id, 'enrollment.termsOfUse', { version: 3, text: 'Lyon only.' }, 'x');
+      await groups.setSetting(other.id, 'enrollment.defaultOwnership', 'employee-owned', 'x');
+      const keys = ['enrollment.authenticationMethods', 'enrollment.termsOfUse', 'enrollment.defaultOwnership', 'enrollment.registrationTokenRequired'] as const;
+      const resolved = async (id: string) => Object.fromEntries((await groups.settings(id)).filter((s) => (keys as readonly string[]).includes(s.key)).map((s) => [s.key, s.value]));
+      for (const g of [ROOT_GROUP_ID, acme.id, paris.id, lyon.id, other.id]) expect(await groups.values(g, keys)).toEqual(await resolved(g));
+      expect(await groups.values(paris.id, keys)).toEqual({
+        'enrollment.authenticationMethods': ['registration-token'], 'enrollment.termsOfUse': null, 'enrollment.defaultOwnership': 'corporate-dedicated', 'enrollment.registrationTokenRequired': false,
+      });
+      await groups.move(paris.id, other.id);
+      expect(await groups.values(paris.id, keys)).toMatchObject({ 'enrollment.authenticationMethods': ['local', 'ldap'], 'enrollment.defaultOwnership': 'employee-owned' });
+      expect(await groups.setting(paris.id, 'enrollment.defaultOwnership')).toBe('employee-owned');
+      expect(await codeOf(groups.values('nope', keys))).toBe('not_found: no such organization group');
+      expect(await codeOf(groups.setting('nope', 'enrollment.termsOfUse'))).toBe('not_found: no such organization group');
+    });
+
     it('refuses unknown settings and invalid values with the reason', async () => {
       expect(await codeOf(groups.setSetting(ROOT_GROUP_ID, 'enrollment.nope', 1, 'x'))).toMatch(/^invalid: unknown setting "enrollment.nope"/);
       expect(await codeOf(groups.setSetting(ROOT_GROUP_ID, 'alerts.recipients', ['not-an-address'], 'x'))).toMatch(/alerts.recipients\/0/);

@@ -133,7 +133,19 @@ export class OrgGroupService {
 
   /** The value of one setting at a group (inherited or set there). */
   async setting<T = unknown>(id: string, key: GroupSettingKey): Promise<T> {
-    return (await this.settings(id)).find((s) => s.key === key)!.value as T;
+    return (await this.values(id, [key]))[key] as T;
+  }
+
+  /** The values of a few settings at a group (inherited or set there), in one query — for hot paths such as enrollment. */
+  async values<K extends GroupSettingKey>(id: string, keys: readonly K[]): Promise<Record<K, unknown>> {
+    const rows = await this.store.settingsOnPath(id, keys);
+    if (!rows.length) throw new OrgGroupError('not_found', 'no such organization group');
+    const out = {} as Record<K, unknown>;
+    for (const key of keys) {
+      const nearest = rows.find((r) => r.key === key); // nearest first
+      out[key] = nearest ? (JSON.parse(nearest.value_json!) as unknown) : GROUP_SETTINGS[key].default;
+    }
+    return out;
   }
 
   async setSetting(id: string, key: string, value: unknown, actor: string): Promise<ResolvedSetting> {

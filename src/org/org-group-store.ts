@@ -1,5 +1,5 @@
 /** Queries for the organization tree and the settings set at its groups. */
-import type { Insertable, Selectable } from 'kysely';
+import { sql, type Insertable, type Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { GroupSettingTable, OrganizationGroupTable } from '../db/schema.js';
 
@@ -69,6 +69,28 @@ export class OrgGroupStore {
   async settingsOf(groupIds: string[]): Promise<GroupSettingRow[]> {
     if (groupIds.length === 0) return [];
     return this.db.selectFrom('group_settings').selectAll().where('group_id', 'in', groupIds).execute();
+  }
+
+  /**
+   * Where `keys` are set on the way from a group up to the root, in one query: the group (so an
+   * unknown one is told apart) left-joined to the settings of its ancestors — the groups whose
+   * path begins its path — nearest first. No rows: no such group; a row with a null key: the group
+   * exists and none of its ancestors sets any of the keys.
+   */
+  async settingsOnPath(groupId: string, keys: readonly string[]): Promise<Array<{ key: string | null; value_json: string | null }>> {
+    const set = this.db
+      .selectFrom('group_settings as s')
+      .innerJoin('organization_groups as a', 'a.id', 's.group_id')
+      .select(['s.key', 's.value_json', 'a.path', 'a.depth'])
+      .where('s.key', 'in', keys)
+      .as('x');
+    return this.db
+      .selectFrom('organization_groups as g')
+      .leftJoin(set, (j) => j.on(sql<string>`substr(g.path, 1, length(x.path))`, '=', sql.ref<string>('x.path')))
+      .select(['x.key', 'x.value_json'])
+      .where('g.id', '=', groupId)
+      .orderBy('x.depth', 'desc')
+      .execute();
   }
 
   async setSetting(row: Insertable<GroupSettingTable>): Promise<void> {

@@ -130,8 +130,9 @@ export class SignInService {
     const { groups, idps } = this.deps;
     const groupId = p.groupId ?? ROOT_GROUP_ID;
     const group = await groups.get(groupId);
-    const methods = await groups.setting<string[]>(groupId, 'enrollment.authenticationMethods');
-    const required = await groups.setting<boolean>(groupId, 'enrollment.registrationTokenRequired');
+    const settings = await groups.values(groupId, ['enrollment.authenticationMethods', 'enrollment.registrationTokenRequired']);
+    const methods = settings['enrollment.authenticationMethods'] as string[];
+    const required = settings['enrollment.registrationTokenRequired'] as boolean;
     const providers = await idps.forGroup(groupId);
     const ldap = methods.includes('ldap') && providers.some((x) => x.kind === 'ldap');
     return {
@@ -271,8 +272,9 @@ export class SignInService {
     if (!rules) throw new SignInRefusal('unavailable', 'this kind of enrollment cannot continue on this server');
     const input = { pending: p, userId, typedGroupId: o.typedGroupId?.trim() || undefined, tokenGroupId: o.grant?.groupId };
     const { groupId } = await (rules.place ?? ((i) => this.#defaultPlace(rules.kind!, i)))(input);
-    const terms = await groups.setting<{ version: number } | null>(groupId, 'enrollment.termsOfUse');
-    const ownership = rules.ownership ?? (await groups.setting<Ownership>(groupId, 'enrollment.defaultOwnership'));
+    const settings = await groups.values(groupId, ['enrollment.termsOfUse', 'enrollment.defaultOwnership']);
+    const terms = settings['enrollment.termsOfUse'] as { version: number } | null;
+    const ownership = rules.ownership ?? (settings['enrollment.defaultOwnership'] as Ownership);
     if (o.grant) await tokens.claim(o.grant);
     return pending.authenticate(p.id, {
       userId, groupId, ownership, registrationTokenId: o.grant?.tokenId ?? null, platform: o.platform ?? null,
