@@ -45,7 +45,12 @@ describe.each(testDatabaseKinds)('AbmDeviceStore lifecycle and scope (%s)', (kin
         'A-REGISTERED': 'registered', 'B-PUSHED': 'enrolling', 'C-GONE': 'removed', 'D-ENROLLED': 'enrolled',
         'E-UNENROLLED': 'unenrolled', 'F-UNENROLLED-GONE': 'removed', 'G-ENROLLED-GONE': 'enrolled',
       });
-      expect((await store.getListed('F-UNENROLLED-GONE'))).toMatchObject({ lifecycle_state: 'removed', device_id: 'd-retired' });
+      expect(await store.getListed('F-UNENROLLED-GONE')).toMatchObject({ lifecycle_state: 'removed', device_id: 'd-retired' });
+      // a later page, in either order, keeps each row's own state
+      const later = await store.list({}, { ...page, limit: 2, offset: 2 });
+      expect(later.rows.map((r) => [r.serial_number, r.lifecycle_state])).toEqual([['C-GONE', 'removed'], ['D-ENROLLED', 'enrolled']]);
+      const back = await store.list({}, { ...page, limit: 2, offset: 1, descending: true });
+      expect(back.rows.map((r) => [r.serial_number, r.lifecycle_state])).toEqual([['F-UNENROLLED-GONE', 'removed'], ['E-UNENROLLED', 'unenrolled']]);
     });
 
     it('filters by lifecycle state, counting only what matches', async () => {

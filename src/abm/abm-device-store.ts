@@ -3,7 +3,7 @@
  * one transaction together with the cursor that follows it, the list and export, and the
  * assigner's reads and writes.
  */
-import { CompiledQuery, sql, type Selectable, type Transaction } from 'kysely';
+import { CompiledQuery, sql, type Selectable, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
 import { isPostgres } from '../db/dialect.js';
 import type { AbmDeviceTable, Database } from '../db/schema.js';
@@ -87,7 +87,7 @@ export class AbmDeviceStore {
 
   /** One record with its lifecycle state. */
   async getListed(serial: string): Promise<AbmDeviceListRow | undefined> {
-    return withDevice(this.db).selectAll('a').select(LIFECYCLE.as('lifecycle_state')).where('a.serial_number', '=', serial).executeTakeFirst();
+    return withLifecycle(this.db, this.db.selectFrom('abm_devices as a').selectAll('a').where('a.serial_number', '=', serial)).executeTakeFirst();
   }
 
   async getMany(serials: string[]): Promise<AbmDeviceRow[]> {
@@ -98,14 +98,10 @@ export class AbmDeviceStore {
   async list(f: DeviceFilter, page: { limit: number; offset: number; sort: DeviceSort; descending: boolean }): Promise<{ total: number; rows: AbmDeviceListRow[] }> {
     const base = filtered(this.db, f);
     const { total } = await base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
-    const rows = await base
-      .selectAll('a')
-      .select(LIFECYCLE.as('lifecycle_state'))
-      .orderBy(`a.${page.sort}`, page.descending ? 'desc' : 'asc')
-      .orderBy('a.serial_number')
-      .limit(page.limit)
-      .offset(page.offset)
-      .execute();
+    // Ties broken by serial; the serial itself needs none (a second term costs SQLite a sort).
+    const order = <DB, TB extends keyof DB, O>(q: SelectQueryBuilder<DB, TB, O>) =>
+      q.orderBy(sql.ref(`a.${page.sort}`), page.descending ? 'desc' : 'asc').$if(page.sort !== 'serial_number', (o) => o.orderBy(sql.ref('a.serial_number')));
+    const rows = await order(withLifecycle(this.db, order(base.selectAll('a')).limit(page.limit).offset(page.offset))).execute();
     return { total: Number(total), rows };
   }
 
@@ -113,7 +109,8 @@ export class AbmDeviceStore {
   async *iterate(f: DeviceFilter, chunk = 1000): AsyncGenerator<AbmDeviceListRow> {
     let after = '';
     for (;;) {
-      const rows = await filtered(this.db, f).selectAll('a').select(LIFECYCLE.as('lifecycle_state')).where('a.serial_number', '>', after).orderBy('a.serial_number').limit(chunk).execute();
+      const chunkRows = filtered(this.db, f).selectAll('a').where('a.serial_number', '>', after).orderBy('a.serial_number').limit(chunk);
+      const rows = await withLifecycle(this.db, chunkRows).orderBy('a.serial_number').execute();
       yield* rows;
       if (rows.length < chunk) return;
       after = rows[rows.length - 1].serial_number;
@@ -330,19 +327,19 @@ function sqliteInsert(rows: number, onConflict: string): string {
   return text;
 }
 
+/** The lifecycle state as the device list reads it (inventory-store.ts): the linked device row's once the device reached Pomona (the link: migration 0009), else the record's own. */
+const LIFECYCLE = sql<LifecycleState>`CASE WHEN a.device_id IS NULL THEN ${ABM_STATE} ELSE ${MDM_STATE} END`;
+
 /**
- * The device row an ABM record is linked to (the link: migration 0009), for its lifecycle state.
- * A primary-key probe per record, so a page of the list costs its size.
+ * A page of records (`a`) with their lifecycle state, looked up for the page's rows only: a
+ * count or a deep offset reads no device row unless it filters by state.
  */
-function withDevice(db: Db) {
-  return db.selectFrom('abm_devices as a').leftJoin('devices as d', 'd.id', 'a.device_id');
+function withLifecycle(db: Db, page: SelectQueryBuilder<Database & { a: AbmDeviceTable }, 'a', AbmDeviceRow>) {
+  return db.selectFrom(page.as('a')).leftJoin('devices as d', 'd.id', 'a.device_id').selectAll('a').select(LIFECYCLE.as('lifecycle_state'));
 }
 
-/** As the device list reads it (inventory-store.ts): the device row's state, else the record's. */
-const LIFECYCLE = sql<LifecycleState>`CASE WHEN d.id IS NULL THEN ${ABM_STATE} ELSE ${MDM_STATE} END`;
-
 function filtered(db: Db, f: DeviceFilter) {
-  let q = withDevice(db);
+  let q = db.selectFrom('abm_devices as a');
   if (f.serverId) q = q.where('a.abm_server_id', '=', f.serverId);
   if (f.scopePrefix) q = q.where('a.abm_server_id', 'in', db.selectFrom('abm_servers').select('abm_servers.id').where('abm_servers.organization_group_id', 'in', groupsWithin(db, f.scopePrefix)));
   if (f.profileId) q = q.where('a.profile_id', '=', f.profileId);
@@ -350,7 +347,8 @@ function filtered(db: Db, f: DeviceFilter) {
   if (f.assignResult) q = q.where('a.assign_result', '=', f.assignResult);
   if (f.state === 'active') q = q.where('a.removed_at', 'is', null);
   if (f.state === 'removed') q = q.where('a.removed_at', 'is not', null);
-  if (f.lifecycle) q = q.where(LIFECYCLE, '=', f.lifecycle);
+  // Joined only to filter by state (a hash join on PostgreSQL, a key probe per record on SQLite).
+  if (f.lifecycle) q = q.leftJoin('devices as d', 'd.id', 'a.device_id').where(LIFECYCLE, '=', f.lifecycle) as unknown as typeof q;
   if (f.search) {
     const like = `%${f.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     q = q.where((eb) =>
