@@ -4,7 +4,7 @@
  * one does); the chosen server's panel holds every action, each shown only to admins whose role
  * allows it, and each destructive one confirmed with what it does.
  */
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { api, messageOf, unwrap } from '../api/client';
 import { ConfirmDialog, Modal } from '../components/confirm';
 import { DataTable, type Column } from '../components/data-table';
@@ -337,72 +337,69 @@ function ServerPanel({ server: s, reload, onDialog, onNotice }: { server: Row; r
       )}
 
       <div className="action-groups">
-        <div className="action-group" role="group" aria-label="Connection">
-          <h3>Connection</h3>
-          <div className="actions">
-            {isAdmin && (
-              <button type="button" className={noToken ? 'primary' : undefined} onClick={() => onDialog({ kind: 'token', server: s })}>
-                {noToken ? 'Upload token' : 'Upload new token'}
-              </button>
-            )}
-            <button type="button" onClick={() => void act('Download public key', () => downloadPublicKey(s))}>
-              Download public key
+        <ActionGroup title="Connection">
+          {isAdmin && (
+            <button type="button" className={noToken ? 'primary' : undefined} onClick={() => onDialog({ kind: 'token', server: s })}>
+              {noToken ? 'Upload token' : 'Upload new token'}
             </button>
-            {canOperate && !noToken && (
-              <button type="button" disabled={!!working} onClick={() => void test()}>
-                {working === 'Test connection' ? 'Testing…' : 'Test connection'}
-              </button>
-            )}
-          </div>
-        </div>
+          )}
+          <button type="button" onClick={() => void act('Download public key', () => downloadPublicKey(s))}>
+            Download public key
+          </button>
+          {canOperate && !noToken && (
+            <button type="button" disabled={!!working} onClick={() => void test()}>
+              {working === 'Test connection' ? 'Testing…' : 'Test connection'}
+            </button>
+          )}
+        </ActionGroup>
         {canOperate && (
-          <div className="action-group" role="group" aria-label="Sync">
-            <h3>Sync</h3>
-            <div className="actions">
-              <button type="button" disabled={!!syncBlocked || !!working} onClick={() => void sync(false)} aria-describedby={syncBlocked ? 'sync-blocked' : undefined}>
-                Sync now
-              </button>
-              <button type="button" disabled={!!syncBlocked || !!working} onClick={() => void sync(true)} aria-describedby={syncBlocked ? 'sync-blocked' : undefined}>
-                Full sync
-              </button>
-              {isAdmin && (
-                <button type="button" disabled={noToken || s.sync.running} onClick={() => onDialog({ kind: 'reset', server: s })}>
-                  Reset cursor
-                </button>
-              )}
-            </div>
-            {syncBlocked && (
-              <small id="sync-blocked" className="muted">
-                {syncBlocked}
-              </small>
-            )}
-          </div>
-        )}
-        <div className="action-group" role="group" aria-label="Profiles">
-          <h3>Enrollment profiles</h3>
-          <div className="actions">
-            <Link className="button" to={`/profiles?server=${s.id}`}>
-              View profiles
-            </Link>
+          <ActionGroup title="Sync" note={syncBlocked} noteId="sync-blocked">
+            <button type="button" disabled={!!syncBlocked || !!working} onClick={() => void sync(false)} aria-describedby={syncBlocked ? 'sync-blocked' : undefined}>
+              Sync now
+            </button>
+            <button type="button" disabled={!!syncBlocked || !!working} onClick={() => void sync(true)} aria-describedby={syncBlocked ? 'sync-blocked' : undefined}>
+              Full sync
+            </button>
             {isAdmin && (
-              <button type="button" onClick={() => navigate(`/profiles/new?server=${s.id}`)}>
-                Add profile
+              <button type="button" disabled={noToken || s.sync.running} onClick={() => onDialog({ kind: 'reset', server: s })}>
+                Reset cursor
               </button>
             )}
-          </div>
-        </div>
+          </ActionGroup>
+        )}
+        <ActionGroup title="Enrollment profiles">
+          <Link className="button" to={`/profiles?server=${s.id}`}>
+            View profiles
+          </Link>
+          {isAdmin && (
+            <button type="button" onClick={() => navigate(`/profiles/new?server=${s.id}`)}>
+              Add profile
+            </button>
+          )}
+        </ActionGroup>
         {isAdmin && (
-          <div className="action-group" role="group" aria-label="Danger zone">
-            <h3>Remove</h3>
-            <div className="actions">
-              <button type="button" className="danger" onClick={() => onDialog({ kind: 'delete', server: s })}>
-                Delete ABM server
-              </button>
-            </div>
-          </div>
+          <ActionGroup title="Remove">
+            <button type="button" className="danger" onClick={() => onDialog({ kind: 'delete', server: s })}>
+              Delete ABM server
+            </button>
+          </ActionGroup>
         )}
       </div>
     </section>
+  );
+}
+
+function ActionGroup({ title, note, noteId, children }: { title: string; note?: string; noteId?: string; children: ReactNode }) {
+  return (
+    <div className="action-group" role="group" aria-label={title}>
+      <h3>{title}</h3>
+      <div className="actions">{children}</div>
+      {note && (
+        <small id={noteId} className="muted">
+          {note}
+        </small>
+      )}
+    </div>
   );
 }
 

@@ -4,14 +4,15 @@
  * apart from errors. A save carries the revision that was edited: when someone else saved in
  * between the API answers 409 and the page offers their version instead of overwriting it.
  */
-import { useContext, useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { api, ApiError, messageOf, unwrap, type paths } from '../api/client';
 import { Badge, ErrorBanner, Notice, PageHeader, Spinner, When } from '../components/ui';
 import { Link, navigate, useLocation } from '../router';
 import { useSession } from '../session';
 import { appleStatus, DeleteProfileDialog, type DepProfile } from './enrollment-profiles';
-import { CheckField, Form, getAt, NumberField, prune, Section, SelectField, setAt, TextField, type FormCtx } from './profile-fields';
+import { CheckField, FieldError, Form, getAt, NumberField, prune, Section, SelectField, setAt, TextField, type FormCtx } from './profile-fields';
 import { SkipKeyPicker } from './profile-skip-keys';
+import { AttributeRows, CertArea, OsRules, type AttributeRow } from './profile-field-groups';
 import './profile-editor.css';
 
 type NewProfileBody = NonNullable<paths['/api/v1/abm-servers/{id}/profiles']['post']['requestBody']>['content']['application/json'];
@@ -47,7 +48,7 @@ interface Draft {
   name: string;
   settings: Settings;
   /** device attributes as editable rows (a record cannot hold a half-typed name) */
-  attributes: { name: string; value: string }[];
+  attributes: AttributeRow[];
   anchorCerts: string;
   hostCerts: string;
 }
@@ -326,11 +327,7 @@ export function ProfileEditor({ params }: { params: Record<string, string> }) {
                   <label htmlFor="name">Name in Pomona</label>
                   <input id="name" value={draft.name} readOnly={readOnly} placeholder="the profile name" onChange={(e) => (setDraft({ ...draft, name: e.target.value }), setDirty(true))} aria-describedby={errors.get('name') ? 'name-error' : undefined} />
                   <small className="hint">Optional: how admins find it here, if it should differ.</small>
-                  {errors.get('name') && (
-                    <small className="field-error" role="alert" id="name-error">
-                      {errors.get('name')}
-                    </small>
-                  )}
+                  <FieldError id="name-error" message={errors.get('name')} />
                 </div>
               </div>
               <TextField path="apple.department" label="Department" hint="Shown in Setup Assistant, e.g. “IT, Building 3”." maxLength={125} />
@@ -359,11 +356,7 @@ export function ProfileEditor({ params }: { params: Record<string, string> }) {
                   </label>
                 ))}
               </div>
-              {errors.get('pomona.platforms') && (
-                <small className="field-error" role="alert" id="platforms-error">
-                  {errors.get('pomona.platforms')}
-                </small>
-              )}
+              <FieldError id="platforms-error" message={errors.get('pomona.platforms')} />
             </fieldset>
           </Section>
 
@@ -395,7 +388,7 @@ export function ProfileEditor({ params }: { params: Record<string, string> }) {
               onAllowUnknown={(on) => ctx.set('pomona.allowUnknownSkipKeys', on)}
               readOnly={readOnly}
             />
-            {errors.get('apple.skip_setup_items') && <p className="field-error">{errors.get('apple.skip_setup_items')}</p>}
+            <FieldError message={errors.get('apple.skip_setup_items')} />
           </Section>
 
           <Section id="section-auth" title="Authentication and custom enrollment" intro="Whether the user signs in during Setup Assistant, and who the device belongs to.">
@@ -416,11 +409,7 @@ export function ProfileEditor({ params }: { params: Record<string, string> }) {
                     </label>
                   ))}
                 </div>
-                {errors.get('pomona.authentication.methods') && (
-                  <small className="field-error" role="alert">
-                    {errors.get('pomona.authentication.methods')}
-                  </small>
-                )}
+                <FieldError message={errors.get('pomona.authentication.methods')} />
               </fieldset>
             )}
             <div className="two-col">
@@ -456,7 +445,7 @@ export function ProfileEditor({ params }: { params: Record<string, string> }) {
           </Section>
 
           <Section id="pomona.osRules" title="Minimum and maximum OS versions" intro="Checked when the device asks to enroll: older devices must update first (iOS 17+, macOS 14+), newer ones are refused.">
-            <OsRules platforms={PLATFORMS.filter((p) => platforms.includes(p))} />
+            <OsRules platforms={PLATFORMS.filter((p) => platforms.includes(p))} labels={PLATFORM_LABEL} />
           </Section>
 
           <Section id="pomona.macOSAccountSetup" title="macOS account setup" intro={`Sent while the Mac awaits configuration.${targets('macOS') ? '' : ' Unused: this profile does not target macOS.'}`}>
@@ -483,11 +472,7 @@ export function ProfileEditor({ params }: { params: Record<string, string> }) {
                 <small className="hint">Pomona generates a random password per Mac and keeps it for admins to view.</small>
               </span>
             </label>
-            {errors.get(LOCAL_ADMIN) && (
-              <p className="field-error" role="alert">
-                {errors.get(LOCAL_ADMIN)}
-              </p>
-            )}
+            <FieldError message={errors.get(LOCAL_ADMIN)} />
             {!!getAt(s, LOCAL_ADMIN) && (
               <div className="two-col nested">
                 <TextField path={`${LOCAL_ADMIN}.shortName`} label="Short name" placeholder="_pomonaadmin" maxLength={31} />
@@ -527,8 +512,8 @@ export function ProfileEditor({ params }: { params: Record<string, string> }) {
                 <option key={z} value={z} />
               ))}
             </datalist>
-            <AttributeRows draft={draft} readOnly={readOnly} errorOf={(n) => errors.get(`pomona.deviceAttributes.custom.${n}`)} onChange={(attributes) => (setDraft({ ...draft, attributes }), setDirty(true))} />
-            {errors.get('pomona.deviceAttributes.custom') && <p className="field-error">{errors.get('pomona.deviceAttributes.custom')}</p>}
+            <AttributeRows rows={draft.attributes} readOnly={readOnly} errorOf={(n) => errors.get(`pomona.deviceAttributes.custom.${n}`)} onChange={(attributes) => (setDraft({ ...draft, attributes }), setDirty(true))} />
+            <FieldError message={errors.get('pomona.deviceAttributes.custom')} />
           </Section>
 
           <Section id="section-advanced" title="Advanced">
@@ -562,63 +547,6 @@ export function ProfileEditor({ params }: { params: Record<string, string> }) {
   );
 }
 
-const OS_RULE_FIELDS = [
-  { key: 'minimum.version', label: 'Minimum version', placeholder: 'e.g. 17.4' },
-  { key: 'minimum.build', label: 'Minimum build', placeholder: 'optional, e.g. 21E236' },
-  { key: 'maximum.version', label: 'Maximum version', placeholder: 'e.g. 26' },
-  { key: 'message', label: 'Message to the user', placeholder: 'Default: a generic message' },
-] as const;
-
-/** One row per targeted platform: a table reads better than five repeated blocks of four fields. */
-function OsRules({ platforms }: { platforms: string[] }) {
-  const f = useContext(Form)!;
-  return (
-    <div className="table-wrap">
-      <table className="os-rules">
-        <thead>
-          <tr>
-            <th>Platform</th>
-            {OS_RULE_FIELDS.map((c) => (
-              <th key={c.key}>{c.label}</th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {platforms.map((p) => {
-            return (
-              <tr key={p} id={`pomona.osRules.${p}`}>
-                <th scope="row">{PLATFORM_LABEL[p]}</th>
-                {OS_RULE_FIELDS.map((c) => {
-                  const path = `pomona.osRules.${p}.${c.key}`;
-                  const error = f.error(path);
-                  return (
-                    <td key={c.key} className={c.key === 'message' ? 'os-message' : undefined}>
-                      <input
-                        id={path}
-                        aria-label={`${c.label} for ${PLATFORM_LABEL[p]}`}
-                        placeholder={c.placeholder}
-                        value={String(getAt(f.draft, path) ?? '')}
-                        readOnly={f.readOnly}
-                        aria-invalid={error ? true : undefined}
-                        onChange={(e) => f.set(path, e.target.value)}
-                      />
-                      {error && (
-                        <small className="field-error" role="alert" id={`${path}-error`}>
-                          {error}
-                        </small>
-                      )}
-                    </td>
-                  );
-                })}
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
-  );
-}
-
 /** Moves focus to a field or section named by a problem path (or its nearest ancestor that has one). */
 function focusPath(path: string) {
   let p = path;
@@ -649,56 +577,5 @@ function ProblemList({ problems }: { problems: Problem[] }) {
         </li>
       ))}
     </ul>
-  );
-}
-
-function CertArea({ id, label, hint, value, error, readOnly, onChange }: { id: string; label: string; hint: string; value: string; error?: string; readOnly: boolean; onChange(v: string): void }) {
-  return (
-    <div className={`field${error ? ' invalid' : ''}`}>
-      <label htmlFor={id}>{label}</label>
-      <textarea id={id} value={value} readOnly={readOnly} rows={3} spellCheck={false} className="mono" onChange={(e) => onChange(e.target.value)} aria-describedby={error ? `${id}-error` : undefined} />
-      <small className="hint">{hint}</small>
-      {error && (
-        <small className="field-error" role="alert" id={`${id}-error`}>
-          {error}
-        </small>
-      )}
-    </div>
-  );
-}
-
-function AttributeRows({ draft, readOnly, errorOf, onChange }: { draft: Draft; readOnly: boolean; errorOf(name: string): string | undefined; onChange(rows: Draft['attributes']): void }) {
-  const rows = draft.attributes;
-  const edit = (i: number, part: 'name' | 'value', v: string) => onChange(rows.map((r, j) => (j === i ? { ...r, [part]: v } : r)));
-  return (
-    <fieldset className="inline-set" id="pomona.deviceAttributes.custom">
-      <legend>Device attributes</legend>
-      <p className="muted">Free attributes recorded for each device enrolled with this profile (names of letters, digits, “_”, “-”, “.”).</p>
-      {rows.length === 0 && <p className="muted">None.</p>}
-      {rows.map((r, i) => {
-        const error = errorOf(r.name.trim());
-        return (
-          <div key={i} className="attr-row">
-            <input aria-label={`Attribute ${i + 1} name`} placeholder="name" value={r.name} readOnly={readOnly} onChange={(e) => edit(i, 'name', e.target.value)} aria-invalid={error ? true : undefined} />
-            <input aria-label={`Attribute ${i + 1} value`} placeholder="value" value={r.value} readOnly={readOnly} onChange={(e) => edit(i, 'value', e.target.value)} />
-            {!readOnly && (
-              <button type="button" className="ghost" aria-label={`Remove attribute ${i + 1}`} onClick={() => onChange(rows.filter((_, j) => j !== i))}>
-                Remove
-              </button>
-            )}
-            {error && (
-              <small className="field-error" role="alert">
-                {error}
-              </small>
-            )}
-          </div>
-        );
-      })}
-      {!readOnly && (
-        <button type="button" onClick={() => onChange([...rows, { name: '', value: '' }])}>
-          Add attribute
-        </button>
-      )}
-    </fieldset>
   );
 }

@@ -120,11 +120,7 @@ export function CheckField({ path, label, hint, def = false }: { path: string; l
           {hint && <small className="hint">{hint}</small>}
         </span>
       </label>
-      {error && (
-        <small className="field-error" role="alert" id={`${path}-error`}>
-          {error}
-        </small>
-      )}
+      <FieldError id={`${path}-error`} message={error} />
     </div>
   );
 }
@@ -145,6 +141,16 @@ export function SelectField({ path, label, hint, options, def }: { path: string;
   );
 }
 
+/** The API's message about a field, in place (nothing when there is none). */
+export function FieldError({ id, message }: { id?: string; message?: string }) {
+  if (!message) return null;
+  return (
+    <small className="field-error" role="alert" id={id}>
+      {message}
+    </small>
+  );
+}
+
 /** A section of the form; the API's message about the section as a whole shows at its top. */
 export function Section({ id, title, intro, children }: { id: string; title: string; intro?: ReactNode; children: ReactNode }) {
   const f = useForm();
@@ -153,11 +159,7 @@ export function Section({ id, title, intro, children }: { id: string; title: str
     <fieldset id={id} className="profile-section" tabIndex={-1}>
       <legend>{title}</legend>
       {intro && <p className="muted section-intro">{intro}</p>}
-      {error && (
-        <p className="field-error" role="alert">
-          {error}
-        </p>
-      )}
+      <FieldError message={error} />
       {children}
     </fieldset>
   );
