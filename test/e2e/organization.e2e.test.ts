@@ -208,6 +208,25 @@ describe.skipIf(skipWithoutBrowser)('organization, audit log and settings (brows
     expectNoConsoleErrors(s);
   });
 
+  it('fits tablet width with their data shown, without sideways scrolling', async () => {
+    const { page } = s;
+    await page.setViewportSize({ width: 820, height: 1180 });
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    for (const [path, ready, shot] of [
+      ['/organization', settingRow(page), 'organization-tablet'],
+      ['/organization?tab=users', page.getByRole('row', { name: /dee/ }), 'organization-users-tablet'],
+      ['/audit?action=org.setting.set', page.locator('tr[data-event]').first(), 'audit-log-tablet'],
+      ['/settings', page.getByRole('region', { name: 'Device CA' }).getByText('SHA-256 fingerprint'), 'settings-tablet'],
+    ] as const) {
+      await page.goto(path);
+      await ready.waitFor();
+      expect(await overflow(), path).toBeLessThanOrEqual(0);
+      await s.screenshot(shot);
+    }
+    await page.setViewportSize({ width: 1280, height: 860 });
+    expectNoConsoleErrors(s);
+  });
+
   it('shows a read-only admin no write actions on these pages', async () => {
     const page = await s.signInAs(READER.username, READER.password);
     page.setDefaultTimeout(8_000);

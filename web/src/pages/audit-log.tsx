@@ -9,6 +9,7 @@ import { Badge, EmptyState, ErrorBanner, Notice, PageHeader, Progress, Spinner, 
 import { useLoad } from '../components/use-load';
 import { useQueryState } from '../router';
 import { useSession } from '../session';
+import { saveFile } from '../components/save-file';
 import './audit-log.css';
 
 type Query = NonNullable<paths['/api/v1/audit-events']['get']['parameters']['query']>;
@@ -65,12 +66,7 @@ function AuditEvents() {
     setExportError(undefined);
     try {
       const text = await unwrap(api.GET('/api/v1/audit-events.csv', { params: { query: filter }, parseAs: 'text' }));
-      const url = URL.createObjectURL(new Blob([text as unknown as string], { type: 'text/csv' }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = `pomona-audit-${new Date().toISOString().slice(0, 19).replace(/:/g, '-')}.csv`;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      saveFile(`pomona-audit-${new Date().toISOString().slice(0, 19).replace(/:/g, '-')}.csv`, text as unknown as string, 'text/csv');
     } catch (err) {
       setExportError(messageOf(err));
     } finally {

@@ -5,8 +5,9 @@
  * the root are told why they see only their alerts.
  */
 import { useState } from 'react';
-import { api, ApiError, messageOf, unwrap } from '../api/client';
+import { api, ApiError, unwrap } from '../api/client';
 import { ConfirmDialog, Modal } from '../components/confirm';
+import { FormActions, useFormSubmit } from '../components/form-submit';
 import { Badge, EmptyState, ErrorBanner, Field, Notice, PageHeader, Spinner, When, relative, type Tone } from '../components/ui';
 import { useLoad } from '../components/use-load';
 import { Link } from '../router';
@@ -142,28 +143,24 @@ function UploadPushCertificate({ current, onClose, onUploaded }: { current?: { t
   const [key, setKey] = useState<File>();
   const [p12, setP12] = useState<File>();
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
   const [topicChange, setTopicChange] = useState<string>();
   const [done, setDone] = useState<{ topic: string; notAfter: number }>();
 
-  const upload = async (force = false) => {
-    setBusy(true);
-    setError(undefined);
+  const upload = async (force: boolean) => {
+    const body =
+      format === 'p12'
+        ? { pkcs12: await readBase64(p12!), password: password || undefined, force }
+        : { certificate: await readText(cert!), privateKey: key ? await readText(key) : undefined, password: password || undefined, force };
     try {
-      const body =
-        format === 'p12'
-          ? { pkcs12: await readBase64(p12!), password: password || undefined, force }
-          : { certificate: await readText(cert!), privateKey: key ? await readText(key) : undefined, password: password || undefined, force };
       setDone(await unwrap(api.POST('/api/v1/push-certificate', { ...WHOLE, body })));
       onUploaded();
     } catch (err) {
+      // A new topic strands every enrolled device: asked separately, with that said.
       if (err instanceof ApiError && err.status === 409 && err.code === 'topic-changed') setTopicChange(err.message);
-      else setError(messageOf(err));
-    } finally {
-      setBusy(false);
+      else throw err;
     }
   };
+  const form = useFormSubmit(() => upload(false));
   const ready = format === 'p12' ? !!p12 : !!cert;
   return (
     <Modal title="Upload a push certificate" onClose={onClose}>
@@ -179,12 +176,7 @@ function UploadPushCertificate({ current, onClose, onUploaded }: { current?: { t
           </div>
         </>
       ) : (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            void upload();
-          }}
-        >
+        <form onSubmit={form.onSubmit}>
           <fieldset>
             <legend>Format</legend>
             <label className="check">
@@ -211,16 +203,9 @@ function UploadPushCertificate({ current, onClose, onUploaded }: { current?: { t
           <Field id="pc-password" label="Password" hint="Of the PKCS#12 file or an encrypted key; empty if none.">
             <input id="pc-password" type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="off" />
           </Field>
-          <ErrorBanner error={error} />
-          {busy && <Spinner label="Checking and storing the certificate…" />}
-          <div className="dialog-actions">
-            <button type="button" onClick={onClose}>
-              Cancel
-            </button>
-            <button type="submit" className="primary" disabled={!ready || busy}>
-              Upload
-            </button>
-          </div>
+          <ErrorBanner error={form.error} />
+          {form.busy && <Spinner label="Checking and storing the certificate…" />}
+          <FormActions label="Upload" busyLabel="Uploading…" busy={form.busy} disabled={!ready} onCancel={onClose} />
         </form>
       )}
       {topicChange && (

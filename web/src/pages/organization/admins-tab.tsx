@@ -4,8 +4,9 @@
  * secret is shown once, at creation.
  */
 import { useState } from 'react';
-import { api, messageOf, unwrap, type paths } from '../../api/client';
+import { api, unwrap, type paths } from '../../api/client';
 import { ConfirmDialog, Modal } from '../../components/confirm';
+import { FormActions, useFormSubmit } from '../../components/form-submit';
 import { DataTable } from '../../components/data-table';
 import { Badge, EmptyState, ErrorBanner, Field, Notice, Spinner, When } from '../../components/ui';
 import { useLoad } from '../../components/use-load';
@@ -92,22 +93,15 @@ function Admins() {
 function CreateAdmin({ onClose, onCreated }: { onClose(): void; onCreated(): void }) {
   const subtree = useSubtree();
   const [form, setForm] = useState({ username: '', password: '', role: 'read-only' as Admin['role'], scope: subtree[0]!.id });
-  const [error, setError] = useState<string>();
-  const submit = async (e: React.FormEvent) => {
-    e.preventDefault();
-    setError(undefined);
-    try {
-      await unwrap(api.POST('/api/v1/admins', { body: { ...form, role: form.role as (typeof ROLES)[number][0] } }));
-      onCreated();
-      onClose();
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
+  const submit = useFormSubmit(async () => {
+    await unwrap(api.POST('/api/v1/admins', { body: { ...form, role: form.role as (typeof ROLES)[number][0] } }));
+    onCreated();
+    onClose();
+  });
   return (
     <Modal title="New admin" onClose={onClose}>
-      <form onSubmit={(e) => void submit(e)}>
-        <ErrorBanner error={error} />
+      <form onSubmit={submit.onSubmit}>
+        <ErrorBanner error={submit.error} />
         <Field id="ad-user" label="User name">
           <input id="ad-user" value={form.username} onChange={(e) => setForm({ ...form, username: e.target.value })} required autoComplete="off" autoFocus />
         </Field>
@@ -115,14 +109,7 @@ function CreateAdmin({ onClose, onCreated }: { onClose(): void; onCreated(): voi
           <input id="ad-password" type="password" value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} required autoComplete="new-password" />
         </Field>
         <RoleAndScope role={form.role} scope={form.scope} onChange={(role, scope) => setForm({ ...form, role, scope })} />
-        <div className="dialog-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary">
-            Create admin
-          </button>
-        </div>
+        <FormActions label="Create admin" busyLabel="Creating…" busy={submit.busy} onCancel={onClose} />
       </form>
     </Modal>
   );
@@ -219,23 +206,16 @@ function CreateToken({ onClose, onCreated }: { onClose(): void; onCreated(name: 
   const [role, setRole] = useState<string>('read-only');
   const [scope, setScope] = useState(subtree[0]!.id);
   const [days, setDays] = useState('90');
-  const [error, setError] = useState<string>();
-  const submit = async (e: React.FormEvent) => {
-    e.preventDefault();
-    setError(undefined);
-    try {
-      const expiresAt = days ? Date.now() + Number(days) * 86_400_000 : null;
-      const res = await unwrap(api.POST('/api/v1/api-tokens', { body: { name, role: role as TokenRole, scope, expiresAt } }));
-      onCreated(res.name, res.secret);
-      onClose();
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
+  const submit = useFormSubmit(async () => {
+    const expiresAt = days ? Date.now() + Number(days) * 86_400_000 : null;
+    const res = await unwrap(api.POST('/api/v1/api-tokens', { body: { name, role: role as TokenRole, scope, expiresAt } }));
+    onCreated(res.name, res.secret);
+    onClose();
+  });
   return (
     <Modal title="New API token" onClose={onClose}>
-      <form onSubmit={(e) => void submit(e)}>
-        <ErrorBanner error={error} />
+      <form onSubmit={submit.onSubmit}>
+        <ErrorBanner error={submit.error} />
         <Field id="tok-name" label="Name" hint="What uses it, e.g. “inventory sync”.">
           <input id="tok-name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} autoFocus />
         </Field>
@@ -243,14 +223,7 @@ function CreateToken({ onClose, onCreated }: { onClose(): void; onCreated(name: 
         <Field id="tok-days" label="Expires after (days)" hint="Empty: never expires.">
           <input id="tok-days" type="number" min={1} value={days} onChange={(e) => setDays(e.target.value)} />
         </Field>
-        <div className="dialog-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary">
-            Create token
-          </button>
-        </div>
+        <FormActions label="Create token" busyLabel="Creating…" busy={submit.busy} onCancel={onClose} />
       </form>
     </Modal>
   );

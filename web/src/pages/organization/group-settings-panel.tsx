@@ -53,15 +53,17 @@ export function GroupSettingsPanel({ group }: { group: Group }) {
                     <SourceBadge setting={s} />
                   </td>
                   {can('admin') && (
-                    <td className="row-actions">
-                      <button type="button" onClick={() => setEditing(s)} aria-label={`${s.source.kind === 'here' ? 'Change' : 'Override'} ${s.key}`}>
-                        {s.source.kind === 'here' ? 'Change' : 'Override'}
-                      </button>
-                      {s.source.kind === 'here' && (
-                        <button type="button" className="link" onClick={() => setClearing(s)} aria-label={`Clear override of ${s.key}`}>
-                          Clear override
+                    <td>
+                      <div className="row-actions">
+                        <button type="button" onClick={() => setEditing(s)} aria-label={`${s.source.kind === 'here' ? 'Change' : 'Override'} ${s.key}`}>
+                          {s.source.kind === 'here' ? 'Change' : 'Override'}
                         </button>
-                      )}
+                        {s.source.kind === 'here' && (
+                          <button type="button" className="link" onClick={() => setClearing(s)} aria-label={`Clear override of ${s.key}`}>
+                            Clear override
+                          </button>
+                        )}
+                      </div>
                     </td>
                   )}
                 </tr>

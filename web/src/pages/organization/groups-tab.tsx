@@ -4,8 +4,9 @@
  * every change (session.reloadGroups).
  */
 import { useState } from 'react';
-import { api, messageOf, unwrap } from '../../api/client';
+import { api, unwrap } from '../../api/client';
 import { ConfirmDialog, Modal } from '../../components/confirm';
+import { FormActions, useFormSubmit } from '../../components/form-submit';
 import { ErrorBanner, Field } from '../../components/ui';
 import { useQueryState } from '../../router';
 import { useSession, type Group } from '../../session';
@@ -104,37 +105,22 @@ export function GroupsTab() {
 function GroupForm({ title, initial, onSave, onClose }: { title: string; initial?: Group; onSave(v: { name: string; groupId: string }): Promise<void>; onClose(): void }) {
   const [name, setName] = useState(initial?.name ?? '');
   const [groupId, setGroupId] = useState(initial?.groupId ?? '');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const submit = async (e: React.FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    try {
-      await onSave({ name, groupId });
-      onClose();
-    } catch (err) {
-      setError(messageOf(err));
-      setBusy(false);
-    }
-  };
+  const form = useFormSubmit(async () => {
+    await onSave({ name, groupId });
+    onClose();
+  });
+  const error = form.error;
   const idProblem = error && /Group ID/.test(error) ? error : undefined;
   return (
     <Modal title={title} onClose={onClose}>
-      <form onSubmit={(e) => void submit(e)}>
+      <form onSubmit={form.onSubmit}>
         <Field id="group-name" label="Name" error={!idProblem ? error : undefined}>
           <input id="group-name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} autoFocus />
         </Field>
         <Field id="group-code" label="Group ID" hint="The short code users type at enrollment: 2 to 32 letters, digits, - or _." error={idProblem}>
           <input id="group-code" value={groupId} onChange={(e) => setGroupId(e.target.value)} required minLength={2} maxLength={32} />
         </Field>
-        <div className="dialog-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? 'Saving…' : 'Save'}
-          </button>
-        </div>
+        <FormActions label="Save" busy={form.busy} onCancel={onClose} />
       </form>
     </Modal>
   );

@@ -4,8 +4,9 @@
  * is kept. The server's validation problems appear next to their fields.
  */
 import { useState } from 'react';
-import { api, ApiError, messageOf, unwrap } from '../../api/client';
+import { api, ApiError, unwrap } from '../../api/client';
 import { Modal } from '../../components/confirm';
+import { FormActions, useFormSubmit } from '../../components/form-submit';
 import { ErrorBanner, Field } from '../../components/ui';
 import { GroupSelect, useSubtree } from './org-common';
 import type { Provider } from './identity-providers-tab';
@@ -70,8 +71,6 @@ export function ProviderForm({ provider, onClose, onSaved }: { provider?: Provid
     return typeof v === 'string' || typeof v === 'number' ? String(v) : '';
   };
   const [values, setValues] = useState<Record<string, string | boolean>>(() => Object.fromEntries(Object.values(FIELDS).flat().map((s) => [s.name, initial(s)])));
-  const [error, setError] = useState<ApiError | Error>();
-  const [busy, setBusy] = useState(false);
 
   const config = (): Record<string, unknown> => {
     const out: Record<string, unknown> = structuredClone(provider && provider.kind === kind ? provider.config : {});
@@ -86,24 +85,16 @@ export function ProviderForm({ provider, onClose, onSaved }: { provider?: Provid
     }
     return out;
   };
-  const submit = async (e: React.FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      if (provider) await unwrap(api.PATCH('/api/v1/identity-providers/{id}', { params: { path: { id: provider.id } }, body: { name, enabled, consoleSignIn, config: config() } }));
-      else {
-        const created = await unwrap(api.POST('/api/v1/identity-providers', { body: { groupId, kind, name, config: config() } }));
-        if (!enabled || consoleSignIn) await unwrap(api.PATCH('/api/v1/identity-providers/{id}', { params: { path: { id: created.id } }, body: { enabled, consoleSignIn } }));
-      }
-      onSaved();
-      onClose();
-    } catch (err) {
-      setError(err as Error);
-      setBusy(false);
+  const submit = useFormSubmit(async () => {
+    if (provider) await unwrap(api.PATCH('/api/v1/identity-providers/{id}', { params: { path: { id: provider.id } }, body: { name, enabled, consoleSignIn, config: config() } }));
+    else {
+      const created = await unwrap(api.POST('/api/v1/identity-providers', { body: { groupId, kind, name, config: config() } }));
+      if (!enabled || consoleSignIn) await unwrap(api.PATCH('/api/v1/identity-providers/{id}', { params: { path: { id: created.id } }, body: { enabled, consoleSignIn } }));
     }
-  };
-  const problems = error instanceof ApiError ? error.problems : [];
+    onSaved();
+    onClose();
+  });
+  const problems = submit.failure instanceof ApiError ? submit.failure.problems : [];
   const problemFor = (field: string) => {
     const keys = field.split('.');
     return problems.find((p) => keys.every((k) => p.path.includes(k)))?.message;
@@ -113,8 +104,8 @@ export function ProviderForm({ provider, onClose, onSaved }: { provider?: Provid
 
   return (
     <Modal title={provider ? `Edit ${provider.name}` : 'Add identity provider'} onClose={onClose} wide>
-      <form onSubmit={(e) => void submit(e)} className="idp-form">
-        {error && (problems.length === 0 || unplaced.length > 0) && <ErrorBanner error={[messageOf(error), ...unplaced.map((p) => `${p.path}: ${p.message}`)].join(' · ')} />}
+      <form onSubmit={submit.onSubmit} className="idp-form">
+        {submit.error && (problems.length === 0 || unplaced.length > 0) && <ErrorBanner error={[submit.error, ...unplaced.map((p) => `${p.path}: ${p.message}`)].join(' · ')} />}
         <div className="form-grid">
           <Field id="idp-kind" label="Kind">
             <select id="idp-kind" value={kind} onChange={(e) => setKind(e.target.value as Kind)} disabled={!!provider}>
@@ -178,14 +169,7 @@ export function ProviderForm({ provider, onClose, onSaved }: { provider?: Provid
           </fieldset>
         )}
         {!provider && kind !== 'ldap' && <p className="muted">After saving, edit the provider to see the URLs to register at the {kind === 'saml' ? 'IdP (entity ID, ACS URL, metadata)' : 'OpenID Provider (redirect URI)'}.</p>}
-        <div className="dialog-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? 'Saving…' : provider ? 'Save changes' : 'Add provider'}
-          </button>
-        </div>
+        <FormActions label={provider ? 'Save changes' : 'Add provider'} busy={submit.busy} onCancel={onClose} />
       </form>
     </Modal>
   );

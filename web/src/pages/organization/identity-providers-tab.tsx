@@ -52,7 +52,7 @@ export function IdentityProvidersTab() {
           {testing.result && (
             <Notice tone={testing.result.ok ? 'success' : 'error'}>
               {testing.result.ok ? `${testing.p.name}: connected, bound and searched.` : `${testing.p.name}: ${testing.result.error ?? 'the test failed'}`}
-              {testing.result.details !== undefined && testing.result.details !== null && <pre className="test-details">{JSON.stringify(testing.result.details, null, 2)}</pre>}
+              <LdapTestDetails details={testing.result.details} />
             </Notice>
           )}
         </div>
@@ -117,5 +117,24 @@ export function IdentityProvidersTab() {
         </ConfirmDialog>
       )}
     </>
+  );
+}
+
+/** Each server tried, how it was protected, and what was found (the LDAP test's details). */
+function LdapTestDetails({ details }: { details: unknown }) {
+  const d = (details ?? {}) as { servers?: { url: string; ok: boolean; security?: string; certificateVerified?: boolean; error?: string }[]; boundAs?: string; userSearchBase?: string; groupSearchBase?: string };
+  const security = (s: { security?: string; certificateVerified?: boolean }) =>
+    s.security === 'none' ? 'unencrypted' : s.security ? `${s.security === 'ldaps' ? 'LDAPS' : 'StartTLS'}${s.certificateVerified === false ? ', certificate NOT verified' : ''}` : '';
+  return (
+    <ul className="test-details">
+      {d.servers?.map((s) => (
+        <li key={s.url}>
+          {s.ok ? '✓' : '✗'} <code>{s.url}</code> {security(s) && `(${security(s)})`} {s.error && `— ${s.error}`}
+        </li>
+      ))}
+      {d.boundAs && <li>Bound as {d.boundAs}</li>}
+      {d.userSearchBase && <li>User search base found: {d.userSearchBase}</li>}
+      {d.groupSearchBase && <li>Group search base found: {d.groupSearchBase}</li>}
+    </ul>
   );
 }

@@ -6,6 +6,7 @@
 import { useState } from 'react';
 import { api, messageOf, unwrap, type paths } from '../../api/client';
 import { ConfirmDialog, Modal } from '../../components/confirm';
+import { FormActions, useFormSubmit } from '../../components/form-submit';
 import { DataTable } from '../../components/data-table';
 import { Badge, EmptyState, ErrorBanner, Field, Spinner, When, type Tone } from '../../components/ui';
 import { useLoad } from '../../components/use-load';
@@ -101,7 +102,6 @@ function CreateToken({ onClose, onCreated }: { onClose(): void; onCreated(token:
   const [twoFactor, setTwoFactor] = useState(false);
   const [hours, setHours] = useState(72);
   const [username, setUsername] = useState('');
-  const [error, setError] = useState<string>();
   const [userError, setUserError] = useState<string>();
   /** The user named, found by exact user name (the list searches by substring). */
   const findUser = async (): Promise<string | undefined> => {
@@ -112,34 +112,24 @@ function CreateToken({ onClose, onCreated }: { onClose(): void; onCreated(token:
     if (!found) throw new Error(`no user named “${name}” in this scope`);
     return found.id;
   };
-  const submit = async (e: React.FormEvent) => {
-    e.preventDefault();
-    setError(undefined);
+  const form = useFormSubmit(async () => {
     setUserError(undefined);
     let userId: string | undefined;
     try {
       userId = await findUser();
     } catch (err) {
-      setUserError(messageOf(err));
-      return;
+      return setUserError(messageOf(err));
     }
-    if (twoFactor && !userId) {
-      setUserError('A two-factor token belongs to one user: their password is the second factor.');
-      return;
-    }
-    try {
-      const body: CreateBody = { groupId, userId, platform: (platform || undefined) as CreateBody['platform'], maxUses: uses === 'single' ? 1 : null, twoFactor, expiresInHours: hours };
-      const res = await unwrap(api.POST('/api/v1/registration-tokens', { body }));
-      onCreated(res.token, res.registrationToken);
-      onClose();
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
+    if (twoFactor && !userId) return setUserError('A two-factor token belongs to one user: their password is the second factor.');
+    const body: CreateBody = { groupId, userId, platform: (platform || undefined) as CreateBody['platform'], maxUses: uses === 'single' ? 1 : null, twoFactor, expiresInHours: hours };
+    const res = await unwrap(api.POST('/api/v1/registration-tokens', { body }));
+    onCreated(res.token, res.registrationToken);
+    onClose();
+  });
   return (
     <Modal title="New registration token" onClose={onClose}>
-      <form onSubmit={(e) => void submit(e)}>
-        <ErrorBanner error={error} />
+      <form onSubmit={form.onSubmit}>
+        <ErrorBanner error={form.error} />
         <Field id="rt-group" label="Enrolls into">
           <GroupSelect id="rt-group" value={groupId} onChange={setGroupId} groups={subtree} />
         </Field>
@@ -175,14 +165,7 @@ function CreateToken({ onClose, onCreated }: { onClose(): void; onCreated(token:
         <Field id="rt-hours" label="Expires after (hours)" hint="Up to 8760 (one year).">
           <input id="rt-hours" type="number" min={1} max={8760} value={hours} onChange={(e) => setHours(Number(e.target.value))} />
         </Field>
-        <div className="dialog-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary">
-            Create token
-          </button>
-        </div>
+        <FormActions label="Create token" busyLabel="Creating…" busy={form.busy} onCancel={onClose} />
       </form>
     </Modal>
   );

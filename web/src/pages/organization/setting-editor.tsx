@@ -4,7 +4,7 @@
  * this console does not know yet is edited as JSON.
  */
 import { useState } from 'react';
-import { messageOf } from '../../api/client';
+import { FormActions, useFormSubmit } from '../../components/form-submit';
 import { Field } from '../../components/ui';
 import type { Setting } from './group-settings-panel';
 
@@ -67,8 +67,6 @@ export function SettingEditor({ setting, onSave, onCancel }: { setting: Setting;
   const [version, setVersion] = useState(terms?.version ?? 1);
   const [text, setText] = useState(terms?.text ?? '');
   const [json, setJson] = useState(JSON.stringify(v, null, 2));
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
 
   const value = (): unknown => {
     const list = lines.split('\n').map((l) => l.trim()).filter(Boolean);
@@ -89,20 +87,11 @@ export function SettingEditor({ setting, onSave, onCancel }: { setting: Setting;
         return JSON.parse(json) as unknown;
     }
   };
-  const submit = async (e: React.FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await onSave(value());
-    } catch (err) {
-      setError(messageOf(err));
-      setBusy(false);
-    }
-  };
+  const submit = useFormSubmit(async () => onSave(value()));
+  const error = submit.error;
   const id = 'setting-value';
   return (
-    <form onSubmit={(e) => void submit(e)}>
+    <form onSubmit={submit.onSubmit}>
       <p className="muted">{setting.description}. Saving sets it at this group; groups below inherit it unless they override it.</p>
       {kind === 'boolean' && (
         <Field id={id} label="Value" error={error}>
@@ -175,14 +164,7 @@ export function SettingEditor({ setting, onSave, onCancel }: { setting: Setting;
           <textarea id={id} className="mono" value={json} onChange={(e) => setJson(e.target.value)} />
         </Field>
       )}
-      <div className="dialog-actions">
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? 'Saving…' : 'Save here'}
-        </button>
-      </div>
+      <FormActions label="Save here" busy={submit.busy} onCancel={onCancel} />
     </form>
   );
 }

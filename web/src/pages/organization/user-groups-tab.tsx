@@ -3,8 +3,9 @@
  * maps to: a user in a mapped group enrolls there; when several map, the lowest rank wins.
  */
 import { useState } from 'react';
-import { api, messageOf, unwrap, type paths } from '../../api/client';
+import { api, unwrap, type paths } from '../../api/client';
 import { Modal } from '../../components/confirm';
+import { FormActions, useFormSubmit } from '../../components/form-submit';
 import { DataTable } from '../../components/data-table';
 import { EmptyState, ErrorBanner, Field, Spinner } from '../../components/ui';
 import { useLoad } from '../../components/use-load';
@@ -18,29 +19,22 @@ export function UserGroupsTab() {
   const loaded = useLoad(() => unwrap(api.GET('/api/v1/user-groups')), []);
   const [mapping, setMapping] = useState<UserGroup | null>(null);
   const [name, setName] = useState('');
-  const [error, setError] = useState<string>();
   const isAdmin = can('admin');
-  const create = async (e: React.FormEvent) => {
-    e.preventDefault();
-    setError(undefined);
-    try {
-      await unwrap(api.POST('/api/v1/user-groups', { body: { name } }));
-      setName('');
-      await loaded.reload();
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
+  const create = useFormSubmit(async () => {
+    await unwrap(api.POST('/api/v1/user-groups', { body: { name } }));
+    setName('');
+    await loaded.reload();
+  });
   const items = loaded.data?.items;
   return (
     <>
       <p className="muted">A user whose user group maps to an organization group enrolls there; with several mappings, the lowest rank wins. Unmapped users enroll into their default group.</p>
       {isAdmin && (
-        <form className="toolbar" onSubmit={(e) => void create(e)}>
-          <Field id="ug-name" label="New local user group" error={error}>
+        <form className="toolbar" onSubmit={create.onSubmit}>
+          <Field id="ug-name" label="New local user group" error={create.error}>
             <input id="ug-name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
           </Field>
-          <button type="submit" className="primary">
+          <button type="submit" className="primary" disabled={create.busy}>
             Create user group
           </button>
         </form>
@@ -73,35 +67,22 @@ function MappingDialog({ group, onClose, onSaved }: { group: UserGroup; onClose(
   const subtree = useSubtree();
   const [target, setTarget] = useState(group.organization_group_id ?? '');
   const [rank, setRank] = useState(group.rank ?? 100);
-  const [error, setError] = useState<string>();
-  const submit = async (e: React.FormEvent) => {
-    e.preventDefault();
-    try {
-      await unwrap(api.PUT('/api/v1/user-groups/{id}/mapping', { params: { path: { id: group.id } }, body: { organizationGroupId: target || null, rank } }));
-      onSaved();
-      onClose();
-    } catch (err) {
-      setError(messageOf(err));
-    }
-  };
+  const form = useFormSubmit(async () => {
+    await unwrap(api.PUT('/api/v1/user-groups/{id}/mapping', { params: { path: { id: group.id } }, body: { organizationGroupId: target || null, rank } }));
+    onSaved();
+    onClose();
+  });
   return (
     <Modal title={`Mapping of ${group.name}`} onClose={onClose}>
-      <form onSubmit={(e) => void submit(e)}>
-        <ErrorBanner error={error} />
+      <form onSubmit={form.onSubmit}>
+        <ErrorBanner error={form.error} />
         <Field id="map-group" label="Enrolls into" hint="Its members' devices enroll into this organization group.">
           <GroupSelect id="map-group" value={target} onChange={setTarget} groups={subtree} empty="Not mapped (default group of each user)" />
         </Field>
         <Field id="map-rank" label="Rank" hint="0 to 10000; when a user is in several mapped groups, the lowest rank wins.">
           <input id="map-rank" type="number" min={0} max={10000} value={rank} onChange={(e) => setRank(Number(e.target.value))} disabled={!target} />
         </Field>
-        <div className="dialog-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary">
-            Save mapping
-          </button>
-        </div>
+        <FormActions label="Save mapping" busy={form.busy} onCancel={onClose} />
       </form>
     </Modal>
   );

@@ -5,6 +5,7 @@
 import { useState } from 'react';
 import { api, messageOf, unwrap, type paths } from '../../api/client';
 import { ConfirmDialog, Modal } from '../../components/confirm';
+import { FormActions, useFormSubmit } from '../../components/form-submit';
 import { DataTable } from '../../components/data-table';
 import { Badge, EmptyState, ErrorBanner, Field, Spinner, When } from '../../components/ui';
 import { useLoad } from '../../components/use-load';
@@ -125,26 +126,18 @@ export function UsersTab() {
 function CreateUser({ onClose, onCreated }: { onClose(): void; onCreated(): void }) {
   const subtree = useSubtree();
   const [form, setForm] = useState({ username: '', displayName: '', email: '', password: '', pin: '', defaultGroupId: subtree[0]!.id });
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
   const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm({ ...form, [k]: e.target.value });
-  const submit = async (e: React.FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    try {
-      await unwrap(api.POST('/api/v1/users', { body: { username: form.username, password: form.password, defaultGroupId: form.defaultGroupId, displayName: form.displayName || undefined, email: form.email || undefined, pin: form.pin || undefined } }));
-      onCreated();
-      onClose();
-    } catch (err) {
-      setError(messageOf(err));
-      setBusy(false);
-    }
-  };
+  const submit = useFormSubmit(async () => {
+    await unwrap(api.POST('/api/v1/users', { body: { username: form.username, password: form.password, defaultGroupId: form.defaultGroupId, displayName: form.displayName || undefined, email: form.email || undefined, pin: form.pin || undefined } }));
+    onCreated();
+    onClose();
+  });
+  const error = submit.error;
   const about = (word: string) => (error && error.toLowerCase().includes(word) ? error : undefined);
   const shown = about('user name') ?? about('password') ?? about('pin');
   return (
     <Modal title="New local user" onClose={onClose}>
-      <form onSubmit={(e) => void submit(e)}>
+      <form onSubmit={submit.onSubmit}>
         {!shown && <ErrorBanner error={error} />}
         <Field id="u-name" label="User name" error={about('user name')}>
           <input id="u-name" value={form.username} onChange={set('username')} required autoFocus autoComplete="off" />
@@ -164,14 +157,7 @@ function CreateUser({ onClose, onCreated }: { onClose(): void; onCreated(): void
         <Field id="u-group" label="Default enrollment group" hint="Where the user's devices enroll unless a user-group mapping says otherwise.">
           <GroupSelect id="u-group" value={form.defaultGroupId} onChange={(v) => setForm({ ...form, defaultGroupId: v })} groups={subtree} />
         </Field>
-        <div className="dialog-actions">
-          <button type="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={busy}>
-            {busy ? 'Creating…' : 'Create user'}
-          </button>
-        </div>
+        <FormActions label="Create user" busyLabel="Creating…" busy={submit.busy} onCancel={onClose} />
       </form>
     </Modal>
   );
