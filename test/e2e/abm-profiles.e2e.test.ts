@@ -109,7 +109,10 @@ describe.skipIf(skipWithoutBrowser)('ABM servers and enrollment profiles (browse
     await page.getByRole('tab', { name: /iPhone & iPad/ }).click();
     await page.getByRole('checkbox', { name: /^Siri / }).check();
     await page.getByRole('checkbox', { name: /^AppleID / }).check();
-    await page.getByRole('tab', { name: /^Mac/ }).click();
+    // The platform tabs work from the keyboard too.
+    await page.getByRole('tab', { name: /iPhone & iPad/ }).press('ArrowRight');
+    await expect.poll(() => page.getByRole('tab', { name: /^Mac/ }).getAttribute('aria-selected')).toBe('true');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('skip-tab-macOS');
     await page.getByRole('checkbox', { name: /^FileVault / }).check();
     expect(await page.getByText('3 panes skipped: Siri, AppleID, FileVault.').count()).toBe(1);
     await button(page, 'Create profile').click();

@@ -143,6 +143,14 @@ export function ProfileEditor({ params }: { params: Record<string, string> }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [id, serverId]);
 
+  // Leaving the page (reload, closing the tab) with unsaved edits asks first.
+  useEffect(() => {
+    if (!dirty) return;
+    const warn = (e: BeforeUnloadEvent) => e.preventDefault();
+    window.addEventListener('beforeunload', warn);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, [dirty]);
+
   const errors = useMemo(() => new Map(problems.map((p) => [p.path, p.message])), [problems]);
   const ctx: FormCtx | undefined = draft && {
     draft: draft.settings,

@@ -71,11 +71,11 @@ export function SkipKeyPicker({
           ))}
         </ul>
       )}
-      <div className="tabs" role="tablist" aria-label="Platforms">
+      <div className="tabs" role="tablist" aria-label="Platforms" onKeyDown={(e) => arrowKeys(e, tabs.map((t) => t.platform), tab, setTab)}>
         {tabs.map((t) => {
           const n = keysOf(t.platform).filter((k) => chosen.has(k.key)).length;
           return (
-            <button key={t.platform} type="button" role="tab" id={`skip-tab-${t.platform}`} aria-selected={tab === t.platform} aria-controls="skip-panel" onClick={() => setTab(t.platform)}>
+            <button key={t.platform} type="button" role="tab" id={`skip-tab-${t.platform}`} tabIndex={tab === t.platform ? 0 : -1} aria-selected={tab === t.platform} aria-controls="skip-panel" onClick={() => setTab(t.platform)}>
               {t.label} <span className="muted">({n}/{keysOf(t.platform).length})</span>
               {!t.targets.some((x) => platforms.includes(x)) && <span className="muted"> · not targeted</span>}
             </button>
@@ -142,6 +142,16 @@ export function SkipKeyPicker({
       </div>
     </div>
   );
+}
+
+/** Left/right arrows move between tabs (the tab list is one stop for Tab, as WAI-ARIA tabs are). */
+function arrowKeys<T extends string>(e: React.KeyboardEvent, order: T[], current: T, choose: (t: T) => void) {
+  const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
+  if (!step) return;
+  e.preventDefault();
+  const next = order[(order.indexOf(current) + step + order.length) % order.length]!;
+  choose(next);
+  document.getElementById(`skip-tab-${next}`)?.focus();
 }
 
 function SkipKeyRow({ k, platform, checked, readOnly, onToggle }: { k: SkipKey; platform: KeyPlatform; checked: boolean; readOnly: boolean; onToggle(on: boolean): void }) {
