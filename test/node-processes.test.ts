@@ -28,7 +28,9 @@ import { startRoundRobinProxy, type RoundRobinProxy } from './support/round-robi
 import { buildServer, startNodeProcess, type LogLine, type NodeProcess } from './support/node-process.js';
 import { until } from './support/server.js';
 
-const LEASE_MS = 4000;
+const LEASE_MS = 5000;
+/** what a node logs when another took over its run after its lease lapsed */
+const LOST = 'job run taken over by another node before it finished (lease lost)';
 const FLEET = 240; // twelve pages of 20, each answered 300 ms late: a sync long enough to kill a node in
 const PASSWORD = 'alice has a long passphrase';
 
@@ -315,7 +317,7 @@ describe.skipIf(skipUnlessAvailable('postgres'))('node processes on one PostgreS
     // Long enough for every node to have ticked its per-minute and per-15-seconds jobs.
     await new Promise((r) => setTimeout(r, 2000));
     const runs = started
-      .flatMap((n) => n.log.filter((l) => l.msg === 'job run started' || l.msg === 'job run finished').map((l) => ({ ...l, node: n.nodeId }) as LogLine & { node: string }))
+      .flatMap((n) => n.log.filter((l) => l.msg === 'job run started' || l.msg === 'job run finished' || l.msg === LOST).map((l) => ({ ...l, node: n.nodeId }) as LogLine & { node: string }))
       .sort((a, b) => Number(a.time) - Number(b.time));
     const byDue = new Map<string, Array<LogLine & { node: string }>>();
     for (const r of runs) {
@@ -332,9 +334,11 @@ describe.skipIf(skipUnlessAvailable('postgres'))('node processes on one PostgreS
     for (const [key, lines] of byDue) {
       const finished = lines.filter((l) => l.msg === 'job run finished');
       const starts = lines.filter((l) => l.msg === 'job run started');
-      // … each due time finished at most once, and started again only after its node was killed.
+      // … each due time finished at most once, and started again only after its node was killed
+      // (or, on a machine too busy to renew a lease in time, lost it: that run then did not finish).
       expect(finished.length, key).toBeLessThanOrEqual(1);
-      for (const s of starts.slice(0, -1)) expect(killed.has(s.node), key).toBe(true);
+      const lost = new Set(lines.filter((l) => l.msg === LOST).map((l) => l.node));
+      for (const s of starts.slice(0, -1)) expect(killed.has(s.node) || lost.has(s.node), key).toBe(true);
       if (finished[0]) expect(finished[0].node, key).toBe(starts.at(-1)!.node);
     }
     // The durable record agrees with what the nodes did.
