@@ -227,6 +227,26 @@ describe.skipIf(skipWithoutBrowser)('organization, audit log and settings (brows
     expectNoConsoleErrors(s);
   });
 
+  it('tells an admin scoped to a branch that the push certificate and CA are installation-wide', async () => {
+    const lyon = (await s.pomona.api('/api/v1/organization-groups')).json.items.find((g: { groupId: string }) => g.groupId === 'LYON');
+    expect((await s.pomona.api('/api/v1/admins', { body: { username: 'lea', password: 'a long enough branch password', role: 'administrator', scope: lyon.id } })).status).toBe(201);
+    const page = await s.signInAs('lea', 'a long enough branch password');
+    page.setDefaultTimeout(8_000);
+    await page.goto('/settings');
+    await page.getByText('only admins scoped at the top group manage them').waitFor();
+    expect(await page.getByRole('region', { name: 'Push certificate (APNs)' }).count()).toBe(0);
+    await page.getByRole('region', { name: 'Open alerts' }).getByText('No open alerts').waitFor();
+    await s.screenshot('settings-branch-admin', page);
+    // Her organization page starts at her branch, which she cannot move or delete herself.
+    await page.goto('/organization');
+    await page.getByRole('heading', { name: 'Lyon', exact: true }).waitFor();
+    expect(await page.getByRole('button', { name: 'Add child group' }).isVisible()).toBe(true);
+    for (const name of ['Move', 'Delete']) expect(await page.getByRole('button', { name }).count(), name).toBe(0);
+    expect(await tree(page).getByRole('button').allTextContents()).toEqual(['Lyon LYON']);
+    await page.close();
+    expectNoConsoleErrors(s);
+  });
+
   it('shows a read-only admin no write actions on these pages', async () => {
     const page = await s.signInAs(READER.username, READER.password);
     page.setDefaultTimeout(8_000);

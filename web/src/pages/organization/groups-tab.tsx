@@ -26,7 +26,8 @@ export function GroupsTab() {
     await session.reloadGroups();
     if (select) setQuery({ group: select });
   };
-  const isTop = selected.parentId === null || selected.id === session.scopeGroupId;
+  // The top of what the switcher shows is moved or deleted from above it (the request is scoped to it).
+  const isTop = selected.id === subtree[0]!.id;
   const children = subtree.filter((g) => g.parentId === selected.id);
 
   return (
