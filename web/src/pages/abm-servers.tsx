@@ -323,7 +323,7 @@ function ServerPanel({ server: s, reload, onDialog, onNotice }: { server: Row; r
           <dt>Next sync</dt>
           <dd>{s.sync.nextSyncAt ? <When at={s.sync.nextSyncAt} /> : '—'} <span className="muted">(every {s.syncIntervalMinutes} min)</span></dd>
           <dt>Device list</dt>
-          <dd>{s.sync.fetchComplete ? 'complete' : noToken ? '—' : 'first fetch not finished'}</dd>
+          <dd>{s.sync.fetchComplete ? 'complete' : noToken ? '—' : 'not fully fetched yet'}</dd>
           <dt>DEP service</dt>
           <dd className="mono">{s.baseUrl}</dd>
         </dl>
