@@ -3,7 +3,7 @@
  * optionally for one platform, one user, a number of uses, and with that user's password as a
  * second factor. The code is shown once, at creation; the list shows only its prefix and status.
  */
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, messageOf, unwrap, type paths } from '../../api/client';
 import { ConfirmDialog, Modal } from '../../components/confirm';
 import { FormActions, useFormSubmit } from '../../components/form-submit';
@@ -27,6 +27,7 @@ export function RegistrationTokensTab() {
   const [revoking, setRevoking] = useState<Token | null>(null);
   const canOperate = can('operate');
   const items = loaded.data?.items;
+  const userNames = useUserNames(items?.map((t) => t.userId));
   return (
     <>
       <div className="toolbar">
@@ -41,7 +42,11 @@ export function RegistrationTokensTab() {
         <SecretOnce label="Registration token" secret={created.token}>
           <p className="muted">
             Enrolls into {groupLabel(groups, created.view.groupId)}
-            {created.view.platform ? `, ${created.view.platform} only` : ''}; expires <When at={created.view.expiresAt} />. Give it to the user with the enrollment address.
+            {created.view.platform ? `, ${created.view.platform} only` : ''}; expires <When at={created.view.expiresAt} />. The user types it when signing in to enroll, e.g. at{' '}
+            <code>
+              {window.location.origin}/enroll/web?group={groups.find((g) => g.id === created.view.groupId)?.groupId ?? ''}
+            </code>
+            .
           </p>
         </SecretOnce>
       )}
@@ -57,6 +62,7 @@ export function RegistrationTokensTab() {
             { key: 'prefix', header: 'Token', render: (t) => <code>{t.prefix}…</code> },
             { key: 'group', header: 'Group', render: (t) => groupLabel(groups, t.groupId) },
             { key: 'platform', header: 'Platform', render: (t) => t.platform ?? 'Any' },
+            { key: 'user', header: 'User', render: (t) => (t.userId ? (userNames[t.userId] ?? '…') : <span className="muted">Anyone</span>) },
             { key: 'factor', header: 'Sign-in', render: (t) => (t.twoFactor ? 'Token + password' : 'Token only') },
             { key: 'uses', header: 'Uses', className: 'num', render: (t) => `${t.uses}${t.maxUses === null ? '' : ` / ${t.maxUses}`}` },
             { key: 'expires', header: 'Expires', render: (t) => <When at={t.expiresAt} /> },
@@ -169,4 +175,18 @@ function CreateToken({ onClose, onCreated }: { onClose(): void; onCreated(token:
       </form>
     </Modal>
   );
+}
+
+/** The user names of the users tokens are bound to (the list carries only their ids). */
+function useUserNames(ids: (string | null)[] | undefined): Record<string, string> {
+  const [names, setNames] = useState<Record<string, string>>({});
+  const missing = [...new Set(ids ?? [])].filter((id): id is string => id !== null && !(id in names));
+  const key = missing.join(',');
+  useEffect(() => {
+    if (!key) return;
+    void Promise.all(key.split(',').map((id) => unwrap(api.GET('/api/v1/users/{id}', { params: { path: { id } } })).then((u) => [id, u.username] as const, () => [id, 'unknown user'] as const))).then((pairs) =>
+      setNames((n) => ({ ...n, ...Object.fromEntries(pairs) })),
+    );
+  }, [key]);
+  return names;
 }
