@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestPushCertificate } from '../../src/apple/push-certificate.js';
 import { expectNoConsoleErrors, skipWithoutBrowser, startConsole, type ConsoleSession } from './support/console.js';
 
 const READER = { username: 'rita', password: 'a long enough reader password' };
@@ -198,6 +199,28 @@ describe.skipIf(skipWithoutBrowser)('organization, audit log and settings (brows
     await s.screenshot('settings-renewal-steps');
     await page.keyboard.press('Escape');
     await s.screenshot('settings');
+
+    // Renewing: a newer certificate for the same topic is taken at once.
+    const renewed = await createTestPushCertificate({ topic, days: 400 });
+    await push.getByRole('button', { name: 'Upload new certificate' }).click();
+    const upload = page.getByRole('dialog', { name: 'Upload a push certificate' });
+    await upload.getByLabel('Certificate (PEM)').setInputFiles({ name: 'push.pem', mimeType: 'application/x-pem-file', buffer: Buffer.from(renewed.certPem) });
+    await upload.getByLabel('Private key (PEM)').setInputFiles({ name: 'push.key', mimeType: 'application/x-pem-file', buffer: Buffer.from(renewed.keyPem) });
+    await upload.getByRole('button', { name: 'Upload' }).click();
+    await upload.getByText('Pomona now pushes with the certificate').waitFor();
+    await upload.getByRole('button', { name: 'Done' }).click();
+    await expect.poll(() => push.textContent()).toContain('expires in 400 days');
+    // Another topic would strand every enrolled device: asked, with that said.
+    const other = await createTestPushCertificate();
+    await push.getByRole('button', { name: 'Upload new certificate' }).click();
+    await upload.getByLabel('Certificate (PEM)').setInputFiles({ name: 'other.pem', mimeType: 'application/x-pem-file', buffer: Buffer.from(other.certPem + other.keyPem) });
+    await upload.getByRole('button', { name: 'Upload' }).click();
+    const replace = page.getByRole('dialog', { name: 'Replace the push topic?' });
+    await expect.poll(() => replace.textContent()).toContain('none of the enrolled devices can be reached until it enrolls again');
+    await s.screenshot('settings-topic-change');
+    await replace.getByRole('button', { name: 'Cancel' }).click();
+    await upload.getByRole('button', { name: 'Cancel' }).click();
+    expect((await s.pomona.api('/api/v1/push-certificate')).json.topic).toBe(topic);
 
     // On a sub-group the page still shows the installation's certificate, and says so.
     await page.getByTestId('group-switcher').selectOption({ label: '\u00a0\u00a0Lyon (LYON)' });

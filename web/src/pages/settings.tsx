@@ -105,7 +105,7 @@ function PushCertificate() {
         )}
       </div>
       {steps && <RenewalSteps onClose={() => setSteps(false)} />}
-      {uploading && <UploadPushCertificate current={cert ?? undefined} onClose={() => setUploading(false)} onUploaded={() => void loaded.reload()} />}
+      {uploading && <UploadPushCertificate onClose={() => setUploading(false)} onUploaded={() => void loaded.reload()} />}
     </section>
   );
 }
@@ -137,7 +137,7 @@ async function readBase64(f: File): Promise<string> {
   return btoa(s);
 }
 
-function UploadPushCertificate({ current, onClose, onUploaded }: { current?: { topic: string }; onClose(): void; onUploaded(): void }) {
+function UploadPushCertificate({ onClose, onUploaded }: { onClose(): void; onUploaded(): void }) {
   const [format, setFormat] = useState<'pem' | 'p12'>('pem');
   const [cert, setCert] = useState<File>();
   const [key, setKey] = useState<File>();
@@ -212,7 +212,7 @@ function UploadPushCertificate({ current, onClose, onUploaded }: { current?: { t
         <ConfirmDialog title="Replace the push topic?" confirmLabel="Replace anyway" onClose={() => setTopicChange(undefined)} onConfirm={() => upload(true)}>
           <p>{topicChange}</p>
           <p>
-            This certificate has a different topic than the current one{current ? <> (<code>{current.topic}</code>)</> : null}. Every enrolled device listens only to the old topic: after replacing, <strong>none of them can be reached until it enrolls again</strong>. If you meant to renew, use <em>Renew</em> at Apple's portal instead.
+            <strong>After replacing, none of the enrolled devices can be reached until it enrolls again.</strong>
           </p>
         </ConfirmDialog>
       )}
