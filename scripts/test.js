@@ -2,6 +2,9 @@
 // `npm test`: runs vitest (extra arguments pass through, e.g. file filters) against SQLite and,
 // when possible, a throwaway PostgreSQL 15 cluster, then prints one closing line
 // `N passed, N failed, N skipped` — the line CI reads (vitest's own summary is not one it knows).
+// Then a second, small vitest run (test/final/) checks the whole run's logs: every Pomona logger
+// in the tests copied its lines into a run directory (POMONA_TEST_RUN_DIR) where test support also
+// recorded every secret the tests created, and no log may hold one. Its results count in the line.
 import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -116,7 +119,7 @@ function killPostmaster(data) {
   } catch {}
 }
 
-function summarize(vitestCode) {
+function summarize(resultsFile, vitestCode) {
   let report;
   try {
     report = JSON.parse(readFileSync(resultsFile, 'utf8'));
@@ -143,7 +146,16 @@ const env = { ...process.env };
 let pg = null;
 let child = null;
 
-const cleanup = () => pg?.stop();
+// Logs and recorded secrets of this run (test/support/test-run.ts, src/http/log.ts).
+const runDir = mkdtempSync(join(tmpdir(), 'pomona-test-run-'));
+env.POMONA_TEST_RUN_DIR = runDir;
+const finalResultsFile = join(runDir, 'final-results.json');
+let keepRunDir = false;
+
+const cleanup = () => {
+  pg?.stop();
+  if (!keepRunDir) rmSync(runDir, { recursive: true, force: true });
+};
 process.on('exit', cleanup);
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
   process.on(signal, () => {
@@ -178,22 +190,39 @@ if (env.TEST_DATABASE_URL) {
 // test processes each find it stale and rebuild at the same time.
 await build();
 
-rmSync(resultsFile, { force: true });
 const vitest = join(root, 'node_modules', '.bin', 'vitest');
-const code = await new Promise((done) => {
-  child = spawn(vitest, ['run', '--reporter=default', '--reporter=json', `--outputFile=${resultsFile}`, ...args], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  child.on('error', (err) => {
-    console.log(`could not start vitest: ${err.message}`);
-    done(1);
-  });
-  child.on('exit', (c, signal) => done(c ?? (signal ? 1 : 0)));
-});
 
+/** One vitest run with the JSON reporter into `outputFile`; resolves to its exit code. */
+function runVitest(outputFile, vitestArgs) {
+  rmSync(outputFile, { force: true });
+  return new Promise((done) => {
+    child = spawn(vitest, ['run', '--reporter=default', '--reporter=json', `--outputFile=${outputFile}`, ...vitestArgs], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    child.on('error', (err) => {
+      console.log(`could not start vitest: ${err.message}`);
+      done(1);
+    });
+    child.on('exit', (c, signal) => done(c ?? (signal ? 1 : 0)));
+  });
+}
+
+const code = await runVitest(resultsFile, args);
+const main = summarize(resultsFile, code);
+// The PostgreSQL cluster is not needed for the logs check.
+pg?.stop();
+console.log(`\nwhole-run checks (test/final/): the logs of the run above, in ${runDir}`);
+const finalCode = await runVitest(finalResultsFile, ['--config', 'test/final/vitest.config.ts']);
+const final = summarize(finalResultsFile, finalCode);
+if (final.failed > 0) {
+  keepRunDir = true;
+  console.log(`kept ${runDir} (logs/, secrets/) for a look`);
+}
 cleanup();
-const { passed, failed, skipped } = summarize(code);
+const passed = main.passed + final.passed;
+const failed = main.failed + final.failed;
+const skipped = main.skipped + final.skipped;
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(failed > 0 || code !== 0 ? 1 : 0);
+process.exit(failed > 0 || code !== 0 || finalCode !== 0 ? 1 : 0);

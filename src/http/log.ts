@@ -5,6 +5,7 @@
  * AsyncLocalStorage (services stay free of HTTP) — and secrets redacted before anything is written.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pino, { type DestinationStream, type Logger } from 'pino';
 
@@ -79,18 +80,24 @@ export function bindRequestIds(app: FastifyInstance): void {
   });
 }
 
+/** Fastify's logger options: request lines with headers and query values censored. */
+export function requestLogOptions(level: string, stream: DestinationStream) {
+  return { ...withTestRunCapture(level, stream), redact: { paths: REDACTED_PATHS, censor: CENSOR }, serializers };
+}
+
 /** The process logger services get: JSON lines, secrets redacted, the current request's id when there is one. */
 export function createLogger(o: { level: string; stream?: DestinationStream }): Logger {
+  const { level, stream } = withTestRunCapture(o.level, o.stream ?? stdoutLog());
   return pino(
     {
-      level: o.level,
+      level,
       redact: { paths: SERVICE_REDACTED_PATHS, censor: CENSOR },
       mixin: () => {
         const scope = requestScope.getStore();
         return scope ? { reqId: scope.reqId } : {};
       },
     },
-    o.stream ?? stdoutLog(),
+    stream,
   );
 }
 
@@ -101,4 +108,30 @@ export function createLogger(o: { level: string; stream?: DestinationStream }): 
  */
 export function stdoutLog(): DestinationStream {
   return pino.destination({ dest: 1, sync: true });
+}
+
+/**
+ * Test runs only. `npm test` (scripts/test.js) sets POMONA_TEST_RUN_DIR; every logger of every
+ * Pomona process the tests start (in the test workers and in child processes, which inherit it)
+ * then also writes every line, at trace level whatever its own level, to this process's file
+ * under `logs/` there, and the run's final check greps all of them for every secret the tests
+ * created. Trace, because a secret logged only at debug or trace leaks as soon as an admin
+ * turns the level up. Unset, as outside that runner, loggers are exactly as configured.
+ */
+export function withTestRunCapture(level: string, stream: DestinationStream): { level: string; stream: DestinationStream } {
+  const capture = testRunCapture();
+  if (!capture) return { level, stream };
+  const streams: pino.StreamEntry[] = [{ level: 'trace', stream: capture }];
+  if (level !== 'silent') streams.push({ level: level as pino.Level, stream });
+  return { level: 'trace', stream: pino.multistream(streams) };
+}
+
+let capture: DestinationStream | null | undefined;
+
+function testRunCapture(): DestinationStream | null {
+  if (capture === undefined) {
+    const dir = process.env.POMONA_TEST_RUN_DIR;
+    capture = dir ? pino.destination({ dest: join(dir, 'logs', `${process.pid}.log`), mkdir: true, sync: true }) : null;
+  }
+  return capture;
 }

@@ -10,7 +10,7 @@ import type { DestinationStream } from 'pino';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Config } from '../config.js';
-import { REDACTED_PATHS, bindRequestIds, serializers, stdoutLog } from './log.js';
+import { bindRequestIds, requestLogOptions, stdoutLog } from './log.js';
 
 /**
  * One access-log line per request ("request completed", with the request's method, URL and
@@ -38,7 +38,7 @@ export async function buildServer(config: Pick<Config, 'tls' | 'bodyLimit' | 'lo
   const app = Fastify({
     ...(https ? { https } : {}),
     bodyLimit: config.bodyLimit,
-    logger: opts.logger ?? { level: config.logLevel, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, serializers, stream: opts.logStream ?? stdoutLog() },
+    logger: opts.logger ?? requestLogOptions(config.logLevel, opts.logStream ?? stdoutLog()),
     logController: new OneLineRequestLog(),
     trustProxy: false,
     requestIdHeader: 'x-request-id',

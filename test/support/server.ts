@@ -3,7 +3,8 @@
  * a fresh PostgreSQL database), data directory, APNs simulator with a test push
  * certificate, and an administrator API token. Simulated devices are woken by pushes.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +16,7 @@ import { startApnsSimulator, type ApnsSimulator } from '../../src/sim/apns.js';
 import type { SimulatedDevice } from '../../src/sim/device.js';
 import { createTestDatabaseUrl, type TestDbKind } from './db.js';
 import { freePort } from '../../src/sim/free-port.js';
+import { recordSecret, testRunDir } from './test-run.js';
 
 export interface TestServer {
   url: string;
@@ -51,7 +53,17 @@ export async function startTestServer(kind: TestDbKind, extra: Record<string, un
     },
   });
   const ctx = await openContext(config, { logStream: opts.logStream });
-  const app = await buildApp(ctx, opts.logStream ? { logStream: opts.logStream } : { logger: false });
+  // In a run of scripts/test.js request lines are logged too, into the run's capture (src/http/log.ts).
+  const logStream = opts.logStream ?? (testRunDir() ? nowhere() : undefined);
+  const app = await buildApp(ctx, logStream ? { logStream } : { logger: false });
+  if (testRunDir()) {
+    // The secrets a server is configured with (those it creates are recorded where they are made: ./secret-recorders.ts).
+    recordSecret('secret box key', config.secretKey ?? readFileSync(join(dataDir, 'secret.key'), 'utf8').trim());
+    recordSecret('metrics bearer token', config.metrics.token);
+    recordSecret('alert webhook secret', config.alerts.webhook?.secret);
+    recordSecret('SMTP password', config.alerts.smtp?.pass);
+    recordSecret('static SCEP challenge', config.scep.staticChallenge);
+  }
   await app.listen({ host: '127.0.0.1', port });
   await ctx.pushcerts.import({ certPem: push.certPem, keyPem: push.keyPem });
   const { secret: token } = await ctx.tokens.create({ name: 'test', role: 'administrator' });
@@ -104,6 +116,9 @@ export async function startTestServer(kind: TestDbKind, extra: Record<string, un
   };
   return server;
 }
+
+/** A stream for a logger whose lines only the test run's capture keeps. */
+const nowhere = () => new Writable({ write: (_c, _e, done) => done() });
 
 /** Polls `fn` until it returns something other than undefined (10 s at most). */
 export async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
