@@ -2,14 +2,14 @@
  * The Devices pages and the enrollment status page in a real browser, with a simulated iPhone
  * enrolled through the real profile and answering its pushes: found in the list, opened, sent a
  * command from the form whose answer arrives, pushed, moved to another group, assigned to a user,
- * retired; a Mac's managed administrator password revealed (audited) and rotated; the
+ * retired; another released from Setup Assistant; a Mac's managed administrator password revealed (audited) and rotated; the
  * enrollment status counts devices and an abandoned enrollment attempt; a read-only admin sees
  * none of the actions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulatedDevice } from '../../src/sim/device.js';
 import { insertGroup } from '../support/fleet.js';
-import { abandonedAttempt, enrolledDevice, managedAdminAccount } from './support/devices-fixture.js';
+import { abandonedAttempt, attachedProfile, enrolledDevice, managedAdminAccount } from './support/devices-fixture.js';
 import { ADMIN, expectNoConsoleErrors, skipWithoutBrowser, startConsole, type ConsoleSession } from './support/console.js';
 
 describe.skipIf(skipWithoutBrowser)('devices (browser)', () => {
@@ -93,7 +93,7 @@ describe.skipIf(skipWithoutBrowser)('devices (browser)', () => {
     await dialog.getByRole('button', { name: 'Move device' }).click();
     await expect.poll(() => page.getByRole('status').first().textContent()).toBe('Moved to Lyon.');
     expect((await s.pomona.api(`/api/v1/devices/${deviceId}`)).json.device.organizationGroupId).toBe('lyon');
-    expect(await page.getByRole('region', { name: 'Enrollment' }).textContent()).toContain('Lyon');
+    await expect.poll(() => page.getByRole('region', { name: 'Enrollment' }).textContent()).toContain('Global › Lyon');
     expectNoConsoleErrors(s);
   });
 
@@ -197,6 +197,30 @@ describe.skipIf(skipWithoutBrowser)('devices (browser)', () => {
     expect(await page.getByRole('button', { name: /Result of DeviceInformation/ }).count()).toBe(1);
     await s.screenshot('device-detail-read-only', page);
     await page.close();
+    expectNoConsoleErrors(s);
+  });
+
+  it('releases a device waiting in Setup Assistant after saying what will happen', async () => {
+    // A profile attached to the group makes the setup plan wait for the device's answer; the
+    // device sleeps through its enrollment's push, so its plan is still running when the admin acts.
+    await attachedProfile(s.pomona, 'global');
+    const waiting = await enrolledDevice(s.pomona, { platform: 'iOS', serialNumber: 'E2EWAIT00001', awaitingConfiguration: true, asleep: true });
+    const { page } = s;
+    await page.goto(`/devices/${waiting.udid}`);
+    await expect.poll(() => page.getByRole('region', { name: 'Enrollment' }).textContent()).toContain('In Setup Assistant');
+    await expect.poll(() => page.getByRole('region', { name: /Setup plan/ }).textContent()).toContain('running');
+    s.pomona.wake(waiting);
+    await page.getByRole('button', { name: 'Release from Setup Assistant…' }).click();
+    const confirm = page.getByRole('dialog', { name: /Release .* from Setup Assistant/ });
+    expect(await confirm.textContent()).toContain('sends DeviceConfigured');
+    await confirm.getByRole('button', { name: 'Release now' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toContain('Released');
+    const commands = page.getByRole('region', { name: 'Commands' });
+    await expect.poll(() => commands.getByRole('row').filter({ hasText: 'DeviceConfigured' }).textContent(), { timeout: 15_000 }).toContain('Done');
+    expect(waiting.setupAssistant.awaiting).toBe(false);
+    // the plan is read again when the answer arrives
+    await expect.poll(() => page.getByRole('region', { name: /Setup plan/ }).textContent()).toContain('2 of 2 steps done · manual');
+    await s.screenshot('device-released');
     expectNoConsoleErrors(s);
   });
 

@@ -5,17 +5,31 @@
  * (staging records past their time).
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { ManagedAdminStore } from '../../../src/mdm/managed-admin-store.js';
 import { SimulatedDevice, type SimulatedDeviceOptions } from '../../../src/sim/device.js';
 import type { PendingMode } from '../../../src/enroll/pending-enrollment-service.js';
 import type { TestServer } from '../../support/server.js';
 
-/** A device enrolled with the test server's profile that connects whenever it is pushed. */
-export async function enrolledDevice(pomona: TestServer, opts: SimulatedDeviceOptions = {}): Promise<SimulatedDevice> {
+/**
+ * A device enrolled with the test server's profile that connects whenever it is pushed (with
+ * `asleep`, only once the test calls `pomona.wake(device)`: what Pomona queues at enrollment waits).
+ */
+export async function enrolledDevice(pomona: TestServer, opts: SimulatedDeviceOptions & { asleep?: boolean } = {}): Promise<SimulatedDevice> {
   const device = new SimulatedDevice(opts);
   await device.enroll(await pomona.profile({ unsigned: opts.platform === 'macOS' }));
-  pomona.wake(device);
+  if (!opts.asleep) pomona.wake(device);
   return device;
+}
+
+/** A configuration profile of the library attached to a group: a step of every setup plan there. */
+export async function attachedProfile(pomona: TestServer, groupId: string): Promise<string> {
+  const payload = readFileSync(new URL('../../fixtures/apple/mdm-samples/profiles/test.mobileconfig', import.meta.url)).toString('base64');
+  const created = await pomona.api('/api/v1/configuration-profiles', { body: { payload } });
+  if (created.status !== 201) throw new Error(`could not add the profile: ${JSON.stringify(created.json)}`);
+  const attached = await pomona.api(`/api/v1/configuration-profiles/${created.json.id}/attachments`, { body: { organizationGroupId: groupId } });
+  if (attached.status !== 201) throw new Error(`could not attach the profile: ${JSON.stringify(attached.json)}`);
+  return created.json.id as string;
 }
 
 /**

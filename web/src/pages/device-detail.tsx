@@ -4,7 +4,7 @@
  * it — push it now, send a command, release it from Setup Assistant, move it to another group,
  * hand it to a user, retire it. Actions the admin's role may not take are not shown.
  */
-import { useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { api, messageOf, unwrap, type paths } from '../api/client';
 import { ConfirmDialog, Modal } from '../components/confirm';
 import { DataTable, type Column } from '../components/data-table';
@@ -48,6 +48,13 @@ export function DeviceDetail({ params }: { params: Record<string, string> }) {
   const [dialog, setDialog] = useState<Dialog>(null);
   const [notice, setNotice] = useState<{ tone: 'success' | 'error' | 'info'; text: ReactNode }>();
   const [pushing, setPushing] = useState(false);
+  // An answer can change the device (DeviceInformation, DeviceConfigured…): read it again when one arrives.
+  const pending = commands.data?.filter((c) => c.status === 'Pending').length ?? 0;
+  const pendingBefore = useRef(pending);
+  useEffect(() => {
+    if (pending < pendingBefore.current) void detail.reload();
+    pendingBefore.current = pending;
+  }, [pending]); // eslint-disable-line react-hooks/exhaustive-deps
 
   if (detail.error) {
     const gone = detail.error && !detail.data;
@@ -70,9 +77,10 @@ export function DeviceDetail({ params }: { params: Record<string, string> }) {
   const canOperate = session.can('operate');
   const managed = device.lifecycleState === 'enrolling' || device.lifecycleState === 'enrolled';
   const lifecycle = LIFECYCLE[device.lifecycleState] ?? { label: device.lifecycleState, tone: 'neutral' as const };
+  // The notice shows with the device as it now is.
   const done = async (text: ReactNode) => {
-    setNotice({ tone: 'success', text });
     await detail.reload();
+    setNotice({ tone: 'success', text });
   };
 
   const pushNow = async () => {
@@ -148,7 +156,7 @@ export function DeviceDetail({ params }: { params: Record<string, string> }) {
         </div>
         <EnrollmentFacts detail={detail.data} channel={channel} />
       </div>
-      <SetupPlan deviceId={device.id} awaiting={!!channel?.awaitingConfiguration} />
+      <SetupPlan deviceId={device.id} detail={detail.data} />
       <DeviceCommands commands={commands} onMore={commands.data && commands.data.length >= commandsLimit ? () => setCommandsLimit(commandsLimit + COMMANDS_PAGE) : undefined} />
       {enrollments.length > 1 && <Channels enrollments={enrollments} />}
 
@@ -289,13 +297,13 @@ function Fact({ term, children }: { term: string; children: ReactNode }) {
   );
 }
 
-/** The await-configuration plan of an ADE device, when it has one. */
-function SetupPlan({ deviceId, awaiting }: { deviceId: string; awaiting: boolean }) {
+/** The await-configuration plan of the device, when it has one; read again with the device. */
+function SetupPlan({ deviceId, detail }: { deviceId: string; detail: Detail }) {
   const plan = useLoad(async () => {
     const res = await api.GET('/api/v1/devices/{id}/setup-plan', { params: { path: { id: deviceId } } });
     if (res.response.status === 404) return null;
     return unwrap(Promise.resolve(res));
-  }, [deviceId, awaiting]);
+  }, [deviceId, detail]);
   const p = plan.data;
   if (!p) return null;
   const answered = p.steps.filter((s) => s.status === 'acknowledged').length;
