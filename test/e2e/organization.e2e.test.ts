@@ -120,6 +120,21 @@ describe.skipIf(skipWithoutBrowser)('organization, audit log and settings (brows
     await page.getByRole('button', { name: 'Test Corp LDAP' }).click();
     await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('Corp LDAP');
     await s.screenshot('organization-identity-providers');
+    // A SAML provider that signs admins in: once saved, its edit form says what to register at the IdP.
+    await page.getByRole('button', { name: 'Add identity provider' }).click();
+    await page.getByLabel('Kind').selectOption('saml');
+    await page.getByLabel('Name', { exact: true }).fill('Corp SSO');
+    await page.getByLabel('IdP entity ID').fill('https://idp.example.com/entity');
+    await page.getByLabel('IdP single sign-on URL').fill('https://idp.example.com/sso');
+    await page.getByLabel('IdP signing certificates (PEM)').fill((await createTestPushCertificate()).certPem);
+    await page.getByLabel('Admins may sign in to this console through it').check();
+    await page.getByRole('button', { name: 'Add provider' }).click();
+    await expect.poll(() => page.getByRole('row', { name: /Corp SSO/ }).textContent()).toMatch(/SAML 2\.0.*Yes/);
+    await page.getByRole('button', { name: 'Edit Corp SSO' }).click();
+    await expect.poll(() => page.getByRole('dialog').textContent()).toMatch(/acsUrl.*\/sso\/saml\/.+\/acs/);
+    expect(await page.getByLabel('IdP entity ID').inputValue()).toBe('https://idp.example.com/entity');
+    await s.screenshot('organization-idp-saml-edit');
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
 
     await page.getByRole('tab', { name: 'Registration tokens' }).click();
     await page.getByRole('button', { name: 'New registration token' }).click();

@@ -12,7 +12,7 @@ import { GroupSelect, useSubtree } from './org-common';
 import type { Provider } from './identity-providers-tab';
 
 type Kind = 'ldap' | 'saml' | 'oidc';
-type Spec = { name: string; label: string; hint?: string; type?: 'text' | 'lines' | 'pem' | 'bool' | 'secret' };
+type Spec = { name: string; label: string; hint?: string; type?: 'text' | 'lines' | 'pem' | 'bool' | 'secret' | 'secret-pem' };
 
 /** The fields of each kind (config keys; `a.b` for nested ones). */
 const FIELDS: Record<Kind, Spec[]> = {
@@ -32,7 +32,7 @@ const FIELDS: Record<Kind, Spec[]> = {
     { name: 'idpSsoUrl', label: 'IdP single sign-on URL', hint: 'Its SingleSignOnService location for the HTTP-Redirect binding.' },
     { name: 'idpCertificates', label: 'IdP signing certificates (PEM)', hint: 'Several during a rollover.', type: 'pem' },
     { name: 'signAuthnRequests', label: 'Sign authentication requests', type: 'bool' },
-    { name: 'spPrivateKey', label: 'Signing private key (PEM)', type: 'secret' },
+    { name: 'spPrivateKey', label: 'Signing private key (PEM)', type: 'secret-pem' },
     { name: 'spCertificate', label: 'Signing certificate (PEM)', hint: 'Published in the metadata.', type: 'pem' },
   ],
   oidc: [
@@ -78,7 +78,7 @@ export function ProviderForm({ provider, onClose, onSaved }: { provider?: Provid
     for (const spec of FIELDS[kind]) {
       const v = values[spec.name];
       if (spec.type === 'bool') setPath(out, spec.name, v ? true : undefined);
-      else if (spec.type === 'secret') setPath(out, spec.name, v ? v : undefined);
+      else if (spec.type === 'secret' || spec.type === 'secret-pem') setPath(out, spec.name, v ? v : undefined);
       else if (spec.type === 'lines') setPath(out, spec.name, lines(String(v)).length ? lines(String(v)) : undefined);
       else if (spec.name === 'idpCertificates') setPath(out, spec.name, splitPem(String(v)));
       else setPath(out, spec.name, String(v).trim() || undefined);
@@ -141,11 +141,12 @@ export function ProviderForm({ provider, onClose, onSaved }: { provider?: Provid
                   <input type="checkbox" checked={Boolean(values[spec.name])} onChange={(e) => set(spec.name, e.target.checked)} /> {spec.label}
                 </label>
               );
-            const hint = spec.type === 'secret' ? (provider?.secretSet ? 'Stored; leave empty to keep it.' : spec.hint) : spec.hint;
+            const secret = spec.type === 'secret' || spec.type === 'secret-pem';
+            const hint = secret && provider?.secretSet ? 'Stored, never shown; leave empty to keep it.' : spec.hint;
             return (
               <Field key={spec.name} id={id} label={spec.label} hint={hint} error={problemFor(spec.name)}>
-                {spec.type === 'lines' || spec.type === 'pem' ? (
-                  <textarea id={id} className={spec.type === 'pem' ? 'mono' : undefined} rows={spec.type === 'pem' ? 4 : 2} value={String(values[spec.name])} onChange={(e) => set(spec.name, e.target.value)} />
+                {spec.type === 'lines' || spec.type === 'pem' || spec.type === 'secret-pem' ? (
+                  <textarea id={id} className={spec.type === 'lines' ? undefined : 'mono'} rows={spec.type === 'lines' ? 2 : 4} autoComplete="off" spellCheck={false} value={String(values[spec.name])} onChange={(e) => set(spec.name, e.target.value)} />
                 ) : (
                   <input id={id} type={spec.type === 'secret' ? 'password' : 'text'} autoComplete="off" value={String(values[spec.name])} onChange={(e) => set(spec.name, e.target.value)} />
                 )}
