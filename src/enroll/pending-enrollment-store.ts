@@ -6,6 +6,7 @@ import type { Insertable, Selectable, Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { PendingEnrollmentTable } from '../db/schema.js';
 import { groupsWithin } from '../org/scope-store.js';
+import { prepared } from '../db/prepared.js';
 
 export type PendingEnrollmentRow = Selectable<PendingEnrollmentTable>;
 
@@ -23,6 +24,10 @@ export interface PendingEnrollmentFilter {
   offset: number;
 }
 
+// Every request of a sign-in reads its record (see src/db/prepared.ts).
+const byId = prepared((db, id: string) => db.selectFrom('pending_enrollments').selectAll().where('id', '=', id));
+const byCheckInKeyHash = prepared((db, hash: string) => db.selectFrom('pending_enrollments').selectAll().where('checkin_key_hash', '=', hash));
+
 export class PendingEnrollmentStore {
   constructor(private readonly db: Db) {}
 
@@ -32,7 +37,7 @@ export class PendingEnrollmentStore {
   }
 
   async get(id: string): Promise<PendingEnrollmentRow | undefined> {
-    return this.db.selectFrom('pending_enrollments').selectAll().where('id', '=', id).executeTakeFirst();
+    return (await byId(this.db, id)).rows[0];
   }
 
   /** The check-in's one indexed read (unique index on checkin_key_hash). */
@@ -42,7 +47,7 @@ export class PendingEnrollmentStore {
   }
 
   async byCheckInKey(hash: string): Promise<PendingEnrollmentRow | undefined> {
-    return this.db.selectFrom('pending_enrollments').selectAll().where('checkin_key_hash', '=', hash).executeTakeFirst();
+    return (await byCheckInKeyHash(this.db, hash)).rows[0];
   }
 
   /**

@@ -2,9 +2,15 @@
 import { sql, type Insertable, type Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { GroupSettingTable, OrganizationGroupTable } from '../db/schema.js';
+import { prepared, type PreparedQuery } from '../db/prepared.js';
 
 export type OrgGroupRow = Selectable<OrganizationGroupTable>;
 export type GroupSettingRow = Selectable<GroupSettingTable>;
+
+// Read on every enrollment request (see src/db/prepared.ts).
+const byId = prepared((db, id: string) => db.selectFrom('organization_groups').selectAll().where('id', '=', id));
+/** settingsOnPath, prepared for each list of keys asked for (a handful, from the code) */
+const settingsOnPathFor = new Map<string, PreparedQuery<[string], { key: string | null; value_json: string | null }>>();
 
 export class OrgGroupStore {
   constructor(private readonly db: Db) {}
@@ -14,7 +20,7 @@ export class OrgGroupStore {
   }
 
   async get(id: string): Promise<OrgGroupRow | undefined> {
-    return this.db.selectFrom('organization_groups').selectAll().where('id', '=', id).executeTakeFirst();
+    return (await byId(this.db, id)).rows[0];
   }
 
   async byCode(code: string): Promise<OrgGroupRow | undefined> {
@@ -78,19 +84,26 @@ export class OrgGroupStore {
    * exists and none of its ancestors sets any of the keys.
    */
   async settingsOnPath(groupId: string, keys: readonly string[]): Promise<Array<{ key: string | null; value_json: string | null }>> {
-    const set = this.db
-      .selectFrom('group_settings as s')
-      .innerJoin('organization_groups as a', 'a.id', 's.group_id')
-      .select(['s.key', 's.value_json', 'a.path', 'a.depth'])
-      .where('s.key', 'in', keys)
-      .as('x');
-    return this.db
-      .selectFrom('organization_groups as g')
-      .leftJoin(set, (j) => j.on(sql<string>`substr(g.path, 1, length(x.path))`, '=', sql.ref<string>('x.path')))
-      .select(['x.key', 'x.value_json'])
-      .where('g.id', '=', groupId)
-      .orderBy('x.depth', 'desc')
-      .execute();
+    const list = keys.join('\n');
+    let query = settingsOnPathFor.get(list);
+    if (!query) {
+      query = prepared((db, id: string) => {
+        const set = db
+          .selectFrom('group_settings as s')
+          .innerJoin('organization_groups as a', 'a.id', 's.group_id')
+          .select(['s.key', 's.value_json', 'a.path', 'a.depth'])
+          .where('s.key', 'in', [...keys])
+          .as('x');
+        return db
+          .selectFrom('organization_groups as g')
+          .leftJoin(set, (j) => j.on(sql<string>`substr(g.path, 1, length(x.path))`, '=', sql.ref<string>('x.path')))
+          .select(['x.key', 'x.value_json'])
+          .where('g.id', '=', id)
+          .orderBy('x.depth', 'desc');
+      });
+      settingsOnPathFor.set(list, query);
+    }
+    return (await query(this.db, groupId)).rows;
   }
 
   async setSetting(row: Insertable<GroupSettingTable>): Promise<void> {

@@ -1,0 +1,39 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, skipUnlessAvailable, testDatabaseKinds, type TestDatabase } from '../../test/support/db.js';
+import { prepared } from './prepared.js';
+
+describe.each(testDatabaseKinds)('prepared queries (%s)', (kind) => {
+  describe.skipIf(skipUnlessAvailable(kind))('', () => {
+    let db: TestDatabase;
+    beforeEach(async () => {
+      db = await createTestDatabase(kind);
+    });
+    afterEach(() => db.dispose());
+
+    const insert = (id: string, code: string) =>
+      db.db.insertInto('organization_groups').values({ id, parent_id: 'global', name: id, group_code: code, path: `/global/${id}/`, depth: 1, created_at: 1, updated_at: 1 }).execute();
+
+    it('runs the compiled statement with each call\'s arguments, constants kept, as Kysely would', async () => {
+      await insert('a', 'AA');
+      await insert('b', 'BB');
+      const byCode = prepared((d, code: string, depth: number) => d.selectFrom('organization_groups').select(['id', 'name']).where('group_code', '=', code).where('depth', '=', depth).where('parent_id', '=', 'global'));
+      expect((await byCode(db.db, 'AA', 1)).rows).toEqual([{ id: 'a', name: 'a' }]);
+      expect((await byCode(db.db, 'BB', 1)).rows).toEqual([{ id: 'b', name: 'b' }]);
+      expect((await byCode(db.db, 'BB', 2)).rows).toEqual([]);
+      const rename = prepared((d, id: string, name: string) => d.updateTable('organization_groups').set({ name, updated_at: 2 }).where('id', '=', id));
+      expect(Number((await rename(db.db, 'a', 'Renamed')).numAffectedRows)).toBe(1);
+      expect(Number((await rename(db.db, 'nope', 'X')).numAffectedRows)).toBe(0);
+      // inside a transaction too (same dialect, the transaction's connection)
+      await db.db.transaction().execute(async (trx) => {
+        await rename(trx, 'b', 'In a transaction');
+        expect((await byCode(trx, 'BB', 1)).rows).toEqual([{ id: 'b', name: 'In a transaction' }]);
+      });
+      expect((await db.db.selectFrom('organization_groups').select('name').where('id', 'in', ['a', 'b']).orderBy('id').execute()).map((r) => r.name)).toEqual(['Renamed', 'In a transaction']);
+    });
+
+    it('refuses a query whose shape depends on an argument\'s value', async () => {
+      const bad = prepared((d, id: string) => d.selectFrom('organization_groups').selectAll().where('id', '=', typeof id === 'string' ? id : 'global'));
+      await expect(bad(db.db, 'global')).rejects.toThrow(/1 of its 1 arguments are not plain parameters/);
+    });
+  });
+});
