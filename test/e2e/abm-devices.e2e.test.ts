@@ -81,6 +81,17 @@ describe.skipIf(skipWithoutBrowser)('ABM devices and ADE timeline (browser)', ()
 
   it('assigns a profile to the selected devices and shows each device’s result', async () => {
     const { page } = s;
+    // Beyond the page: every device the filter matches, read from the server.
+    await page.goto('/abm-devices?q=E2EPHONE&limit=3');
+    await expect.poll(() => serials(page)).toEqual(PHONES.slice(0, 3));
+    await page.getByLabel('Select all on this page').check();
+    const bar = page.getByRole('region', { name: 'Bulk actions' });
+    await bar.getByText('3 selected').waitFor();
+    await bar.getByRole('button', { name: 'Select all 5 matching devices' }).click();
+    await bar.getByText('5 selected').waitFor();
+    await bar.getByRole('button', { name: 'Clear selection' }).click();
+    expect(await bar.count()).toBe(0);
+
     await page.goto('/abm-devices');
     await expect.poll(() => serials(page)).toHaveLength(8);
     // Apple refuses one of them.

@@ -8,7 +8,8 @@ import { api, ApiError, unwrap, type paths } from '../api/client';
 import { Badge, EmptyState, ErrorBanner, Notice, PageHeader, Spinner, When, relative } from '../components/ui';
 import { useLoad, usePoll } from '../components/use-load';
 import { Link } from '../router';
-import { LIFECYCLE, PROFILE_STATUS, profileLabel, type AbmDevice } from './abm-devices';
+import { PROFILE_STATUS, profileLabel, type AbmDevice } from './abm-devices';
+import { LIFECYCLE, LIFECYCLE_HINT } from './device-labels';
 import './abm-devices.css';
 
 type Entry = paths['/api/v1/abm-devices/{serial}/timeline']['get']['responses'][200]['content']['application/json']['items'][number];
@@ -94,7 +95,7 @@ function Facts({ device: d, serverName, profiles }: { device: AbmDevice; serverN
     <dl className="facts">
       <dt>Lifecycle</dt>
       <dd>
-        <Badge tone={life.tone}>{life.label}</Badge>
+        <Badge tone={life.tone}>{life.label}</Badge> <span className="muted">{LIFECYCLE_HINT[d.lifecycleState]}</span>
         {d.deviceId && (
           <>
             {' '}

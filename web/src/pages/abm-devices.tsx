@@ -13,6 +13,7 @@ import { Badge, EmptyState, ErrorBanner, Notice, PageHeader, Progress, Spinner, 
 import { useLoad } from '../components/use-load';
 import { Link, useQueryState } from '../router';
 import { useSession } from '../session';
+import { LIFECYCLE, LIFECYCLE_HINT } from './device-labels';
 import './abm-devices.css';
 
 type Query = NonNullable<paths['/api/v1/abm-devices']['get']['parameters']['query']>;
@@ -22,6 +23,9 @@ type Profile = paths['/api/v1/abm-servers/{id}/profiles']['get']['responses'][20
 type Outcome = paths['/api/v1/abm-devices/assign']['post']['responses'][200]['content']['application/json']['results'][number];
 
 const PAGE = 50;
+const PAGE_SIZES = [25, 50, 100, 200];
+/** Rows per page, from the address (any size the API takes; the menu offers a few). */
+const pageSize = (qs: Record<string, string>) => Math.min(1000, Math.max(1, Number(qs.limit) || PAGE));
 /** Serials per assign/remove request: small enough that progress moves, large enough to stay quick. */
 const BATCH = 100;
 /** The API takes at most this many serials a request; "select all matching" stops there too. */
@@ -32,14 +36,6 @@ export const PROFILE_STATUS: Record<string, { label: string; tone: Tone; hint: s
   assigned: { label: 'Assigned', tone: 'info', hint: 'Apple holds a profile; the device has not fetched it yet' },
   pushed: { label: 'Pushed', tone: 'good', hint: 'the device fetched its profile in Setup Assistant' },
   removed: { label: 'Removed', tone: 'warn', hint: 'the profile was removed at Apple' },
-};
-
-export const LIFECYCLE: Record<string, { label: string; tone: Tone }> = {
-  registered: { label: 'Registered', tone: 'neutral' },
-  enrolling: { label: 'Enrolling', tone: 'info' },
-  enrolled: { label: 'Enrolled', tone: 'good' },
-  unenrolled: { label: 'Unenrolled', tone: 'warn' },
-  removed: { label: 'Removed', tone: 'bad' },
 };
 
 const FILTER_KEYS = ['q', 'server', 'profile', 'profileStatus', 'lifecycle', 'state'] as const;
@@ -83,12 +79,13 @@ export function AbmDevices(_: { params: Record<string, string> }) {
   const sort = (qs.sort || 'serial_number') as NonNullable<Query['sort']>;
   const order = qs.order === 'desc' ? 'desc' : 'asc';
   const offset = Number(qs.offset) || 0;
+  const limit = pageSize(qs);
   const filterKey = JSON.stringify(filter);
 
   const catalogue = useCatalogue();
   const list = useLoad(
-    () => unwrap(api.GET('/api/v1/abm-devices', { params: { query: { ...filter, sort, order, limit: PAGE, offset } } })),
-    [filterKey, sort, order, offset],
+    () => unwrap(api.GET('/api/v1/abm-devices', { params: { query: { ...filter, sort, order, limit, offset } } })),
+    [filterKey, sort, order, offset, limit],
   );
 
   // Selected serial → its ABM server (assign and remove act per server).
@@ -185,7 +182,7 @@ export function AbmDevices(_: { params: Record<string, string> }) {
               <Badge tone={l.tone}>{l.label}</Badge>
             </Link>
           ) : (
-            <Badge tone={l.tone}>{l.label}</Badge>
+            <Badge tone={l.tone} title={LIFECYCLE_HINT[d.lifecycleState]}>{l.label}</Badge>
           );
         },
       },
@@ -255,7 +252,7 @@ export function AbmDevices(_: { params: Record<string, string> }) {
                 rowKey={(d) => d.serialNumber}
                 total={total}
                 offset={offset}
-                limit={PAGE}
+                limit={limit}
                 onPage={(o) => setQs({ offset: o || undefined })}
                 sort={{ key: sort, order }}
                 onSort={(key, o) => setQs({ sort: key === 'serial_number' ? undefined : key, order: o === 'asc' ? undefined : o, offset: undefined })}
@@ -338,38 +335,31 @@ function Filters({ qs, catalogue, onChange, onClear }: { qs: Record<string, stri
           ))}
         </select>
       </label>
-      <label>
-        Status at Apple
-        <select value={qs.profileStatus ?? ''} onChange={(e) => onChange({ profileStatus: e.target.value || undefined })}>
-          <option value="">Any status</option>
-          {Object.entries(PROFILE_STATUS).map(([k, v]) => (
-            <option key={k} value={k}>{v.label}</option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Lifecycle
-        <select value={qs.lifecycle ?? ''} onChange={(e) => onChange({ lifecycle: e.target.value || undefined })}>
-          <option value="">Any state</option>
-          {Object.entries(LIFECYCLE).map(([k, v]) => (
-            <option key={k} value={k}>{v.label}</option>
-          ))}
-        </select>
-      </label>
-      <label>
-        In ABM
-        <select value={qs.state ?? ''} onChange={(e) => onChange({ state: e.target.value || undefined })}>
-          <option value="">In ABM or removed</option>
-          <option value="active">In ABM now</option>
-          <option value="removed">Removed from ABM</option>
-        </select>
-      </label>
+      <Choice label="Status at Apple" any="Any status" value={qs.profileStatus} options={Object.entries(PROFILE_STATUS).map(([k, v]) => [k, v.label])} onChange={(v) => onChange({ profileStatus: v })} />
+      <Choice label="Lifecycle" any="Any state" value={qs.lifecycle} options={Object.entries(LIFECYCLE).map(([k, v]) => [k, v.label])} onChange={(v) => onChange({ lifecycle: v })} />
+      <Choice label="In ABM" any="In ABM or removed" value={qs.state} options={[['active', 'In ABM now'], ['removed', 'Removed from ABM']]} onChange={(v) => onChange({ state: v })} />
+      <Choice label="Per page" value={String(pageSize(qs))} options={[...new Set([...PAGE_SIZES, pageSize(qs)])].sort((a, b) => a - b).map((n) => [String(n), String(n)])} onChange={(v) => onChange({ limit: v === String(PAGE) ? undefined : v })} />
       {onClear && (
         <button type="button" className="ghost" onClick={() => (setSearch(''), onClear())}>
           Clear filters
         </button>
       )}
     </form>
+  );
+}
+
+/** A filter's drop-down: `any` is the empty choice (no filter). */
+function Choice({ label, any, value, options, onChange }: { label: string; any?: string; value: string | undefined; options: [string, string][]; onChange(v: string | undefined): void }) {
+  return (
+    <label>
+      {label}
+      <select value={value ?? ''} onChange={(e) => onChange(e.target.value || undefined)}>
+        {any !== undefined && <option value="">{any}</option>}
+        {options.map(([k, text]) => (
+          <option key={k} value={k}>{text}</option>
+        ))}
+      </select>
+    </label>
   );
 }
 
