@@ -65,6 +65,20 @@ describe.skipIf(skipWithoutBrowser)('organization, audit log and settings (brows
     const dialog = page.getByRole('dialog', { name: 'Delete Lyon?' });
     expect(await dialog.textContent()).toContain('refuses while the group still holds child groups, devices');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+    // A second group, moved under the first with its subtree.
+    await tree(page).getByRole('button', { name: /^Global/ }).click();
+    await page.getByRole('button', { name: 'Add child group' }).click();
+    await page.getByLabel('Name').fill('Paris');
+    await page.getByLabel('Group ID').fill('PARIS');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: 'Paris', exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Move' }).click();
+    await page.getByLabel('New parent group').selectOption({ label: '\u00a0\u00a0Lyon (LYON)' });
+    await page.getByRole('button', { name: 'Move group' }).click();
+    await expect.poll(() => page.locator('.group-detail .panel-head p').textContent()).toContain('Global › Lyon › Paris');
+    expect(await tree(page).getByRole('button').allTextContents()).toEqual(['Global GLOBAL', 'Lyon LYON', 'Paris PARIS']);
+    await s.screenshot('organization-moved');
     expectNoConsoleErrors(s);
   });
 
@@ -197,6 +211,18 @@ describe.skipIf(skipWithoutBrowser)('organization, audit log and settings (brows
     expect(lines[0]).toBe('id,at,actor,action,target,source,outcome,details');
     expect(lines).toHaveLength(3);
     for (const line of lines.slice(1)) expect(line).toContain(',user:ada,org.setting.set,');
+
+    // Pages come from the server by cursor: 56 events of Lyon are 50 and 6.
+    const lyon = (await s.pomona.api('/api/v1/organization-groups')).json.items.find((g: { groupId: string }) => g.groupId === 'LYON');
+    for (let i = 0; i < 55; i++) await s.pomona.api(`/api/v1/organization-groups/${lyon.id}/settings/alerts.recipients`, { method: 'PUT', body: { value: [`it${i}@example.com`] } });
+    await page.getByLabel('Target').fill(lyon.id);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await expect.poll(() => rows.count()).toBe(50);
+    await page.getByRole('button', { name: 'Older' }).click();
+    await expect.poll(() => rows.count()).toBe(6);
+    expect(await page.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Newer' }).click();
+    await expect.poll(() => rows.count()).toBe(50);
     expectNoConsoleErrors(s);
   });
 
@@ -280,7 +306,7 @@ describe.skipIf(skipWithoutBrowser)('organization, audit log and settings (brows
     await page.getByRole('heading', { name: 'Lyon', exact: true }).waitFor();
     expect(await page.getByRole('button', { name: 'Add child group' }).isVisible()).toBe(true);
     for (const name of ['Move', 'Delete']) expect(await page.getByRole('button', { name }).count(), name).toBe(0);
-    expect(await tree(page).getByRole('button').allTextContents()).toEqual(['Lyon LYON']);
+    expect(await tree(page).getByRole('button').allTextContents()).toEqual(['Lyon LYON', 'Paris PARIS']);
     await page.close();
     expectNoConsoleErrors(s);
   });

@@ -10,7 +10,7 @@ import { FormActions, useFormSubmit } from '../../components/form-submit';
 import { ErrorBanner, Field } from '../../components/ui';
 import { useQueryState } from '../../router';
 import { useSession, type Group } from '../../session';
-import { GroupSelect, useSubtree } from './org-common';
+import { GroupSelect, subtreeOf, useSubtree } from './org-common';
 import { GroupSettingsPanel } from './group-settings-panel';
 
 type Dialog = { kind: 'create' } | { kind: 'rename' } | { kind: 'move' } | { kind: 'delete' } | null;
@@ -129,8 +129,8 @@ function GroupForm({ title, initial, onSave, onClose }: { title: string; initial
 
 function MoveDialog({ group, groups, onMoved, onClose }: { group: Group; groups: Group[]; onMoved(): Promise<void>; onClose(): void }) {
   // Not into itself or its own subtree; its current parent would change nothing.
-  const inside = new Set([group.id]);
-  const targets = groups.filter((g) => !(g.parentId !== null && inside.has(g.parentId) && inside.add(g.id)) && g.id !== group.id && g.id !== group.parentId);
+  const inside = new Set(subtreeOf(groups, group.id).map((g) => g.id));
+  const targets = groups.filter((g) => !inside.has(g.id) && g.id !== group.parentId);
   const [parentId, setParentId] = useState(targets[0]?.id ?? '');
   const parent = groups.find((g) => g.id === parentId);
   return (

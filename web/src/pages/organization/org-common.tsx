@@ -2,12 +2,21 @@
 import { useState } from 'react';
 import { useSession, type Group } from '../../session';
 
-/** The chosen group and everything below it, in tree order (the session lists the admin's whole subtree). */
+/** A group and everything below it, in tree order. */
+export function subtreeOf(groups: Group[], rootId: string): Group[] {
+  const inside = new Set([rootId]);
+  // Groups come parents first, so one pass finds every descendant.
+  return groups.filter((g) => {
+    if (g.id !== rootId && !(g.parentId !== null && inside.has(g.parentId))) return false;
+    inside.add(g.id);
+    return true;
+  });
+}
+
+/** The switcher's group and everything below it (the session lists the admin's whole subtree). */
 export function useSubtree(): Group[] {
   const { groups, group } = useSession();
-  const inside = new Set([group.id]);
-  // The session lists parents before children, so one pass finds every descendant.
-  return groups.filter((g) => g.id === group.id || (g.parentId !== null && inside.has(g.parentId) && inside.add(g.id)));
+  return subtreeOf(groups, group.id);
 }
 
 export function groupLabel(groups: Group[], id: string | null | undefined): string {
