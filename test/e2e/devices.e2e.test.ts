@@ -160,6 +160,10 @@ describe.skipIf(skipWithoutBrowser)('devices (browser)', () => {
     const lyon = page.getByRole('table', { name: /per group/ }).getByRole('row').filter({ hasText: 'LYON' });
     expect(await lyon.getByRole('cell').allTextContents()).toEqual(['Lyon (LYON)', '0', '0', '1', '0', '0', '1', '0', '1']);
     await s.screenshot('enrollment-status');
+    // a group's abandoned attempts
+    await lyon.getByRole('link', { name: '1 abandoned in Lyon' }).click();
+    await expect.poll(() => page.url()).toBe(`${s.pomona.url}/enrollment-status?staging=incomplete&group=lyon`);
+    expect(await page.getByRole('region', { name: /Abandoned attempts/ }).textContent()).toContain('Only group Lyon');
     // each state leads to its list
     await enrolled.click();
     await expect.poll(() => page.url()).toBe(`${s.pomona.url}/devices?lifecycle=enrolled`);

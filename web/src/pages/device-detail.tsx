@@ -116,7 +116,9 @@ export function DeviceDetail({ params }: { params: Record<string, string> }) {
           </>
         }
         actions={
-          canOperate && (
+          !canOperate ? (
+            <span className="muted">View only: actions on devices need an operator or administrator role.</span>
+          ) : (
             <>
               {managed && (
                 <button type="button" onClick={() => void pushNow()} disabled={pushing}>

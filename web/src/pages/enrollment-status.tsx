@@ -70,8 +70,22 @@ export function EnrollmentStatus(_: { params: Record<string, string> }) {
     })),
     { key: 'total', header: 'Devices', className: 'num', render: (g) => <Link to={`/devices?group=${encodeURIComponent(g.id)}`}>{g.subtree.total.toLocaleString()}</Link> },
     { key: 'attempts', header: 'Attempts under way', className: 'num', render: (g) => stagingIn(g, inProgress).toLocaleString() },
-    { key: 'abandoned', header: 'Abandoned', className: 'num', render: (g) => stagingIn(g, ['incomplete']).toLocaleString() },
+    {
+      key: 'abandoned', header: 'Abandoned', className: 'num',
+      render: (g) => {
+        const n = stagingIn(g, ['incomplete']);
+        return n ? (
+          <Link to={`/enrollment-status?staging=incomplete&group=${encodeURIComponent(g.id)}#attempts`} aria-label={`${n} abandoned in ${g.name}`} onClick={(e) => (e.preventDefault(), setQs({ staging: 'incomplete', group: g.id }))}>
+            {n.toLocaleString()}
+          </Link>
+        ) : (
+          <span className="muted">0</span>
+        );
+      },
+    },
   ];
+  const attemptsGroup = groups.find((g) => g.id === qs.group);
+  const attempts = staging.data?.get(shown)?.filter((p) => !attemptsGroup || (p.groupId !== null && within(groups, p.groupId, attemptsGroup.id)));
 
   return (
     <>
@@ -128,7 +142,7 @@ export function EnrollmentStatus(_: { params: Record<string, string> }) {
         <h2 id="per-group">By group</h2>
         {groups.length > 0 && <DataTable caption="Devices and enrollment attempts per group (each group with the groups below it)" columns={columns} rows={groups} rowKey={(g) => g.id} />}
       </section>
-      <Attempts state={shown} items={staging.data?.get(shown)} groupName={groupName} />
+      <Attempts state={shown} items={attempts} groupName={groupName} group={attemptsGroup?.name} onAllGroups={() => setQs({ group: undefined })} />
     </>
   );
 }
@@ -139,7 +153,7 @@ function within(groups: GroupSummary[], id: string, top: string): boolean {
   return false;
 }
 
-function Attempts({ state, items, groupName }: { state: PendingState; items: Pending[] | undefined; groupName(id: string | null): string }) {
+function Attempts({ state, items, groupName, group, onAllGroups }: { state: PendingState; items: Pending[] | undefined; groupName(id: string | null): string; group?: string; onAllGroups(): void }) {
   const s = STAGING.find((x) => x.state === state)!;
   const columns: Column<Pending>[] = [
     { key: 'started', header: 'Started', render: (p) => <When at={p.createdAt} /> },
@@ -167,6 +181,14 @@ function Attempts({ state, items, groupName }: { state: PendingState; items: Pen
       <h2 id="attempts-title">
         {s.label} attempts <span className="muted">— {s.hint}</span>
       </h2>
+      {group && (
+        <p className="filter-chip">
+          Only group <strong>{group}</strong> and the groups below it.{' '}
+          <button type="button" className="link" onClick={onAllGroups}>
+            Show every group
+          </button>
+        </p>
+      )}
       {!items ? null : items.length === 0 ? (
         <EmptyState title={`No ${s.label.toLowerCase()} attempts`}>
           {state === 'incomplete'
