@@ -61,6 +61,29 @@ describe.skipIf(skipWithoutBrowser)('console foundation (browser)', () => {
     await page.close();
   });
 
+  it('returns to the sign-in page when the session ends mid-way, then to the same page', async () => {
+    const eve = { username: 'eve', password: 'a long enough password for eve' };
+    const created = await s.pomona.api('/api/v1/admins', { body: { ...eve, role: 'administrator' } });
+    expect(created.status).toBe(201);
+    const page = await s.signInAs(eve.username, eve.password);
+    await page.getByRole('link', { name: 'Audit log', exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
+    // The session ends on the server (expired, or ended elsewhere): the page learns it from a 401.
+    await s.pomona.ctx.database.db.deleteFrom('admin_sessions').where('user_id', '=', created.json.id).execute();
+    await page.getByRole('link', { name: 'Devices', exact: true }).click();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Your session has ended' }).count()).toBe(1);
+    expect(page.url()).toBe(`${s.pomona.url}/devices`);
+    await s.screenshot('foundation-session-ended', page);
+    await page.getByLabel('Username').fill(eve.username);
+    await page.getByLabel('Password').fill(eve.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Devices' }).waitFor();
+    expect(page.url()).toBe(`${s.pomona.url}/devices`);
+    expect(await page.getByRole('link', { name: 'Devices', exact: true }).getAttribute('aria-current')).toBe('page');
+    await page.close();
+    expectNoConsoleErrors(s);
+  });
+
   it('fits every page at tablet width without sideways scrolling', async () => {
     const page = await s.signInAs(ADMIN.username, ADMIN.password);
     await page.setViewportSize({ width: 820, height: 1180 });

@@ -28,7 +28,7 @@ function CurrentPage() {
 export function App() {
   return (
     <RouterProvider>
-      <SessionProvider signedOut={(onSignedIn) => <SignIn onSignedIn={onSignedIn} />}>
+      <SessionProvider signedOut={(onSignedIn, expired) => <SignIn onSignedIn={onSignedIn} expired={expired} />}>
         <Layout>
           <CurrentPage />
         </Layout>

@@ -48,9 +48,14 @@ const GROUP_KEY = 'pomona.group';
 
 type Who = { name: string; role: string; kind: 'user' | 'token'; scopeGroupId: string; permissions: string[]; csrfToken?: string };
 
-/** Loads the session; renders `signedOut` (the sign-in page) when there is none. */
-export function SessionProvider({ children, signedOut }: { children: React.ReactNode; signedOut: (onSignedIn: () => void) => React.ReactNode }) {
+/**
+ * Loads the session; renders `signedOut` (the sign-in page) when there is none. When the API
+ * answers 401 mid-session (expired, signed out elsewhere, password changed) the sign-in page
+ * comes back with `expired` set; the address is left alone, so signing in again shows the same page.
+ */
+export function SessionProvider({ children, signedOut }: { children: React.ReactNode; signedOut: (onSignedIn: () => void, expired: boolean) => React.ReactNode }) {
   const [who, setWho] = useState<Who | null | undefined>(undefined);
+  const [expired, setExpired] = useState(false);
   const [groups, setGroups] = useState<Group[]>([]);
   const [groupId, setGroupId] = useState<string | null>(() => window.localStorage.getItem(GROUP_KEY));
 
@@ -61,7 +66,12 @@ export function SessionProvider({ children, signedOut }: { children: React.React
   }, []);
 
   const load = useCallback(async () => {
-    configureApi({ onUnauthorized: () => setWho(null) });
+    configureApi({
+      onUnauthorized: () => {
+        setExpired(true);
+        setWho(null);
+      },
+    });
     const res = await api.GET('/api/v1/session', { headers: { 'x-pomona-group': '' } });
     if (!res.data) {
       setWho(null);
@@ -69,6 +79,7 @@ export function SessionProvider({ children, signedOut }: { children: React.React
     }
     configureApi({ csrfToken: res.data.csrfToken });
     await loadGroups();
+    setExpired(false);
     setWho(res.data as Who);
   }, [loadGroups]);
 
@@ -93,6 +104,7 @@ export function SessionProvider({ children, signedOut }: { children: React.React
       async signOut() {
         await api.DELETE('/api/v1/session', { headers: { 'x-pomona-group': '' } });
         configureApi({ csrfToken: undefined, group: undefined });
+        setExpired(false);
         setWho(null);
       },
       reloadGroups: loadGroups,
@@ -100,7 +112,7 @@ export function SessionProvider({ children, signedOut }: { children: React.React
   }, [who, groups, groupId, loadGroups]);
 
   if (who === undefined) return <div className="boot" aria-busy="true" />;
-  if (who === null || !value) return <>{signedOut(() => void load())}</>;
+  if (who === null || !value) return <>{signedOut(() => void load().catch(() => setWho(null)), expired)}</>;
   // Keyed by group: switching remounts the pages, so nothing from the previous branch lingers.
   return (
     <SessionContext.Provider value={value} key={value.group.id}>

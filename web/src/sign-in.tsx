@@ -6,7 +6,8 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { api, messageOf, unwrap } from './api/client';
 import { Field } from './components/ui';
 
-export function SignIn({ onSignedIn }: { onSignedIn(): void }) {
+/** `expired`: the session ended while the console was open; signing in again returns to the same page. */
+export function SignIn({ onSignedIn, expired = false }: { onSignedIn(): void; expired?: boolean }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string>();
@@ -42,6 +43,11 @@ export function SignIn({ onSignedIn }: { onSignedIn(): void }) {
           Pomona
         </h1>
         <p className="subtitle">Sign in to manage your Apple devices.</p>
+        {expired && !error && (
+          <div className="notice warning" role="status">
+            Your session has ended. Sign in again to go back to the page you were on.
+          </div>
+        )}
         {error && (
           <div className="notice error" role="alert">
             {error}
