@@ -2,9 +2,9 @@
  * Cluster benchmark (issue 7 §5): two Pomona nodes, each in its own process (server-process.ts,
  * compiled), on one PostgreSQL database and one data directory (the secret key). N simulated
  * devices (default 10,000) enroll, each through one node — half through each, W at a time (the
- * profile, SCEP, Authenticate, TokenUpdate). Then, after an unmeasured warm-up on both nodes, two
- * measured phases of the same length (default 60 s) and the same offered load, W command cycles
- * under way at any time:
+ * profile, SCEP, Authenticate, TokenUpdate). Then, after an unmeasured warm-up of each node alone
+ * (so neither enters the 2-node phase less compiled than the other), two measured phases of the
+ * same length (default 60 s) and the same offered load, W command cycles under way at any time:
  *   - 1 node: every device talks to node 1 (node 2 is up and idle), the single-node figure;
  *   - 2 nodes: each device talks to the node it enrolled through, W/2 cycles on each.
  * A command cycle: the admin API of the device's node enqueues one command for it (push: false),
@@ -17,8 +17,8 @@
  * the node process's own CPU per command (from /proc); PostgreSQL's backends' CPU per command
  * (when they run on this machine) and this process's; then the 2-node/1-node throughput ratio.
  * Writes bench/results/cluster-*.json. Options: --devices N (10000) --duration S (60) --warmup S
- * (5) --concurrency W (16) --postgres URL (or TEST_DATABASE_URL; required) --log-level LEVEL (the
- * nodes', default info as `pomona serve`; their lines are discarded).
+ * (5, on each node) --concurrency W (16) --postgres URL (or TEST_DATABASE_URL; required)
+ * --log-level LEVEL (the nodes', default info as `pomona serve`; their lines are discarded).
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -149,12 +149,15 @@ async function run(databaseUrl: string) {
     }
     console.log(`enrolling ${N} devices through 2 nodes, ${W} at a time`);
     const enrollment = await enroll(nodes, fleet);
-    console.log(`enrolled in ${enrollment.seconds} s (${enrollment.enrollmentsPerSecond}/s); warm-up ${WARMUP} s, then ${DURATION} s on 1 node and ${DURATION} s on 2 nodes`);
+    console.log(`enrolled in ${enrollment.seconds} s (${enrollment.enrollmentsPerSecond}/s); warm-up ${WARMUP} s on each node, then ${DURATION} s on 1 node and ${DURATION} s on 2 nodes`);
     const pg = await PostgresBackendCpu.open(databaseUrl);
     try {
-      // Both nodes compile their command path before either window, as long-running servers have.
-      if (WARMUP > 0) await commandPhase(nodes, fleet, WARMUP, W, pg);
       const onNode = (node: (i: number) => number) => fleet.forEach((f, i) => (f.node = node(i)));
+      // Each node compiles its command path under the full load before either window, as long-running servers have.
+      for (let n = 0; n < nodes.length && WARMUP > 0; n++) {
+        onNode(() => n);
+        await commandPhase(nodes, fleet, WARMUP, W, pg);
+      }
       onNode(() => 0);
       const one = await commandPhase(nodes, fleet, DURATION, W, pg);
       onNode((i) => i % 2);
