@@ -127,17 +127,21 @@ export class SignInService {
 
   /** The methods offered for this record, from the settings of the group in play. */
   async offer(p: PendingEnrollment): Promise<SignInOffer> {
+    const group = await this.deps.groups.get(p.groupId ?? ROOT_GROUP_ID);
+    return { brand: this.#brandOf(group.breadcrumb), groupName: group.name, ...(await this.#methods(p)) };
+  }
+
+  /** What `offer` says about the methods, without the group's names (the sign-in posts check against it). */
+  async #methods(p: PendingEnrollment): Promise<Omit<SignInOffer, 'brand' | 'groupName'>> {
     const { groups, idps } = this.deps;
     const groupId = p.groupId ?? ROOT_GROUP_ID;
-    const group = await groups.get(groupId);
     const settings = await groups.values(groupId, ['enrollment.authenticationMethods', 'enrollment.registrationTokenRequired']);
     const methods = settings['enrollment.authenticationMethods'] as string[];
     const required = settings['enrollment.registrationTokenRequired'] as boolean;
-    const providers = await idps.forGroup(groupId);
+    // The group's providers matter only when a provider-backed method is enabled.
+    const providers = methods.some((m) => m === 'ldap' || m === 'saml' || m === 'oidc') ? await idps.forGroup(groupId) : [];
     const ldap = methods.includes('ldap') && providers.some((x) => x.kind === 'ldap');
     return {
-      brand: this.#brandOf(group.breadcrumb),
-      groupName: group.name,
       password: !required && (methods.includes('local') || ldap),
       token: required || methods.includes('registration-token') ? { required } : null,
       sso: required
@@ -160,7 +164,7 @@ export class SignInService {
   /** User name and password: a local user, else the group's LDAP directories (nearest first). */
   async withPassword(p: PendingEnrollment, input: { username: string; password: string; typedGroupId?: string; source: string }): Promise<PendingEnrollment> {
     this.#mustBeStarted(p);
-    const offer = await this.offer(p);
+    const offer = await this.#methods(p);
     if (!offer.password) throw new SignInRefusal('invalid', 'signing in with a password is not offered here');
     const keys = throttleKeys(input.source, input.username);
     const user = await this.#passwordUser(p, input.username, input.password, keys);
@@ -174,7 +178,7 @@ export class SignInService {
    */
   async withToken(p: PendingEnrollment, input: { token: string; username?: string; password?: string; platform?: string; source: string }): Promise<PendingEnrollment> {
     this.#mustBeStarted(p);
-    if (!(await this.offer(p)).token) throw new SignInRefusal('invalid', 'registration tokens are not accepted here');
+    if (!(await this.#methods(p)).token) throw new SignInRefusal('invalid', 'registration tokens are not accepted here');
     if (!input.token.trim()) throw new SignInRefusal('invalid', 'enter your registration token');
     const chosen = input.platform ? (PLATFORMS.find((x) => x === input.platform) ?? badPlatform()) : undefined;
     const platform = chosen ?? p.platform ?? undefined;
@@ -206,7 +210,7 @@ export class SignInService {
   /** Sends the browser to an SSO provider the group offers; it comes back through `ssoReturned`. */
   async startSso(p: PendingEnrollment, input: { providerId: string; typedGroupId?: string }): Promise<{ redirectUrl: string }> {
     this.#mustBeStarted(p);
-    const offer = await this.offer(p);
+    const offer = await this.#methods(p);
     if (!offer.sso.some((x) => x.id === input.providerId)) throw new SignInRefusal('invalid', 'this sign-in method is not offered here');
     // The nonce ties the IdP's answer to this record and this provider: the return path is
     // chosen here (never taken from the request) and anything else coming back is refused.
@@ -243,7 +247,7 @@ export class SignInService {
       : undefined;
     if (!parked || parked.pendingId !== p.id) throw new SignInRefusal('refused', 'this sign-in was not started here or has expired; start again');
     if (!handoffKey || sha256(handoffKey) !== parked.handoff) throw new SignInRefusal('refused', 'this sign-in was finished in another browser; start again');
-    const provider = (await this.offer(p)).sso.find((x) => x.id === parked.providerId);
+    const provider = (await this.#methods(p)).sso.find((x) => x.id === parked.providerId);
     if (!provider) throw new SignInRefusal('invalid', 'this sign-in method is not offered here');
     const user = await this.deps.users.fromIdentity(parked.identity, p.groupId ?? ROOT_GROUP_ID);
     return this.#complete(p, user.id, { typedGroupId: parked.typedGroupId, method: provider.kind });
