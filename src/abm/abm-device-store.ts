@@ -347,8 +347,14 @@ function filtered(db: Db, f: DeviceFilter) {
   if (f.assignResult) q = q.where('a.assign_result', '=', f.assignResult);
   if (f.state === 'active') q = q.where('a.removed_at', 'is', null);
   if (f.state === 'removed') q = q.where('a.removed_at', 'is not', null);
-  // Joined only to filter by state (a hash join on PostgreSQL, a key probe per record on SQLite).
-  if (f.lifecycle) q = q.leftJoin('devices as d', 'd.id', 'a.device_id').where(LIFECYCLE, '=', f.lifecycle) as unknown as typeof q;
+  // Registered is the record's alone (no device row): no join. Other states join the device rows
+  // (a hash join on PostgreSQL, a key probe per record on SQLite); enrolled and unenrolled exist
+  // only on a device row, so records without one are passed over first.
+  if (f.lifecycle === 'registered') q = q.where('a.device_id', 'is', null).where(ABM_STATE, '=', 'registered');
+  else if (f.lifecycle) {
+    if (f.lifecycle === 'enrolled' || f.lifecycle === 'unenrolled') q = q.where('a.device_id', 'is not', null);
+    q = q.leftJoin('devices as d', 'd.id', 'a.device_id').where(LIFECYCLE, '=', f.lifecycle) as unknown as typeof q;
+  }
   if (f.search) {
     const like = `%${f.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     q = q.where((eb) =>
