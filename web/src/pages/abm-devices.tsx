@@ -449,16 +449,20 @@ function BulkRun({ job, onClose }: { job: BulkJob; onClose(): void }) {
   const [results, setResults] = useState<Outcome[]>([]);
   const [finished, setFinished] = useState(false);
   const [stop, setStop] = useState(false);
-  const stopRef = useMemo(() => ({ stop: false }), []);
+  const [closeWhenDone, setCloseWhenDone] = useState(false);
+  const stopRef = useRef(false);
+  const started = useRef(false);
   useEffect(() => {
-    let alive = true;
+    // Once per job: development's StrictMode runs effects twice, and a request is not undone.
+    if (started.current) return;
+    started.current = true;
     void (async () => {
       const skipped = job.profile?.serverId ? job.targets.filter((t) => t.serverId !== job.profile!.serverId) : [];
       if (skipped.length) setResults(skipped.map((t) => ({ serial: t.serial, result: 'SKIPPED', error: 'on another ABM server than the profile' })));
       const byServer = new Map<string, string[]>();
       for (const t of job.targets) if (!skipped.includes(t)) byServer.set(t.serverId, [...(byServer.get(t.serverId) ?? []), t.serial]);
       for (const [serverId, serials] of byServer) {
-        for (let i = 0; i < serials.length && alive && !stopRef.stop; i += BATCH) {
+        for (let i = 0; i < serials.length && !stopRef.current; i += BATCH) {
           const batch = serials.slice(i, i + BATCH);
           let out: Outcome[];
           try {
@@ -470,22 +474,27 @@ function BulkRun({ job, onClose }: { job: BulkJob; onClose(): void }) {
           } catch (err) {
             out = batch.map((serial) => ({ serial, result: 'ERROR', error: messageOf(err) }));
           }
-          if (alive) setResults((r) => [...r, ...out]);
+          setResults((r) => [...r, ...out]);
         }
       }
-      if (alive) setFinished(true);
+      setFinished(true);
     })();
-    return () => {
-      alive = false;
-    };
-  }, [job, stopRef]);
+  }, [job]);
+  const requestStop = () => {
+    stopRef.current = true;
+    setStop(true);
+  };
+  // Escape closes the dialog at once: the run stops after its current batch, then the list reloads.
+  useEffect(() => {
+    if (finished && closeWhenDone) onClose();
+  }, [finished, closeWhenDone, onClose]);
 
   const verb = job.kind === 'assign' ? `Assigning ${job.profile?.name ?? ''}` : 'Removing the profile';
   const failed = results.filter((r) => r.result !== 'SUCCESS');
   const ok = results.length - failed.length;
   const shown = [...failed, ...results.filter((r) => r.result === 'SUCCESS')];
   return (
-    <Modal title={job.kind === 'assign' ? 'Assign profile' : 'Remove profile'} onClose={() => finished && onClose()} wide>
+    <Modal title={job.kind === 'assign' ? 'Assign profile' : 'Remove profile'} onClose={() => (finished ? onClose() : (requestStop(), setCloseWhenDone(true)))} wide>
       {!finished ? (
         <>
           <Progress value={results.length / job.targets.length} label={`${verb}… ${results.length.toLocaleString()} of ${job.targets.length.toLocaleString()} devices`} />
@@ -525,7 +534,7 @@ function BulkRun({ job, onClose }: { job: BulkJob; onClose(): void }) {
       )}
       <div className="dialog-actions">
         {!finished ? (
-          <button type="button" disabled={stop} onClick={() => ((stopRef.stop = true), setStop(true))}>Stop</button>
+          <button type="button" disabled={stop} onClick={requestStop}>Stop</button>
         ) : (
           <button type="button" className="primary" onClick={onClose} autoFocus>Done</button>
         )}
