@@ -41,6 +41,7 @@ describe.skipIf(skipWithoutBrowser)('ABM devices and ADE timeline (browser)', ()
           pomona: { osRules: { iOS: { minimum: { version: '17.4' }, message: 'Update this iPhone to iOS 17.4 first.' } } },
         },
         'Sign-in': { apple: { profile_name: 'Sign-in', await_device_configured: false }, pomona: { authentication: { enabled: true, methods: ['password'] } } },
+        Macs: { apple: { profile_name: 'Macs', await_device_configured: true } },
       },
       user: USER,
       termsOfUse: 'This device belongs to the company.',
@@ -153,16 +154,19 @@ describe.skipIf(skipWithoutBrowser)('ABM devices and ADE timeline (browser)', ()
     const { page } = s;
     await page.goto('/abm-devices?lifecycle=enrolled');
     await page.getByRole('heading', { name: 'No devices match these filters' }).waitFor();
+    await org.api('/api/v1/abm-devices/assign', { body: { serverId: org.serverId, serials: [MAC], profileId: org.profiles.Macs } });
     const outcomes = await ade.enroll([
       PHONES[0]!,
       PHONES[2]!, // on Sign-in: web view, password, terms
       PADS[1]!,
+      MAC, // awaits configuration until Pomona releases it
       { serial: PHONES[1]!, osVersion: '16.7', build: '20H19', canRequestSoftwareUpdate: false }, // below the profile's minimum: refused
     ]);
-    expect(outcomes.map((o) => o.outcome.kind)).toEqual(['enrolled', 'enrolled', 'enrolled', 'refused']);
+    expect(outcomes.map((o) => o.outcome.kind)).toEqual(['enrolled', 'enrolled', 'enrolled', 'enrolled', 'refused']);
+    await expect.poll(() => outcomes[3]!.device.device.setupAssistant.configured, { timeout: 20_000 }).toBe(true);
     await ade.sync(); // Apple now reports the profiles as pushed
     await page.reload();
-    await expect.poll(() => serials(page)).toEqual([PADS[1], PHONES[0], PHONES[2]]);
+    await expect.poll(() => serials(page)).toEqual([MAC, PADS[1], PHONES[0], PHONES[2]]);
     await s.screenshot('abm-devices-enrolled');
 
     await page.getByRole('link', { name: `${PHONES[2]} timeline` }).click();
@@ -180,6 +184,14 @@ describe.skipIf(skipWithoutBrowser)('ABM devices and ADE timeline (browser)', ()
     await page.setViewportSize({ width: 820, height: 1100 });
     await s.screenshot('abm-device-timeline-tablet');
     await page.setViewportSize({ width: 1280, height: 860 });
+
+    // The Mac: its await-configuration steps and its release.
+    await page.goto(`/abm-devices/${MAC}`);
+    const mac = page.getByRole('list', { name: 'ADE timeline, oldest first' });
+    await expect.poll(() => mac.textContent()).toContain('Released from await configuration');
+    expect(await mac.textContent()).toContain('Awaiting configuration');
+    expect(await mac.textContent()).toContain('every step succeeded');
+    await s.screenshot('abm-device-timeline-mac');
 
     // The refused device: still registered, its timeline says why in red.
     await page.goto(`/abm-devices/${PHONES[1]}`);

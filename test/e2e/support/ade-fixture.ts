@@ -54,7 +54,7 @@ export interface AdeFixture {
   sync(): Promise<void>;
   /**
    * Each device through Setup Assistant, one after another, signing in as `user` where the profile
-   * asks; a device's OS can be given (iOS 18.1 / macOS 15.1 otherwise).
+   * asks, then answering its pushes; a device's OS can be given (iOS 18.1 / macOS 15.1 otherwise).
    */
   enroll(devices: (string | EnrollingDevice)[]): Promise<{ serial: string; outcome: SetupOutcome; device: AdeDevice }[]>;
   close(): Promise<void>;
@@ -127,6 +127,8 @@ export async function prepareAde(o: { seed?: number } = {}): Promise<AdeFixture>
           serial, udid: `00008130-E2E0${String(++udids).padStart(12, '0')}`, product, osVersion: os.osVersion ?? (mac ? '15.1' : '18.1'), build: os.build ?? (mac ? '24B83' : '22B83'),
           canRequestSoftwareUpdate: os.canRequestSoftwareUpdate, identity, abmUrl: sim.url, signIn: user && passwordSignIn(user.username, user.password),
         });
+        // Like a real device it answers its pushes (commands, await-configuration steps).
+        connected?.pomona.wake(device.device);
         out.push({ serial, outcome: await device.run(), device });
       }
       return out;
