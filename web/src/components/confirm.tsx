@@ -1,9 +1,34 @@
 /**
  * Asks before a destructive action and says exactly what will happen. A native modal <dialog>:
- * focus stays inside, Escape cancels, and the safe choice has the focus first.
+ * focus stays inside, Escape cancels, and the safe choice has the focus first. When it closes,
+ * the focus goes back to what opened it, so a keyboard user carries on where they were.
  */
-import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type ReactNode, type RefObject } from 'react';
 import { messageOf } from '../api/client';
+
+/**
+ * Opens the dialog as a modal and, when the page unmounts it, gives the focus back to the
+ * element that had it before (the button that opened it) — or to the page's main region when
+ * that element is gone (a deleted row): removing an open <dialog> from the document leaves the
+ * focus on <body>, and the next Tab would start from the top of the page.
+ */
+function useModal(ref: RefObject<HTMLDialogElement | null>): void {
+  useEffect(() => {
+    const active = document.activeElement;
+    const opener = active instanceof HTMLElement && active !== document.body ? active : null;
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal();
+    return () => {
+      // After the commit that removes the dialog: the opener may be re-rendered or removed by then.
+      queueMicrotask(() => {
+        if (document.activeElement && document.activeElement !== document.body) return;
+        opener?.focus();
+        // gone, or disabled by what the dialog did (a sync now running): the page itself
+        if (document.activeElement !== opener) document.getElementById('main')?.focus();
+      });
+    };
+  }, [ref]);
+}
 
 export interface ConfirmProps {
   title: string;
@@ -20,9 +45,8 @@ export function ConfirmDialog({ title, children, confirmLabel, danger = true, on
   const ref = useRef<HTMLDialogElement>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
-  useEffect(() => {
-    ref.current?.showModal();
-  }, []);
+  const titleId = useId();
+  useModal(ref);
   const confirm = async () => {
     setBusy(true);
     setError(undefined);
@@ -35,8 +59,8 @@ export function ConfirmDialog({ title, children, confirmLabel, danger = true, on
     }
   };
   return (
-    <dialog ref={ref} className="dialog" aria-labelledby="confirm-title" onCancel={(e) => (busy ? e.preventDefault() : onClose())}>
-      <h2 id="confirm-title">{title}</h2>
+    <dialog ref={ref} className="dialog" aria-labelledby={titleId} onCancel={(e) => (busy ? e.preventDefault() : onClose())}>
+      <h2 id={titleId}>{title}</h2>
       <div className="dialog-body">{children}</div>
       {error && (
         <div className="notice error" role="alert">
@@ -58,13 +82,12 @@ export function ConfirmDialog({ title, children, confirmLabel, danger = true, on
 /** A modal for a form or a guided step (token upload, command form…), closed by Escape or its buttons. */
 export function Modal({ title, children, onClose, wide }: { title: string; children: ReactNode; onClose(): void; wide?: boolean }) {
   const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    ref.current?.showModal();
-  }, []);
+  const titleId = useId();
+  useModal(ref);
   return (
-    <dialog ref={ref} className={`dialog${wide ? ' wide' : ''}`} aria-labelledby="modal-title" onCancel={onClose}>
+    <dialog ref={ref} className={`dialog${wide ? ' wide' : ''}`} aria-labelledby={titleId} onCancel={onClose}>
       <div className="dialog-head">
-        <h2 id="modal-title">{title}</h2>
+        <h2 id={titleId}>{title}</h2>
         <button type="button" className="ghost" aria-label="Close" onClick={onClose}>
           ×
         </button>
