@@ -101,6 +101,59 @@ describe.skipIf(skipWithoutBrowser)('ABM servers and enrollment profiles (browse
     expectNoConsoleErrors(s);
   });
 
+  it('renews the token with a new key pair through the guided upload, and edits the server', async () => {
+    const { page } = s;
+    const panel = page.getByRole('region', { name: 'Main' });
+    // The key download is PEM, not JSON.
+    const publicKey = async () => (await fetch(`${s.pomona.url}/api/v1/abm-servers/${serverId}/public-key`, { headers: { authorization: `Bearer ${s.pomona.token}` } })).text();
+    const oldPem = await publicKey();
+    await button(panel, 'Upload new token').click();
+    const guide = page.getByRole('dialog', { name: 'Upload a new token for Main' });
+    const [download] = await Promise.all([page.waitForEvent('download'), button(guide, 'Prepare a new key pair').click()]);
+    expect(download.suggestedFilename()).toBe('Main-new.pem');
+    const newPem = readFileSync((await download.path())!, 'utf8');
+    expect(newPem).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(newPem).not.toBe(oldPem);
+    await guide.getByText('A new key pair is prepared and waits for its token').waitFor();
+    expect((await s.pomona.api(`/api/v1/abm-servers/${serverId}`)).json.stagedKey).toBe(true);
+    await s.screenshot('abm-token-renewal-new-key');
+    await button(guide, 'Next').click();
+    expect(await guide.textContent()).toContain('upload the public key file from step 1');
+    await button(guide, 'Next').click();
+    const token = sim.issueToken(appleServer, newPem);
+    await guide.getByLabel('Server token file (.p7m)').setInputFiles({ name: token.fileName, mimeType: 'application/pkcs7-mime', buffer: Buffer.from(token.smime) });
+    await button(guide, 'Upload token').click();
+    await page.getByText('Main is connected to Apple Business Manager').waitFor();
+    // The new pair replaced the old one: its key is the one Apple now has.
+    const after = await s.pomona.api(`/api/v1/abm-servers/${serverId}`);
+    expect(after.json.stagedKey).toBe(false);
+    expect(await publicKey()).toBe(newPem);
+    await s.pomona.ctx.scheduler.runNow('abm-sync');
+
+    // Editing: sync interval and organization group (PATCH), shown in the panel at once.
+    const west = (await s.pomona.api('/api/v1/organization-groups', { body: { parentId: 'global', name: 'West', groupId: 'WEST' } })).json.id as string;
+    await page.reload();
+    await button(panel, 'Edit server').click();
+    const edit = page.getByRole('dialog', { name: 'Edit Main' });
+    expect(await edit.getByLabel('Name').inputValue()).toBe('Main');
+    await edit.getByLabel('Sync every (minutes)').fill('2');
+    await button(edit, 'Save changes').click();
+    // The API's refusal, at its field (5 minutes at the least).
+    await edit.locator('[id="server-interval-error"]').getByText(/syncIntervalMinutes must be >= 5/).waitFor();
+    await edit.getByLabel('Sync every (minutes)').fill('60');
+    await edit.getByLabel('Organization group').selectOption({ label: 'Global › West' });
+    await s.screenshot('abm-server-edit');
+    await button(edit, 'Save changes').click();
+    await page.getByText('Saved the settings of Main.').waitFor();
+    await panel.getByText('(every 60 min)').waitFor();
+    expect(await panel.getByRole('definition').filter({ hasText: /^West$/ }).count()).toBe(1);
+    const edited = (await s.pomona.api(`/api/v1/abm-servers/${serverId}`)).json;
+    expect(edited).toMatchObject({ name: 'Main', syncIntervalMinutes: 60, organizationGroupId: west });
+    // The dialog closed, the focus is back on the button that opened it.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Edit server');
+    expectNoConsoleErrors(s);
+  });
+
   it('creates a profile, shows a validation error at its field, refuses a save over a newer revision', async () => {
     const { page } = s;
     await button(page.getByRole('region', { name: 'Main' }), 'Add profile').click();
@@ -192,21 +245,34 @@ describe.skipIf(skipWithoutBrowser)('ABM servers and enrollment profiles (browse
     await page.getByRole('link', { name: 'Main', exact: true }).click();
     await button(page.getByRole('region', { name: 'Main' }), 'Reset cursor').click();
     const reset = page.getByRole('dialog', { name: 'Reset the sync cursor of Main?' });
+    // Escape cancels, and the focus goes back to the button that opened it.
+    await page.keyboard.press('Escape');
+    await expect.poll(() => reset.count()).toBe(0);
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Reset cursor');
+    await page.keyboard.press('Enter');
     expect(await reset.textContent()).toContain('fetches every device of this server from Apple again (250 devices known now)');
     await reset.getByRole('button', { name: 'Reset cursor' }).click();
     await page.getByText('The cursor of Main is reset: a full sync starts in a moment.').waitFor();
     await page.getByRole('row', { name: /Main/ }).getByText('Full sync queued').waitFor();
 
     await page.getByRole('link', { name: 'Spare', exact: true }).click();
-    const spare = page.getByRole('region', { name: 'Spare' });
-    await spare.getByText('Upload the server token from Apple Business Manager to connect.').waitFor();
+    await page.getByRole('region', { name: 'Spare' }).getByText('Upload the server token from Apple Business Manager to connect.').waitFor();
+    await button(page.getByRole('region', { name: 'Spare' }), 'Edit server').click();
+    const edit = page.getByRole('dialog', { name: 'Edit Spare' });
+    await edit.getByLabel('Name').fill('Spare HQ');
+    await button(edit, 'Save changes').click();
+    await page.getByText('Saved the settings of Spare HQ.').waitFor();
+    await page.getByRole('link', { name: 'Spare HQ', exact: true }).waitFor();
+    const spare = page.getByRole('region', { name: 'Spare HQ' });
     await button(spare, 'Delete ABM server').click();
-    const del = page.getByRole('dialog', { name: 'Delete Spare?' });
+    const del = page.getByRole('dialog', { name: 'Delete Spare HQ?' });
     expect(await del.textContent()).toMatch(/its 0 device records and 0 enrollment profiles are deleted, with its token and key;.*devices that already enrolled stay enrolled and managed/);
     await s.screenshot('abm-server-delete-confirm');
     await del.getByRole('button', { name: 'Delete ABM server' }).click();
-    await page.getByText('Deleted Spare.').waitFor();
+    await page.getByText('Deleted Spare HQ.').waitFor();
     await expect.poll(() => page.getByRole('row', { name: /Spare/ }).count()).toBe(0);
+    // The panel that held the button is gone: the focus rests on the page, not lost on <body>.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('main');
     expectNoConsoleErrors(s);
   });
 
@@ -215,7 +281,7 @@ describe.skipIf(skipWithoutBrowser)('ABM servers and enrollment profiles (browse
     const page = await s.signInAs(READER.username, READER.password);
     await page.goto('/abm-servers');
     await page.getByRole('region', { name: 'Main' }).waitFor();
-    for (const name of ['Add ABM server', 'Upload new token', 'Test connection', 'Sync now', 'Full sync', 'Reset cursor', 'Add profile', 'Delete ABM server']) {
+    for (const name of ['Add ABM server', 'Upload new token', 'Test connection', 'Sync now', 'Full sync', 'Reset cursor', 'Add profile', 'Edit server', 'Delete ABM server']) {
       expect(await button(page, name).count(), name).toBe(0);
     }
     await button(page, 'Download public key').waitFor();

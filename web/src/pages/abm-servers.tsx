@@ -6,13 +6,14 @@
  */
 import { useState, type ReactNode } from 'react';
 import { api, messageOf, unwrap } from '../api/client';
-import { ConfirmDialog, Modal } from '../components/confirm';
+import { ConfirmDialog } from '../components/confirm';
 import { DataTable, type Column } from '../components/data-table';
-import { Badge, EmptyState, ErrorBanner, Field, Notice, PageHeader, Progress, Spinner, When, relative, type Tone } from '../components/ui';
+import { Badge, EmptyState, ErrorBanner, Notice, PageHeader, Progress, Spinner, When, relative, type Tone } from '../components/ui';
 import { useLoad, usePoll } from '../components/use-load';
 import { Link, navigate, useQueryState } from '../router';
 import { useSession } from '../session';
 import { downloadPublicKey, TokenUpload, type AbmServer } from './abm-token-upload';
+import { CreateServer, EditServer } from './abm-server-form';
 import './abm-servers.css';
 
 interface Row extends AbmServer {
@@ -65,7 +66,7 @@ function SyncCell({ s }: { s: AbmServer }) {
   return <span className="muted">{s.sync.nextSyncAt ? `Next ${relative(s.sync.nextSyncAt)}` : 'Idle'}</span>;
 }
 
-type Dialog = { kind: 'create' } | { kind: 'token'; server: AbmServer } | { kind: 'delete'; server: Row } | { kind: 'reset'; server: Row };
+type Dialog = { kind: 'create' } | { kind: 'edit'; server: Row } | { kind: 'token'; server: AbmServer } | { kind: 'delete'; server: Row } | { kind: 'reset'; server: Row };
 
 export function AbmServers(_: { params: Record<string, string> }) {
   const session = useSession();
@@ -198,7 +199,28 @@ export function AbmServers(_: { params: Record<string, string> }) {
           }}
         />
       )}
-      {dialog?.kind === 'token' && <TokenUpload server={dialog.server} onClose={() => setDialog(undefined)} onDone={afterToken} />}
+      {dialog?.kind === 'edit' && (
+        <EditServer
+          server={dialog.server}
+          onClose={() => setDialog(undefined)}
+          onSaved={async (saved) => {
+            setDialog(undefined);
+            setNotice({ tone: 'success', text: `Saved the settings of ${saved.name}.` });
+            await servers.reload();
+          }}
+        />
+      )}
+      {dialog?.kind === 'token' && (
+        <TokenUpload
+          server={dialog.server}
+          onClose={() => {
+            setDialog(undefined);
+            // A new key pair may have been prepared on the way: the panel says so.
+            void servers.reload();
+          }}
+          onDone={afterToken}
+        />
+      )}
       {dialog?.kind === 'delete' && (
         <ConfirmDialog
           title={`Delete ${dialog.server.name}?`}
@@ -308,6 +330,12 @@ function ServerPanel({ server: s, reload, onDialog, onNotice }: { server: Row; r
           <dd>
             <When at={s.tokenUploadedAt} />
           </dd>
+          {s.stagedKey && (
+            <>
+              <dt>New key pair</dt>
+              <dd>prepared, waiting for a token encrypted to it (the current token keeps working)</dd>
+            </>
+          )}
           <dt>Organization group</dt>
           <dd>{session.groups.find((g) => g.id === s.organizationGroupId)?.name ?? (s.organizationGroupId ? s.organizationGroupId : 'Whole organization')}</dd>
         </dl>
@@ -378,7 +406,10 @@ function ServerPanel({ server: s, reload, onDialog, onNotice }: { server: Row; r
           )}
         </ActionGroup>
         {isAdmin && (
-          <ActionGroup title="Remove">
+          <ActionGroup title="Server">
+            <button type="button" onClick={() => onDialog({ kind: 'edit', server: s })}>
+              Edit server
+            </button>
             <button type="button" className="danger" onClick={() => onDialog({ kind: 'delete', server: s })}>
               Delete ABM server
             </button>
@@ -400,74 +431,5 @@ function ActionGroup({ title, note, noteId, children }: { title: string; note?: 
         </small>
       )}
     </div>
-  );
-}
-
-function CreateServer({ onClose, onCreated }: { onClose(): void; onCreated(s: AbmServer): void }) {
-  const session = useSession();
-  const [name, setName] = useState('');
-  const [group, setGroup] = useState(session.group.id);
-  const [baseUrl, setBaseUrl] = useState('');
-  const [interval, setSyncInterval] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
-
-  const submit = async (e: React.FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const created = await unwrap(
-        api.POST('/api/v1/abm-servers', {
-          body: {
-            name,
-            organizationGroupId: group,
-            ...(baseUrl.trim() ? { baseUrl: baseUrl.trim() } : {}),
-            ...(interval ? { syncIntervalMinutes: Number(interval) } : {}),
-          },
-        }),
-      );
-      onCreated(created);
-    } catch (err) {
-      setError(messageOf(err));
-      setBusy(false);
-    }
-  };
-
-  return (
-    <Modal title="Add ABM server" onClose={onClose}>
-      <form onSubmit={(e) => void submit(e)}>
-        <p className="muted">Pomona creates a key pair for the server. Next you upload its public key to Apple Business Manager and bring back the token.</p>
-        <Field id="server-name" label="Name" hint="How this connection is called in Pomona, e.g. the name of the MDM server in Apple Business Manager." error={error}>
-          <input id="server-name" required maxLength={100} value={name} onChange={(e) => setName(e.target.value)} autoFocus />
-        </Field>
-        <Field id="server-group" label="Organization group" hint="Admins of this group and its subgroups see the server; enrolled devices join it unless a profile says otherwise.">
-          <select id="server-group" value={group} onChange={(e) => setGroup(e.target.value)}>
-            {session.groups.map((g) => (
-              <option key={g.id} value={g.id}>
-                {g.breadcrumb.join(' › ') || g.name}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <details className="advanced">
-          <summary>Advanced</summary>
-          <Field id="server-base-url" label="DEP service URL" hint="Leave empty for Apple’s https://mdmenrollment.apple.com (change only for testing).">
-            <input id="server-base-url" type="url" value={baseUrl} onChange={(e) => setBaseUrl(e.target.value)} placeholder="https://mdmenrollment.apple.com" />
-          </Field>
-          <Field id="server-interval" label="Sync every (minutes)" hint="5 to 10080; default 30.">
-            <input id="server-interval" type="number" min={5} max={10080} value={interval} onChange={(e) => setSyncInterval(e.target.value)} placeholder="30" />
-          </Field>
-        </details>
-        <div className="dialog-actions">
-          <button type="button" onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={busy || !name.trim()}>
-            {busy ? 'Creating…' : 'Create and continue'}
-          </button>
-        </div>
-      </form>
-    </Modal>
   );
 }

@@ -29,6 +29,8 @@ export function TokenUpload({ server, onDone, onClose }: { server: AbmServer; on
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
   const [otherServer, setOtherServer] = useState(false);
+  // A new key pair waits for its token (prepared now or in an earlier visit): step 1 offers its key.
+  const [staged, setStaged] = useState(server.stagedKey);
   const renewing = server.tokenState !== 'no-token';
 
   const download = async () => {
@@ -38,6 +40,22 @@ export function TokenUpload({ server, onDone, onClose }: { server: AbmServer; on
       setDownloaded(true);
     } catch (err) {
       setError(messageOf(err));
+    }
+  };
+
+  /** Stages a new key pair (the current token keeps working) and downloads its public key. */
+  const prepareKey = async () => {
+    setError(undefined);
+    setBusy(true);
+    try {
+      await unwrap(api.POST('/api/v1/abm-servers/{id}/public-key', { params: { path: { id: server.id } } }));
+      setStaged(true);
+      await downloadPublicKey(server);
+      setDownloaded(true);
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
     }
   };
 
@@ -80,13 +98,29 @@ export function TokenUpload({ server, onDone, onClose }: { server: AbmServer; on
       {step === 0 && (
         <section aria-labelledby="step-1">
           <h3 id="step-1">Step 1 — Download Pomona’s public key</h3>
-          <p>
-            Apple encrypts the server token to this key, so only this Pomona can read it. {renewing && 'To renew a token of the same MDM server you can skip this step if the key is already in Apple Business Manager.'}
-          </p>
-          <button type="button" className="primary" onClick={() => void download()}>
-            Download public key
-          </button>
-          {downloaded && <p className="step-ok">✓ Saved the public key (.pem) to your downloads.</p>}
+          <p>Apple encrypts the server token to this key, so only this Pomona can read it.</p>
+          {renewing && !staged && (
+            <p>
+              Renewing the token of the same MDM server? Apple Business Manager still has the current key: you can go on to step 2 without a download. To replace the key pair as well (a yearly
+              rotation, or when the private key may have leaked), prepare a new one: the current token keeps working until you upload a token encrypted to the new key.
+            </p>
+          )}
+          {staged && (
+            <Notice tone="info">
+              A new key pair is prepared and waits for its token: the download is its public key. Upload it in Apple Business Manager (step 2); the current token keeps working until then.
+            </Notice>
+          )}
+          <div className="actions">
+            <button type="button" className="primary" disabled={busy} onClick={() => void download()}>
+              {staged ? 'Download the new public key' : 'Download public key'}
+            </button>
+            {renewing && !staged && (
+              <button type="button" disabled={busy} onClick={() => void prepareKey()}>
+                {busy ? 'Preparing…' : 'Prepare a new key pair'}
+              </button>
+            )}
+          </div>
+          {downloaded && <p className="step-ok">✓ Saved the {staged ? 'new ' : ''}public key (.pem) to your downloads.</p>}
         </section>
       )}
 
@@ -110,7 +144,13 @@ export function TokenUpload({ server, onDone, onClose }: { server: AbmServer; on
               )}
             </li>
             <li>
-              Under <strong>MDM Server Settings</strong>, upload the public key file from step 1, then <strong>Save</strong>.
+              {renewing && !staged ? (
+                <>Leave the public key as it is (you kept the key pair).</>
+              ) : (
+                <>
+                  Under <strong>MDM Server Settings</strong>, upload the public key file from step 1, then <strong>Save</strong>.
+                </>
+              )}
             </li>
             <li>
               Choose <strong>Download Token</strong>. Apple gives you a file ending in <code>_smime.p7m</code>.
