@@ -20,10 +20,12 @@ describe('secret scan', () => {
     JSON.stringify({ level: 30, msg: 'request completed' }),
     JSON.stringify({ level: 10, msg: 'oops', headers: { authorization: 'Bearer pm_planted-api-token-0a1b2c3d' } }),
     JSON.stringify({ level: 50, msg: 'failed', key: pem }), // newlines escaped as \n in the line
+    JSON.stringify({ level: 30, req: { url: '/enroll/user/x%2By%2Fz%3D%3D0123456789' } }), // percent-encoded in a URL
   ].join('\n'));
   const secrets = [
     { kind: 'API token secret', value: 'pm_planted-api-token-0a1b2c3d' },
     { kind: 'private key', value: pem },
+    { kind: 'access token', value: 'x+y/z==0123456789' },
     { kind: 'short', value: 'abc' },
     { kind: 'never logged', value: 'not-anywhere-in-the-logs-77' },
   ];
@@ -32,6 +34,7 @@ describe('secret scan', () => {
     expect(findLeaks([clean, leaky], secrets)).toEqual([
       { kind: 'API token secret', file: leaky },
       { kind: 'private key', file: leaky },
+      { kind: 'access token', file: leaky },
     ]);
     expect(findLeaks([clean], secrets)).toEqual([]);
   });

@@ -1,6 +1,6 @@
 /**
- * Looks for recorded secrets in log files: each secret as written and as it reads inside a JSON
- * string (a PEM's newlines, a quote, a backslash escaped). One pass over each file whatever the
+ * Looks for recorded secrets in log files: each secret as written, as it reads inside a JSON
+ * string (a PEM's newlines, a quote, a backslash escaped) and percent-encoded in a URL. One pass over each file whatever the
  * number of secrets: candidates are looked up by the text at every position (a window as long as
  * the shortest needle), so thousands of secrets cost what one does.
  */
@@ -45,6 +45,7 @@ export function findLeaks(files: string[], secrets: RecordedSecret[], minLength 
     if (s.value.length < minLength) continue;
     needles.set(s.value, s);
     needles.set(JSON.stringify(s.value).slice(1, -1), s);
+    needles.set(encodeURIComponent(s.value), s);
   }
   const byWindow = new Map<string, string[]>();
   for (const n of needles.keys()) {
