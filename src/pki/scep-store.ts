@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db } from '../db/database.js';
+import { prepared } from '../db/prepared.js';
 import type { Insertable, Selectable } from 'kysely';
 import type { CertificateAuthorityTable, IdentityCertificateTable } from '../db/schema.js';
 
@@ -49,10 +50,7 @@ export class ScepStore {
   }
 
   async createChallenge(c: { hash: string; purpose: string; expiresAt: number; now: number }): Promise<void> {
-    await this.db
-      .insertInto('scep_challenges')
-      .values({ hash: c.hash, purpose: c.purpose, expires_at: c.expiresAt, used_at: null, created_at: c.now })
-      .execute();
+    await insertChallenge(this.db, c.hash, c.purpose, c.expiresAt, c.now);
   }
 
   /** Marks the challenge used; true for exactly one caller, and only while it is unexpired. */
@@ -67,21 +65,7 @@ export class ScepStore {
   async recordIssued(cert: IssuedCertificateRecord, opts: { now: number; challengeHash?: string }): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
       if (opts.challengeHash !== undefined && !(await consume(trx, opts.challengeHash, opts.now))) return false;
-      await trx
-        .insertInto('identity_certificates')
-        .values({
-          sha256: createHash('sha256').update(cert.der).digest('hex'),
-          enrollment_id: null,
-          serial: cert.serial,
-          subject: cert.subject,
-          issued_by_pomona: 1,
-          not_before: cert.not_before,
-          not_after: cert.not_after,
-          der: cert.der,
-          created_at: opts.now,
-          bound_at: null,
-        })
-        .execute();
+      await insertIssued(trx, createHash('sha256').update(cert.der).digest('hex'), cert.serial, cert.subject, cert.not_before, cert.not_after, cert.der, opts.now);
       return true;
     });
   }
@@ -97,13 +81,19 @@ export class ScepStore {
   }
 }
 
+// Written at every enrollment (see src/db/prepared.ts).
+const insertChallenge = prepared((db, hash: string, purpose: string, expiresAt: number, now: number) =>
+  db.insertInto('scep_challenges').values({ hash, purpose, expires_at: expiresAt, used_at: null, created_at: now }),
+);
+const consumeChallenge = prepared((db, hash: string, now: number) =>
+  db.updateTable('scep_challenges').set({ used_at: now }).where('hash', '=', hash).where('used_at', 'is', null).where('expires_at', '>', now),
+);
+const insertIssued = prepared((db, sha256: string, serial: string, subject: string, notBefore: number, notAfter: number, der: Buffer, now: number) =>
+  db.insertInto('identity_certificates').values({
+    sha256, enrollment_id: null, serial, subject, issued_by_pomona: 1, not_before: notBefore, not_after: notAfter, der, created_at: now, bound_at: null,
+  }),
+);
+
 async function consume(db: Db, hash: string, now: number): Promise<boolean> {
-  const res = await db
-    .updateTable('scep_challenges')
-    .set({ used_at: now })
-    .where('hash', '=', hash)
-    .where('used_at', 'is', null)
-    .where('expires_at', '>', now)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) === 1;
+  return Number((await consumeChallenge(db, hash, now)).numAffectedRows) === 1;
 }
