@@ -51,6 +51,12 @@ export function SkipKeyPicker({
   const known = new Map(catalogue.data.items.map((k) => [k.key, k]));
   const keysOf = (p: KeyPlatform) => catalogue.data!.items.filter((k) => k.platforms[p]);
   const toggle = (key: string, on: boolean) => onChange(on ? [...selected, key] : selected.filter((k) => k !== key));
+  const addCustom = () => {
+    const key = custom.trim();
+    if (!key || chosen.has(key)) return;
+    toggle(key, true);
+    setCustom('');
+  };
   const setMany = (keys: string[], on: boolean) => onChange(on ? [...selected, ...keys.filter((k) => !chosen.has(k))] : selected.filter((k) => !keys.includes(k)));
   const unknown = selected.map((k, i) => ({ k, i })).filter(({ k }) => !known.has(k));
   const current = keysOf(tab);
@@ -126,15 +132,19 @@ export function SkipKeyPicker({
         {allowUnknown && !readOnly && (
           <div className="add-key">
             <label htmlFor="custom-skip-key">Another skip key</label>
-            <input id="custom-skip-key" value={custom} onChange={(e) => setCustom(e.target.value)} placeholder="e.g. a key new in this year’s OS" />
-            <button
-              type="button"
-              disabled={!custom.trim() || chosen.has(custom.trim())}
-              onClick={() => {
-                toggle(custom.trim(), true);
-                setCustom('');
+            <input
+              id="custom-skip-key"
+              value={custom}
+              onChange={(e) => setCustom(e.target.value)}
+              // Enter adds the key, as the button does: the field sits inside the profile form, which Enter would otherwise save.
+              onKeyDown={(e) => {
+                if (e.key !== 'Enter') return;
+                e.preventDefault();
+                addCustom();
               }}
-            >
+              placeholder="e.g. a key new in this year’s OS"
+            />
+            <button type="button" disabled={!custom.trim() || chosen.has(custom.trim())} onClick={addCustom}>
               Add key
             </button>
           </div>
