@@ -206,6 +206,26 @@ describe.skipIf(skipWithoutBrowser)('ABM servers and enrollment profiles (browse
     await s.screenshot('profile-editor-conflict');
     await button(page, 'Reload their version').click();
     await expect.poll(() => page.getByLabel('Department').inputValue()).toBe('Their department');
+
+    // Enter in the "another skip key" field adds the key; it does not save the whole profile.
+    await page.getByRole('checkbox', { name: /^Allow keys Pomona does not know/ }).check();
+    await page.getByLabel('Another skip key').fill('PaneOf2027');
+    await page.getByLabel('Another skip key').press('Enter');
+    await page.getByRole('list', { name: 'Other skip keys' }).getByText('PaneOf2027').waitFor();
+    await page.getByText('Unsaved changes').waitFor();
+    expect((await s.pomona.api(`/api/v1/dep-profiles/${corporateId}`)).json.settings.apple.skip_setup_items).not.toContain('PaneOf2027');
+
+    // Leaving through the console's links with unsaved edits asks first; staying keeps them.
+    const asked: string[] = [];
+    page.once('dialog', (d) => (asked.push(d.message()), void d.dismiss()));
+    await nav(page, 'ABM servers').click();
+    await expect.poll(() => asked.length).toBe(1);
+    expect(asked[0]).toBe('Leave this profile? Your unsaved changes are lost.');
+    expect(new URL(page.url()).pathname).toBe(`/profiles/${corporateId}`);
+    await page.getByRole('list', { name: 'Other skip keys' }).getByText('PaneOf2027').waitFor();
+    page.once('dialog', (d) => void d.accept());
+    await nav(page, 'ABM servers').click();
+    await page.getByRole('heading', { level: 1, name: 'ABM servers' }).waitFor();
     expectNoConsoleErrors(s);
   });
 

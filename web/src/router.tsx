@@ -13,10 +13,35 @@ interface Location {
 const read = (): Location => ({ path: window.location.pathname, query: new URLSearchParams(window.location.search) });
 const LocationContext = createContext<Location>(read());
 
-export function navigate(to: string, opts: { replace?: boolean } = {}): void {
+/** Pages with unsaved edits: each asks before the console leaves them (see useLeaveGuard). */
+const leaveGuards = new Set<() => boolean>();
+
+/**
+ * Goes to another address in the console. A page with unsaved edits is asked first when the
+ * path changes (a query change stays on the page); `force` skips that, for a page leaving itself
+ * after it saved or deleted what was being edited.
+ */
+export function navigate(to: string, opts: { replace?: boolean; force?: boolean } = {}): void {
+  const leaving = new URL(to, window.location.href).pathname !== window.location.pathname;
+  if (leaving && !opts.force) for (const allow of leaveGuards) if (!allow()) return;
   if (opts.replace) window.history.replaceState(null, '', to);
   else window.history.pushState(null, '', to);
   window.dispatchEvent(new PopStateEvent('popstate'));
+}
+
+/**
+ * While `active`, leaving the page through the console's links asks `question` first (closing the
+ * tab or reloading is the browser's beforeunload, which the page sets up itself).
+ */
+export function useLeaveGuard(active: boolean, question: string): void {
+  useEffect(() => {
+    if (!active) return;
+    const allow = () => window.confirm(question);
+    leaveGuards.add(allow);
+    return () => {
+      leaveGuards.delete(allow);
+    };
+  }, [active, question]);
 }
 
 export function RouterProvider({ children }: { children: React.ReactNode }) {

@@ -6,8 +6,8 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { api, ApiError, messageOf, unwrap, type paths } from '../api/client';
-import { Badge, ErrorBanner, Notice, PageHeader, Spinner, When } from '../components/ui';
-import { Link, navigate, useLocation } from '../router';
+import { Badge, ErrorBanner, Field, Notice, PageHeader, Spinner, When } from '../components/ui';
+import { Link, navigate, useLeaveGuard, useLocation } from '../router';
 import { useSession } from '../session';
 import { appleStatus, DeleteProfileDialog, type DepProfile } from './enrollment-profiles';
 import { CheckField, FieldError, Form, getAt, NumberField, prune, Section, SelectField, setAt, TextField, type FormCtx } from './profile-fields';
@@ -143,7 +143,8 @@ export function ProfileEditor({ params }: { params: Record<string, string> }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [id, serverId]);
 
-  // Leaving the page (reload, closing the tab) with unsaved edits asks first.
+  // Leaving the page with unsaved edits asks first: through the console's links, and reloading or closing the tab.
+  useLeaveGuard(dirty, 'Leave this profile? Your unsaved changes are lost.');
   useEffect(() => {
     if (!dirty) return;
     const warn = (e: BeforeUnloadEvent) => e.preventDefault();
@@ -175,7 +176,7 @@ export function ProfileEditor({ params }: { params: Record<string, string> }) {
         const body: NewProfileBody = { settings, ...(name ? { name } : {}) };
         const created = await unwrap(api.POST('/api/v1/abm-servers/{id}/profiles', { params: { path: { id: serverId! } }, body }));
         setDirty(false);
-        navigate(`/profiles/${created.id}?created=1`, { replace: true });
+        navigate(`/profiles/${created.id}?created=1`, { replace: true, force: true });
         return;
       }
       const out = await unwrap(api.PUT('/api/v1/dep-profiles/{id}', { params: { path: { id: profile.id } }, body: { settings, revision: profile.revision, ...(name ? { name } : {}) } }));
@@ -330,14 +331,9 @@ export function ProfileEditor({ params }: { params: Record<string, string> }) {
           <Section id="section-general" title="General">
             <div className="two-col">
               <TextField path="apple.profile_name" label="Profile name" hint="Shown in Apple Business Manager and on the device in Setup Assistant. Required." maxLength={125} />
-              <div>
-                <div className={`field${errors.get('name') ? ' invalid' : ''}`}>
-                  <label htmlFor="name">Name in Pomona</label>
-                  <input id="name" value={draft.name} readOnly={readOnly} placeholder="the profile name" onChange={(e) => (setDraft({ ...draft, name: e.target.value }), setDirty(true))} aria-describedby={errors.get('name') ? 'name-error' : undefined} />
-                  <small className="hint">Optional: how admins find it here, if it should differ.</small>
-                  <FieldError id="name-error" message={errors.get('name')} />
-                </div>
-              </div>
+              <Field id="name" label="Name in Pomona" hint="Optional: how admins find it here, if it should differ." error={errors.get('name')}>
+                <input id="name" value={draft.name} readOnly={readOnly} placeholder="the profile name" onChange={(e) => (setDraft({ ...draft, name: e.target.value }), setDirty(true))} aria-invalid={errors.get('name') ? true : undefined} aria-describedby={errors.get('name') ? 'name-error' : undefined} />
+              </Field>
               <TextField path="apple.department" label="Department" hint="Shown in Setup Assistant, e.g. “IT, Building 3”." maxLength={125} />
               <TextField path="apple.support_phone_number" label="Support phone" type="tel" hint="Shown in Setup Assistant." maxLength={50} />
               <TextField path="apple.support_email_address" label="Support e-mail" type="email" hint="Shown in Setup Assistant." maxLength={250} />
@@ -547,7 +543,7 @@ export function ProfileEditor({ params }: { params: Record<string, string> }) {
             profile={profile}
             defaultProfile={defaultProfile}
             onClose={() => setDeleting(false)}
-            onDeleted={() => navigate(`/profiles?server=${profile.abmServerId}`)}
+            onDeleted={() => navigate(`/profiles?server=${profile.abmServerId}`, { force: true })}
           />
         )}
       </div>
