@@ -8,8 +8,10 @@ import { useState, type ReactNode } from 'react';
 import { api, messageOf, unwrap } from '../api/client';
 import { ConfirmDialog } from '../components/confirm';
 import { DataTable, type Column } from '../components/data-table';
-import { Badge, EmptyState, ErrorBanner, Notice, PageHeader, Progress, Spinner, When, relative, type Tone } from '../components/ui';
+import { Badge, EmptyState, ErrorBanner, Notice, PageHeader, Progress, Spinner, When, relative } from '../components/ui';
 import { useLoad, usePoll } from '../components/use-load';
+import { plural } from '../components/plural';
+import { StatusBadge, type Status } from '../components/status-badge';
 import { Link, navigate, useQueryState } from '../router';
 import { useSession } from '../session';
 import { downloadPublicKey, TokenUpload, type AbmServer } from './abm-token-upload';
@@ -35,10 +37,8 @@ async function loadServers(): Promise<Row[]> {
   );
 }
 
-const plural = (n: number, word: string) => `${n.toLocaleString()} ${word}${n === 1 ? '' : 's'}`;
-
 /** The token's state in words and colour: good, expiring within the warning window, or broken. */
-export function tokenStatus(s: AbmServer, now = Date.now()): { tone: Tone; label: string; hint?: string } {
+export function tokenStatus(s: AbmServer, now = Date.now()): Status {
   const expires = s.tokenExpiresAt;
   switch (s.tokenState) {
     case 'no-token':
@@ -120,14 +120,7 @@ export function AbmServers(_: { params: Record<string, string> }) {
     {
       key: 'token',
       header: 'Token',
-      render: (s) => {
-        const t = tokenStatus(s);
-        return (
-          <Badge tone={t.tone} title={t.hint}>
-            {t.label}
-          </Badge>
-        );
-      },
+      render: (s) => <StatusBadge status={tokenStatus(s)} />,
     },
     { key: 'sync', header: 'Sync', className: 'sync-cell', render: (s) => <SyncCell s={s} /> },
   ];
@@ -236,8 +229,8 @@ export function AbmServers(_: { params: Record<string, string> }) {
           <p>Pomona forgets this connection to Apple Business Manager:</p>
           <ul>
             <li>
-              its {dialog.server.devices === null ? '' : `${dialog.server.devices.toLocaleString()} `}device records and {dialog.server.profiles === null ? 'its' : dialog.server.profiles} enrollment profile
-              {dialog.server.profiles === 1 ? '' : 's'} are deleted, with its token and key;
+              its {dialog.server.devices === null ? 'device records' : plural(dialog.server.devices, 'device record')} and{' '}
+              {dialog.server.profiles === null ? 'enrollment profiles' : plural(dialog.server.profiles, 'enrollment profile')} are deleted, with its token and key;
             </li>
             <li>devices that already enrolled stay enrolled and managed;</li>
             <li>devices that have not enrolled yet can no longer enroll through this server — Apple still hands them this server’s profile until you change their MDM server in Apple Business Manager.</li>

@@ -9,6 +9,8 @@ import { ConfirmDialog } from '../components/confirm';
 import { DataTable, type Column } from '../components/data-table';
 import { Badge, EmptyState, ErrorBanner, Notice, PageHeader, Spinner, When } from '../components/ui';
 import { useLoad } from '../components/use-load';
+import { plural } from '../components/plural';
+import { StatusBadge, type Status } from '../components/status-badge';
 import { Link, navigate, useQueryState } from '../router';
 import { useSession } from '../session';
 import './enrollment-profiles.css';
@@ -16,7 +18,7 @@ import './enrollment-profiles.css';
 export type DepProfile = paths['/api/v1/dep-profiles/{id}']['get']['responses'][200]['content']['application/json'];
 
 /** Whether Apple has the profile's current version, in words. */
-export function appleStatus(p: DepProfile): { tone: 'good' | 'warn' | 'bad'; label: string; hint?: string } {
+export function appleStatus(p: DepProfile): Status {
   if (p.apple.upToDate) return { tone: 'good', label: 'Defined at Apple' };
   if (p.apple.defineError) return { tone: 'bad', label: 'Apple refused it', hint: p.apple.defineError };
   return { tone: 'warn', label: 'Not yet at Apple', hint: 'Pomona defines it at Apple once the server has a token (on the next sync or assignment run).' };
@@ -37,7 +39,7 @@ export function DeleteProfileDialog({ profile, defaultProfile, onDeleted, onClos
     >
       {profile.devices > 0 ? (
         <p>
-          Its <strong>{profile.devices.toLocaleString()} device{profile.devices === 1 ? '' : 's'}</strong> move to {target}: Pomona asks Apple to assign that profile to them on the next
+          Its <strong>{plural(profile.devices, 'device')}</strong> move to {target}: Pomona asks Apple to assign that profile to them on the next
           assignment run, and they use it the next time they go through Setup Assistant. Devices that already enrolled stay enrolled.
         </p>
       ) : (
@@ -96,14 +98,7 @@ export function EnrollmentProfiles(_: { params: Record<string, string> }) {
     {
       key: 'apple',
       header: 'At Apple',
-      render: (p) => {
-        const st = appleStatus(p);
-        return (
-          <Badge tone={st.tone} title={st.hint}>
-            {st.label}
-          </Badge>
-        );
-      },
+      render: (p) => <StatusBadge status={appleStatus(p)} />,
     },
     { key: 'skips', header: 'Skipped panes', className: 'num', render: (p) => p.settings.apple.skip_setup_items?.length ?? 0 },
     { key: 'updated', header: 'Last changed', render: (p) => <When at={p.updatedAt} /> },
@@ -194,7 +189,7 @@ export function EnrollmentProfiles(_: { params: Record<string, string> }) {
           defaultProfile={defaultProfile}
           onClose={() => setDeleting(undefined)}
           onDeleted={async (moved) => {
-            setNotice(`Deleted “${deleting.name}”. ${moved} device${moved === 1 ? '' : 's'} moved to “${defaultProfile?.name ?? 'the default'}”.`);
+            setNotice(`Deleted “${deleting.name}”. ${plural(moved, 'device')} moved to “${defaultProfile?.name ?? 'the default'}”.`);
             await profiles.reload();
           }}
         />

@@ -9,6 +9,8 @@ import { api, ApiError, messageOf, unwrap, type paths } from '../api/client';
 import { Badge, ErrorBanner, Field, Notice, PageHeader, Spinner, When } from '../components/ui';
 import { Link, navigate, useLeaveGuard, useLocation } from '../router';
 import { useSession } from '../session';
+import { plural } from '../components/plural';
+import { StatusBadge } from '../components/status-badge';
 import { appleStatus, DeleteProfileDialog, type DepProfile } from './enrollment-profiles';
 import { CheckField, FieldError, Form, getAt, NumberField, prune, Section, SelectField, setAt, TextField, type FormCtx } from './profile-fields';
 import { SkipKeyPicker } from './profile-skip-keys';
@@ -183,7 +185,7 @@ export function ProfileEditor({ params }: { params: Record<string, string> }) {
       setProfile(out);
       setDraft(draftOf(out.name, out.settings));
       setDirty(false);
-      setSaved(out.version !== profile.version ? `Saved. Apple gets version ${out.version} and the profile’s ${out.devices} device${out.devices === 1 ? '' : 's'} are moved to it.` : 'Saved. Nothing Apple sees changed, so devices keep their profile.');
+      setSaved(out.version !== profile.version ? `Saved. Apple gets version ${out.version} and the profile’s ${plural(out.devices, 'device')} are moved to it.` : 'Saved. Nothing Apple sees changed, so devices keep their profile.');
     } catch (err) {
       await refused(err);
     } finally {
@@ -250,10 +252,8 @@ export function ProfileEditor({ params }: { params: Record<string, string> }) {
           subtitle={
             profile ? (
               <>
-                {profile.isDefault && <Badge tone="info">Default</Badge>} {profile.devices.toLocaleString()} device{profile.devices === 1 ? '' : 's'} · version {profile.version} ·{' '}
-                <Badge tone={appleStatus(profile).tone} title={appleStatus(profile).hint}>
-                  {appleStatus(profile).label}
-                </Badge>{' '}
+                {profile.isDefault && <Badge tone="info">Default</Badge>} {plural(profile.devices, 'device')} · version {profile.version} ·{' '}
+                <StatusBadge status={appleStatus(profile)} />{' '}
                 · changed <When at={profile.updatedAt} />
               </>
             ) : (
@@ -299,7 +299,7 @@ export function ProfileEditor({ params }: { params: Record<string, string> }) {
             {problems.length > 0 && (
               <div className="notice error">
                 <h2 id="problems-title">
-                  {problems.length} problem{problems.length === 1 ? '' : 's'} to fix before saving
+                  {plural(problems.length, 'problem')} to fix before saving
                 </h2>
                 <ProblemList problems={problems} />
               </div>

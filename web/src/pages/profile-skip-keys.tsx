@@ -8,6 +8,7 @@ import { useState } from 'react';
 import { api, unwrap, type paths } from '../api/client';
 import { Badge, ErrorBanner, Spinner } from '../components/ui';
 import { useLoad } from '../components/use-load';
+import { plural } from '../components/plural';
 
 type Catalogue = paths['/api/v1/skip-keys']['get']['responses'][200]['content']['application/json'];
 type SkipKey = Catalogue['items'][number];
@@ -66,7 +67,7 @@ export function SkipKeyPicker({
   return (
     <div className="skip-keys">
       <p className="muted">
-        {selected.length === 0 ? 'No panes are skipped: the user sees every pane of Setup Assistant.' : `${selected.length} pane${selected.length === 1 ? '' : 's'} skipped: ${selected.join(', ')}.`}
+        {selected.length === 0 ? 'No panes are skipped: the user sees every pane of Setup Assistant.' : `${plural(selected.length, 'pane')} skipped: ${selected.join(', ')}.`}
       </p>
       {keyErrors.length > 0 && (
         <ul className="field-error" role="alert">
