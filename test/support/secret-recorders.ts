@@ -19,12 +19,14 @@ import { ScepService } from '../../src/pki/scep-service.js';
 import { PendingEnrollmentService } from '../../src/enroll/pending-enrollment-service.js';
 import { SignInService } from '../../src/enroll/sign-in/sign-in-service.js';
 import { UserEnrollmentService } from '../../src/enroll/user-enrollment-service.js';
+import { WebhookSender } from '../../src/alerts/webhook-sender.js';
+import { EmailSender } from '../../src/alerts/email-sender.js';
 import { recordSecret } from './test-run.js';
 
-type Recorder = (result: any, args: any[]) => void;
+type Recorder = (result: any, args: any[], self: any) => void;
 const WRAPPED = Symbol('records secrets');
 
-/** Wraps `method` so `record` sees its (awaited) result and arguments; the result is unchanged. */
+/** Wraps `method` so `record` sees its (awaited) result, arguments and instance; the result is unchanged. */
 function recordFrom(cls: { prototype: object; name: string }, method: string, record: Recorder): void {
   const proto = cls.prototype as Record<string, any>;
   const inner = proto[method];
@@ -32,32 +34,43 @@ function recordFrom(cls: { prototype: object; name: string }, method: string, re
   if (inner[WRAPPED]) return;
   const wrapped = function (this: unknown, ...args: unknown[]) {
     const out = inner.apply(this, args);
-    if (out instanceof Promise) return out.then((r) => (record(r, args), r));
-    record(out, args);
+    // A refused call records what it was given too (a webhook that failed still had its secret).
+    if (out instanceof Promise) return out.then((r) => (record(r, args, this), r), (err) => {
+      try {
+        record(undefined, args, this);
+      } catch {
+        // the call's own error is the one its caller must see
+      }
+      throw err;
+    });
+    record(out, args, this);
     return out;
   };
   wrapped[WRAPPED] = true;
   proto[method] = wrapped;
 }
 
-recordFrom(ApiTokenService, 'create', (r) => recordSecret('API token secret', r.secret));
+recordFrom(ApiTokenService, 'create', (r) => recordSecret('API token secret', r?.secret));
 recordFrom(AdminService, 'createUser', (_r, [input]) => recordSecret('admin password', input.password));
 recordFrom(AdminService, 'updateUser', (_r, [, input]) => recordSecret('admin password', input.password));
 recordFrom(AdminService, 'createSession', (r) => {
-  recordSecret('console session id', r.sessionId);
-  recordSecret('console CSRF token', r.csrfToken);
+  recordSecret('console session id', r?.sessionId);
+  recordSecret('console CSRF token', r?.csrfToken);
 });
 recordFrom(UserService, 'createLocal', (_r, [input]) => recordSecret('user password', input.password));
-recordFrom(RegistrationTokenService, 'create', (r) => recordSecret('registration token', r.token));
-recordFrom(ConsoleSignIn, 'start', (r) => recordSecret('console SSO binding', r.binding));
-recordFrom(ConsoleSignIn, 'signedIn', (r) => recordSecret('console SSO code', r.code));
+recordFrom(RegistrationTokenService, 'create', (r) => recordSecret('registration token', r?.token));
+recordFrom(ConsoleSignIn, 'start', (r) => recordSecret('console SSO binding', r?.binding));
+recordFrom(ConsoleSignIn, 'signedIn', (r) => recordSecret('console SSO code', r?.code));
 recordFrom(ScepService, 'createChallenge', (r) => recordSecret('SCEP challenge', r));
-recordFrom(PendingEnrollmentService, 'create', (r) => recordSecret('enrollment web-view browser key', r.browserKey));
-recordFrom(PendingEnrollmentService, 'profileIssued', (r) => recordSecret('enrollment check-in key', r.checkInKey));
+recordFrom(PendingEnrollmentService, 'create', (r) => recordSecret('enrollment web-view browser key', r?.browserKey));
+recordFrom(PendingEnrollmentService, 'profileIssued', (r) => recordSecret('enrollment check-in key', r?.checkInKey));
 recordFrom(SignInService, 'ssoReturned', (r) => recordSecret('enrollment SSO hand-off key', r?.handoffKey));
 recordFrom(UserEnrollmentService, 'afterSignIn', (r) => {
   if (typeof r?.location === 'string') recordSecret('user enrollment access token', new URL(r.location).searchParams.get('access-token'));
 });
+// Alert channels' credentials, as each sender was configured (their settings are private to them).
+recordFrom(WebhookSender, 'send', (_r, _a, self) => recordSecret('alert webhook secret', self.o?.secret));
+recordFrom(EmailSender, 'send', (_r, _a, self) => recordSecret('SMTP password', self.smtp?.pass));
 recordFrom(SecretBox, 'seal', (_r, [plain]) => recordSealed(sealer(), plain));
 
 /** The function that called `seal` (the frames above it are this file's), e.g. `AbmServerService.saveTokens (abm-server-service.ts)`. */
