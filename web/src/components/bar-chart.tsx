@@ -10,20 +10,29 @@ export interface Bar {
   note?: string;
 }
 
+/** Chart text is 11px (styles.css): an average character's width in viewBox units, with room to spare. */
+const CHAR_WIDTH = 6.6;
+/** the longest label shown whole */
+const LABEL_CHARS = 36;
+
 /** Horizontal bars, each with its label and value. */
 export function BarChart({ bars, title, tone = 'accent' }: { bars: Bar[]; title: string; tone?: 'accent' | 'good' }) {
   const max = Math.max(1, ...bars.map((b) => b.value));
   const row = 28;
-  const labelWidth = 150;
   const width = 520;
-  const barSpace = width - labelWidth - 120;
+  // The label column fits the longest label (up to a limit; longer ones are cut, whole on hover),
+  // so "macOS (version unknown)" no longer runs into its bar.
+  const longest = Math.min(LABEL_CHARS, Math.max(0, ...bars.map((b) => b.label.length)));
+  const labelWidth = Math.max(60, Math.ceil(longest * CHAR_WIDTH) + 10);
+  const barSpace = width - labelWidth - 110;
   return (
     <figure className="chart-figure">
       <svg className="chart" viewBox={`0 0 ${width} ${bars.length * row + 4}`} role="img" aria-label={`${title}: ${bars.map((b) => `${b.label} ${b.value}`).join(', ')}`}>
         {bars.map((b, i) => (
           <g key={b.label} transform={`translate(0 ${i * row + 2})`}>
             <text x={0} y={17}>
-              {b.label}
+              {b.label.length > LABEL_CHARS ? `${b.label.slice(0, LABEL_CHARS - 1)}…` : b.label}
+              <title>{b.label}</title>
             </text>
             <rect x={labelWidth} y={4} height={18} rx={3} width={Math.max(b.value > 0 ? 2 : 0, (b.value / max) * barSpace)} className={`bar-${tone}`} />
             <text x={labelWidth + (b.value / max) * barSpace + 6} y={17} className="value">
