@@ -33,9 +33,9 @@ describe.skipIf(skipWithoutBrowser)('dashboard (browser)', () => {
     const attention = page.getByRole('region', { name: 'Needs attention' });
     await expect.poll(() => attention.textContent()).toContain('abm-east has no ABM token yet');
     const text = (await attention.textContent()) ?? '';
-    expect(text).toContain('1 ABM device(s) could not be assigned');
-    expect(text).toContain('1 profile assignment(s) were throttled');
-    expect(text).toContain('1 device(s) have waited in Setup Assistant for more than 60 minutes');
+    expect(text).toContain('1 ABM device could not be assigned its enrollment profile');
+    expect(text).toContain('1 profile assignment was throttled');
+    expect(text).toContain('1 device has waited in Setup Assistant for more than 60 minutes');
     // the push certificate is fine (the test server has one)
     expect(text).not.toContain('push certificate');
     const funnel = page.getByRole('img', { name: /^ADE funnel/ });
@@ -43,7 +43,12 @@ describe.skipIf(skipWithoutBrowser)('dashboard (browser)', () => {
     expect(await page.getByRole('img', { name: /^Devices by platform/ }).getAttribute('aria-label')).toMatch(/iOS 1.*macOS 1|macOS 1.*iOS 1/);
     expect(await page.getByRole('img', { name: /^Devices enrolled per day/ }).getAttribute('aria-label')).toMatch(/ 2$/);
     await s.screenshot('dashboard');
-    await attention.getByRole('link', { name: 'See them' }).first().click();
+    // A server's line leads to that server's panel.
+    await attention.getByRole('listitem').filter({ hasText: 'abm-east has no ABM token yet' }).getByRole('link', { name: 'Upload its token' }).click();
+    await page.getByRole('region', { name: 'abm-east' }).waitFor();
+    expect(new URL(page.url()).searchParams.get('server')).toBe('abm-east');
+    await page.goBack();
+    await attention.getByRole('link', { name: 'See it' }).first().click();
     await expect.poll(() => page.url()).toContain('/abm-devices?assignResult=FAILED');
     expectNoConsoleErrors(s);
   });

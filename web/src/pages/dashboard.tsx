@@ -6,13 +6,14 @@
  */
 import type { ReactNode } from 'react';
 import { api, unwrap, type paths } from '../api/client';
+import { plural } from '../components/plural';
+import type { AbmServer } from './abm-token-upload';
 import { BarChart, ColumnChart } from '../components/bar-chart';
 import { Badge, ErrorBanner, PageHeader, Spinner, relative, type Tone } from '../components/ui';
 import { useLoad } from '../components/use-load';
 import { Link } from '../router';
 import { useSession } from '../session';
 
-type AbmServer = paths['/api/v1/abm-servers']['get']['responses'][200]['content']['application/json']['items'][number];
 type PushCert = paths['/api/v1/push-certificate']['get']['responses'][200]['content']['application/json'];
 type Counts = paths['/api/v1/dashboard']['get']['responses'][200]['content']['application/json'];
 type OpenAlert = paths['/api/v1/alerts']['get']['responses'][200]['content']['application/json']['open'][number];
@@ -26,13 +27,16 @@ interface Attention {
 
 const DAY = 86_400_000;
 
-/** Push certificate: null when there is none, undefined when this admin may not read it (a scoped admin). */
+/**
+ * Push certificate: null when there is none, undefined when this admin may not read it (scoped
+ * below the root, or refused); any other failure is the server's message on the page.
+ */
 async function pushCertificate(global: boolean): Promise<PushCert | null | undefined> {
   if (!global) return undefined;
   const res = await api.GET('/api/v1/push-certificate');
   if (res.response.status === 404) return null;
-  if (!res.response.ok) return undefined;
-  return res.data;
+  if (res.response.status === 403) return undefined;
+  return unwrap(Promise.resolve(res));
 }
 
 export function Dashboard(_: { params: Record<string, string> }) {
@@ -126,29 +130,33 @@ function attention(c: Counts, servers: AbmServer[], push: PushCert | null | unde
   else if (push && push.expiresInDays <= 30) out.push({ tone: 'warn', text: `The APNs push certificate expires ${relative(push.notAfter, now)}.`, to: '/settings', action: 'Renew it' });
   for (const s of servers) {
     const name = <strong>{s.name}</strong>;
+    // The server's own panel, where its token upload and sync are.
+    const to = `/abm-servers?server=${encodeURIComponent(s.id)}`;
     switch (s.tokenState) {
       case 'expired':
-        out.push({ tone: 'bad', text: <>The ABM token of {name} has expired: no syncs or assignments.</>, to: '/abm-servers', action: 'Upload a new token' });
+        out.push({ tone: 'bad', text: <>The ABM token of {name} has expired: no syncs or assignments.</>, to, action: 'Upload a new token' });
         break;
       case 'rejected':
-        out.push({ tone: 'bad', text: <>Apple refuses the ABM token of {name}.</>, to: '/abm-servers', action: 'Upload a new token' });
+        out.push({ tone: 'bad', text: <>Apple refuses the ABM token of {name}.</>, to, action: 'Upload a new token' });
         break;
       case 'terms-not-accepted':
-        out.push({ tone: 'bad', text: <>New Apple terms and conditions must be accepted in Apple Business Manager before {name} can sync.</>, to: '/abm-servers', action: 'See the server' });
+        out.push({ tone: 'bad', text: <>New Apple terms and conditions must be accepted in Apple Business Manager before {name} can sync.</>, to, action: 'See the server' });
         break;
       case 'no-token':
-        out.push({ tone: 'warn', text: <>{name} has no ABM token yet.</>, to: '/abm-servers', action: 'Upload its token' });
+        out.push({ tone: 'warn', text: <>{name} has no ABM token yet.</>, to, action: 'Upload its token' });
         break;
       case 'expiring':
-        out.push({ tone: 'warn', text: <>The ABM token of {name} expires {s.tokenExpiresAt ? relative(s.tokenExpiresAt, now) : 'soon'}.</>, to: '/abm-servers', action: 'Renew it' });
+        out.push({ tone: 'warn', text: <>The ABM token of {name} expires {s.tokenExpiresAt ? relative(s.tokenExpiresAt, now) : 'soon'}.</>, to, action: 'Renew it' });
         break;
     }
-    if (s.sync.lastError && !s.sync.running) out.push({ tone: 'warn', text: <>The last sync of {name} failed: {s.sync.lastError}</>, to: '/abm-servers', action: 'See the server' });
+    if (s.sync.lastError && !s.sync.running) out.push({ tone: 'warn', text: <>The last sync of {name} failed: {s.sync.lastError}</>, to, action: 'See the server' });
   }
-  if (c.assignments.failed > 0) out.push({ tone: 'bad', text: `${c.assignments.failed.toLocaleString()} ABM device(s) could not be assigned their enrollment profile.`, to: '/abm-devices?assignResult=FAILED', action: 'See them' });
-  if (c.assignments.throttled > 0) out.push({ tone: 'warn', text: `${c.assignments.throttled.toLocaleString()} profile assignment(s) were throttled by Apple and will be retried.`, to: '/abm-devices?assignResult=THROTTLED', action: 'See them' });
-  if (c.awaitingConfiguration.overdue > 0) {
-    out.push({ tone: 'warn', text: `${c.awaitingConfiguration.overdue.toLocaleString()} device(s) have waited in Setup Assistant for more than ${c.stuckAfterMinutes} minutes.`, to: '/enrollment-status', action: 'See them' });
+  const { failed, throttled } = c.assignments;
+  const overdue = c.awaitingConfiguration.overdue;
+  if (failed > 0) out.push({ tone: 'bad', text: `${plural(failed, 'ABM device')} could not be assigned ${failed === 1 ? 'its' : 'their'} enrollment profile.`, to: '/abm-devices?assignResult=FAILED', action: failed === 1 ? 'See it' : 'See them' });
+  if (throttled > 0) out.push({ tone: 'warn', text: `${plural(throttled, 'profile assignment')} ${throttled === 1 ? 'was' : 'were'} throttled by Apple and will be retried.`, to: '/abm-devices?assignResult=THROTTLED', action: throttled === 1 ? 'See it' : 'See them' });
+  if (overdue > 0) {
+    out.push({ tone: 'warn', text: `${plural(overdue, 'device')} ${overdue === 1 ? 'has' : 'have'} waited in Setup Assistant for more than ${c.stuckAfterMinutes} minutes.`, to: '/enrollment-status', action: overdue === 1 ? 'See it' : 'See them' });
   }
   return out.sort((a, b) => (a.tone === 'bad' ? 0 : 1) - (b.tone === 'bad' ? 0 : 1));
 }
