@@ -85,6 +85,7 @@ async function enroll(nodes: BenchServer[], fleet: Fleet[]) {
 async function commandPhase(nodes: BenchServer[], fleet: Fleet[], seconds: number, width: number, pg: PostgresBackendCpu) {
   const used = [...new Set(fleet.map((f) => f.node))].sort();
   const stats = used.map((node) => ({ node, ring: fleet.filter((f) => f.node === node).map((f) => f.device), commands: 0, latencies: [] as number[], cpu0: cpuMs(nodes[node]!.pid) }));
+  const nodesCpu0 = nodes.map((n) => cpuMs(n.pid));
   const bench0 = process.cpuUsage();
   await pg.start();
   const t0 = performance.now();
@@ -112,6 +113,8 @@ async function commandPhase(nodes: BenchServer[], fleet: Fleet[], seconds: numbe
   const total = stats.reduce((a, s) => a + s.commands, 0);
   return {
     nodes: used.length, concurrency: width, seconds: round(elapsed, 1),
+    /** each node's CPU per second of the phase, an idle node's too (its periodic jobs, whichever node holds their lease) */
+    nodeCpuMsPerSecond: nodes.map((n, i) => round((cpuMs(n.pid) - nodesCpu0[i]!) / elapsed, 1)),
     perNode: stats.map((s) => ({
       node: s.node + 1, devices: s.ring.length, commands: s.commands, commandsPerSecond: round(s.commands / elapsed, 1),
       cycleMs: { p50: round(percentile(s.latencies, 50)), p99: round(percentile(s.latencies, 99)) },
@@ -179,6 +182,7 @@ console.table(result.phases.flatMap((p) => [
   ...p.perNode.map((n) => ({ phase: `${p.nodes} node${p.nodes > 1 ? 's' : ''}`, node: n.node, devices: n.devices, commands: n.commands, 'commands/s': n.commandsPerSecond, 'p50 ms': n.cycleMs.p50, 'p99 ms': n.cycleMs.p99, 'node cpu ms/cmd': n.nodeCpuMsPerCommand, 'db cpu ms/cmd': '', 'bench cpu ms/cmd': '' })),
   { phase: `${p.nodes} node${p.nodes > 1 ? 's' : ''}`, node: 'total', devices: N, commands: p.total.commands, 'commands/s': p.total.commandsPerSecond, 'p50 ms': p.total.cycleMs.p50, 'p99 ms': p.total.cycleMs.p99, 'node cpu ms/cmd': '', 'db cpu ms/cmd': p.total.databaseCpuMsPerCommand ?? '-', 'bench cpu ms/cmd': p.total.benchProcessCpuMsPerCommand },
 ]));
+for (const p of result.phases) console.log(`${p.nodes} node${p.nodes > 1 ? 's' : ''}: CPU ms per second of node 1 / node 2: ${p.nodeCpuMsPerSecond.join(' / ')}`);
 console.log(`2 nodes / 1 node: ${result.twoNodesOverOne}× the commands per second; enrollment ${result.enrollment.enrollmentsPerSecond}/s; node peak RSS ${result.nodePeakRssMb.join(' / ')} MB`);
 console.log(JSON.stringify({ machine: machineInfo, loadAverageAtEnd }));
 const at = new Date().toISOString();
