@@ -57,6 +57,8 @@ describe.skipIf(skipWithoutBrowser)('console foundation (browser)', () => {
     expect((await focused()).text).toBe('ABM servers');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.url()).toBe(`${s.pomona.url}/abm-servers`);
+    // The new page's content has the focus, so the next Tab starts there, not back in the navigation.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('main');
     await s.screenshot('foundation-keyboard', page);
     await page.close();
   });

@@ -1,4 +1,4 @@
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { Layout } from './layout';
 import { match, RouterProvider, useLocation } from './router';
 import { ROUTES } from './routes';
@@ -10,6 +10,17 @@ import { Link } from './router';
 
 function CurrentPage() {
   const { path } = useLocation();
+  const first = useRef(true);
+  // A new page: the keyboard (and a screen reader) starts at its content, not on the link that was
+  // clicked or on <body> — unless the page has put the focus in its content itself.
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const main = document.getElementById('main');
+    if (main && !main.contains(document.activeElement)) main.focus({ preventScroll: true });
+  }, [path]);
   useEffect(() => {
     const label = NAV.find((n) => (n.path === '/' ? path === '/' : path.startsWith(n.path)))?.label;
     document.title = label ? `${label} · Pomona` : 'Pomona';

@@ -26,6 +26,8 @@ export function navigate(to: string, opts: { replace?: boolean; force?: boolean 
   if (leaving && !opts.force) for (const allow of leaveGuards) if (!allow()) return;
   if (opts.replace) window.history.replaceState(null, '', to);
   else window.history.pushState(null, '', to);
+  // Another page starts at its top (Back and Forward keep the browser's own scroll restoration).
+  if (leaving && !opts.replace) window.scrollTo(0, 0);
   window.dispatchEvent(new PopStateEvent('popstate'));
 }
 
