@@ -4,7 +4,7 @@
  * devices go (the server's default) before it happens.
  */
 import { useState } from 'react';
-import { api, unwrap, type paths } from '../api/client';
+import { api, messageOf, unwrap, type paths } from '../api/client';
 import { ConfirmDialog } from '../components/confirm';
 import { DataTable, type Column } from '../components/data-table';
 import { Badge, EmptyState, ErrorBanner, Notice, PageHeader, Spinner, When } from '../components/ui';
@@ -61,18 +61,24 @@ export function EnrollmentProfiles(_: { params: Record<string, string> }) {
   const [deleting, setDeleting] = useState<DepProfile>();
   const [notice, setNotice] = useState<string>();
   const [error, setError] = useState<string>();
+  /** the profile being made the default: its row's buttons wait (one request, not one a click) */
+  const [working, setWorking] = useState<string>();
 
   const rows = profiles.data ?? [];
   const defaultProfile = rows.find((p) => p.isDefault);
 
   const makeDefault = async (p: DepProfile) => {
     setError(undefined);
+    setNotice(undefined);
+    setWorking(p.id);
     try {
       await unwrap(api.POST('/api/v1/dep-profiles/{id}/default', { params: { path: { id: p.id } } }));
       setNotice(`“${p.name}” is now the default: new devices of ${server?.name ?? 'this server'} get it.`);
       await profiles.reload();
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(messageOf(err));
+    } finally {
+      setWorking(undefined);
     }
   };
 
@@ -110,12 +116,12 @@ export function EnrollmentProfiles(_: { params: Record<string, string> }) {
             render: (p: DepProfile) => (
               <div className="row-actions">
                 {!p.isDefault && (
-                  <button type="button" onClick={() => void makeDefault(p)} aria-label={`Make “${p.name}” the default`}>
-                    Make default
+                  <button type="button" disabled={!!working} onClick={() => void makeDefault(p)} aria-label={`Make “${p.name}” the default`}>
+                    {working === p.id ? 'Working…' : 'Make default'}
                   </button>
                 )}
                 {!p.isDefault && (
-                  <button type="button" className="ghost danger-text" onClick={() => setDeleting(p)} aria-label={`Delete “${p.name}”`}>
+                  <button type="button" className="ghost danger-text" disabled={!!working} onClick={() => setDeleting(p)} aria-label={`Delete “${p.name}”`}>
                     Delete
                   </button>
                 )}
@@ -153,7 +159,15 @@ export function EnrollmentProfiles(_: { params: Record<string, string> }) {
           <div className="toolbar">
             <label>
               ABM server
-              <select value={serverId} onChange={(e) => setQuery({ server: e.target.value })}>
+              <select
+                value={serverId}
+                onChange={(e) => {
+                  // what was said about the other server's profiles no longer applies
+                  setNotice(undefined);
+                  setError(undefined);
+                  setQuery({ server: e.target.value });
+                }}
+              >
                 {servers.data.map((s) => (
                   <option key={s.id} value={s.id}>
                     {s.name}
