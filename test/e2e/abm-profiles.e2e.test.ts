@@ -222,6 +222,12 @@ describe.skipIf(skipWithoutBrowser)('ABM servers and enrollment profiles (browse
     await expect.poll(() => asked.length).toBe(1);
     expect(asked[0]).toBe('Leave this profile? Your unsaved changes are lost.');
     expect(new URL(page.url()).pathname).toBe(`/profiles/${corporateId}`);
+    // The group switcher would remount the page: asked too, and kept as it was.
+    const switcher = page.getByTestId('group-switcher');
+    page.once('dialog', (d) => (asked.push(d.message()), void d.dismiss()));
+    await switcher.selectOption({ label: '\u00a0\u00a0West (WEST)' });
+    await expect.poll(() => asked.length).toBe(2);
+    await expect.poll(() => switcher.evaluate((el: HTMLSelectElement) => el.selectedOptions[0]?.textContent)).toBe('Global (GLOBAL)');
     await page.getByRole('list', { name: 'Other skip keys' }).getByText('PaneOf2027').waitFor();
     page.once('dialog', (d) => void d.accept());
     await nav(page, 'ABM servers').click();

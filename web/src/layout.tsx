@@ -3,7 +3,7 @@
  * chosen subtree) and who is signed in. A skip link and landmarks keep it usable from the keyboard.
  */
 import type { ReactNode } from 'react';
-import { Link, useLocation } from './router';
+import { Link, mayLeave, useLocation } from './router';
 import { useSession } from './session';
 import { NAV } from './nav';
 
@@ -62,7 +62,8 @@ function GroupSwitcher() {
   return (
     <label className="group-switcher">
       <span>Organization group</span>
-      <select value={group.id} onChange={(e) => chooseGroup(e.target.value)} data-testid="group-switcher">
+      {/* Another group remounts the page: unsaved edits are asked about first (the select stays as it was when kept). */}
+      <select value={group.id} onChange={(e) => mayLeave() && chooseGroup(e.target.value)} data-testid="group-switcher">
         {groups.map((g) => (
           <option key={g.id} value={g.id}>
             {'\u00a0\u00a0'.repeat(g.depth - (groups[0]?.depth ?? 0))}

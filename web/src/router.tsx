@@ -16,6 +16,12 @@ const LocationContext = createContext<Location>(read());
 /** Pages with unsaved edits: each asks before the console leaves them (see useLeaveGuard). */
 const leaveGuards = new Set<() => boolean>();
 
+/** Whether the page may be left now: true, or what the admin answered a page with unsaved edits. */
+export function mayLeave(): boolean {
+  for (const allow of leaveGuards) if (!allow()) return false;
+  return true;
+}
+
 /**
  * Goes to another address in the console. A page with unsaved edits is asked first when the
  * path changes (a query change stays on the page); `force` skips that, for a page leaving itself
@@ -23,7 +29,7 @@ const leaveGuards = new Set<() => boolean>();
  */
 export function navigate(to: string, opts: { replace?: boolean; force?: boolean } = {}): void {
   const leaving = new URL(to, window.location.href).pathname !== window.location.pathname;
-  if (leaving && !opts.force) for (const allow of leaveGuards) if (!allow()) return;
+  if (leaving && !opts.force && !mayLeave()) return;
   if (opts.replace) window.history.replaceState(null, '', to);
   else window.history.pushState(null, '', to);
   // Another page starts at its top (Back and Forward keep the browser's own scroll restoration).
