@@ -245,10 +245,10 @@ describe.skipIf(skipWithoutBrowser)('ABM servers and enrollment profiles (browse
 
     await nav(page, 'Enrollment profiles').click();
     const corporate = page.getByRole('row', { name: /Corporate/ });
-    await corporate.getByText('Default').waitFor();
+    await corporate.getByText('Default', { exact: true }).waitFor();
     await button(page, 'Make “Kiosk” the default').click();
     await page.getByText('“Kiosk” is now the default: new devices of Main get it.').waitFor();
-    await page.getByRole('row', { name: /Kiosk/ }).getByText('Default').waitFor();
+    await page.getByRole('row', { name: /Kiosk/ }).getByText('Default', { exact: true }).waitFor();
     const devices = Number(await corporate.getByRole('cell').nth(1).textContent());
     expect(devices).toBeGreaterThanOrEqual(5);
     await s.screenshot('enrollment-profiles');
