@@ -53,6 +53,8 @@ describe.skipIf(skipWithoutBrowser)('ABM servers and enrollment profiles (browse
     expect(pem).toMatch(/^-----BEGIN CERTIFICATE-----/);
     await guide.getByRole('button', { name: 'Next' }).click();
     await guide.getByRole('heading', { name: /Step 2 — In Apple Business Manager/ }).waitFor();
+    // The new step's heading has the focus: the keyboard continues there.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('step-2');
     expect(await guide.textContent()).toContain('Download Token');
     await guide.getByRole('button', { name: 'Next' }).click();
 

@@ -4,7 +4,7 @@
  * that file here. The API's refusal of a bad file is shown next to the file field; a token of a
  * different MDM server is only taken when the admin says so (force), since it swaps the devices.
  */
-import { useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api, ApiError, messageOf, unwrap, type paths } from '../api/client';
 import { Modal } from '../components/confirm';
 import { Field, Notice } from '../components/ui';
@@ -32,6 +32,15 @@ export function TokenUpload({ server, onDone, onClose }: { server: AbmServer; on
   // A new key pair waits for its token (prepared now or in an earlier visit): step 1 offers its key.
   const [staged, setStaged] = useState(server.stagedKey);
   const renewing = server.tokenState !== 'no-token';
+
+  // Next and Back replace the step's content: the focus moves to its heading, so the keyboard
+  // and a screen reader start at the new step instead of staying on a button whose text did not change.
+  const shown = useRef(step);
+  useEffect(() => {
+    if (shown.current === step) return;
+    shown.current = step;
+    document.getElementById(`step-${step + 1}`)?.focus();
+  }, [step]);
 
   const download = async () => {
     setError(undefined);
@@ -97,7 +106,7 @@ export function TokenUpload({ server, onDone, onClose }: { server: AbmServer; on
 
       {step === 0 && (
         <section aria-labelledby="step-1">
-          <h3 id="step-1">Step 1 — Download Pomona’s public key</h3>
+          <h3 id="step-1" tabIndex={-1}>Step 1 — Download Pomona’s public key</h3>
           <p>Apple encrypts the server token to this key, so only this Pomona can read it.</p>
           {renewing && !staged && (
             <p>
@@ -126,7 +135,7 @@ export function TokenUpload({ server, onDone, onClose }: { server: AbmServer; on
 
       {step === 1 && (
         <section aria-labelledby="step-2">
-          <h3 id="step-2">Step 2 — In Apple Business Manager</h3>
+          <h3 id="step-2" tabIndex={-1}>Step 2 — In Apple Business Manager</h3>
           <ol className="instructions">
             <li>
               Sign in at <strong>business.apple.com</strong> (or school.apple.com) as an Administrator or Device Enrollment Manager.
@@ -161,7 +170,7 @@ export function TokenUpload({ server, onDone, onClose }: { server: AbmServer; on
 
       {step === 2 && (
         <section aria-labelledby="step-3">
-          <h3 id="step-3">Step 3 — Upload the token here</h3>
+          <h3 id="step-3" tabIndex={-1}>Step 3 — Upload the token here</h3>
           <Field id="token-file" label="Server token file (.p7m)" hint="The file exactly as Apple Business Manager gave it to you." error={error}>
             <input
               id="token-file"
