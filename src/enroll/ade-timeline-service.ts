@@ -91,7 +91,8 @@ function deviceEntries(f: TimelineFacts): TimelineEntry[] {
       else if (s.status === 'timed-out') out.push({ at, step: s.label, outcome: 'failed', detail: 'no answer before the time limit' });
       else out.push({ at, step: s.label, outcome: 'waiting', detail: s.status });
     }
-    if (p.ended_at) out.push({ at: p.ended_at, step: 'Released from await configuration', outcome: 'done', detail: `${PLAN_REASON[p.reason ?? ''] ?? p.reason ?? ''}${p.ended_by ? ` (${p.ended_by})` : ''}` });
+    // The plan ends when DeviceConfigured is sent; the release is shown after the device's answer to it.
+    if (p.ended_at) out.push({ at: Math.max(p.ended_at, ...p.steps.map((s) => s.answered_at ?? 0)), step: 'Released from await configuration', outcome: 'done', detail: `${PLAN_REASON[p.reason ?? ''] ?? p.reason ?? ''}${p.ended_by ? ` (${p.ended_by})` : ''}` });
   }
   return out;
 }

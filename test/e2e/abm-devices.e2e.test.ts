@@ -191,6 +191,8 @@ describe.skipIf(skipWithoutBrowser)('ABM devices and ADE timeline (browser)', ()
     await expect.poll(() => mac.textContent()).toContain('Released from await configuration');
     expect(await mac.textContent()).toContain('Awaiting configuration');
     expect(await mac.textContent()).toContain('every step succeeded');
+    // the release comes after the device's answer to DeviceConfigured, last
+    expect((await mac.locator(':scope > li').allTextContents()).at(-1)).toContain('Released from await configuration');
     await s.screenshot('abm-device-timeline-mac');
 
     // The refused device: still registered, its timeline says why in red.
