@@ -214,6 +214,8 @@ const main = summarize(resultsFile, code);
 // The PostgreSQL cluster is not needed for the logs check.
 pg?.stop();
 console.log(`\nwhole-run checks (test/final/): the logs of the run above, in ${runDir}`);
+// A run narrowed by arguments may start no server at all; the whole suite must have logs and secrets.
+env.POMONA_TEST_RUN_WHOLE = args.length === 0 ? '1' : '';
 const finalCode = await runVitest(finalResultsFile, ['--config', 'test/final/vitest.config.ts']);
 const final = summarize(finalResultsFile, finalCode);
 if (final.failed > 0) {
