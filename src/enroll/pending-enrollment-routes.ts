@@ -50,6 +50,20 @@ export async function pendingEnrollmentRoutes(app: FastifyInstance, deps: { pend
     const items = await deps.pending.list({ state: req.query.state, mode: req.query.mode, groupId: req.query.group, scopePrefix: req.actor!.scope.prefix, limit: req.query.limit, offset: req.query.offset });
     return { items: items.map(view) };
   });
+
+  r.get('/api/v1/pending-enrollments/summary', {
+    config: { permission: 'read', scope: 'filtered' },
+    schema: {
+      tags: ['enrollment'],
+      summary: 'How many enrollment attempts each organization group holds in each state (incomplete: abandoned)',
+      description: 'Attempts still signing in belong to no group yet (groupId null); only global-scope admins see them.',
+      response: {
+        200: Type.Object({
+          items: Type.Array(Type.Object({ groupId: Nullable(Type.String()), state: Type.String({ description: PENDING_STATES.join(', ') }), count: Type.Integer({ minimum: 1 }) })),
+        }),
+      },
+    },
+  }, async (req) => ({ items: await deps.pending.summary(req.actor!.scope.prefix) }));
 }
 
 /** Everything but the flow's private context (it may hold what a device reported). */

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, skipUnlessAvailable, testDatabaseKinds, type TestDatabase } from '../../test/support/db.js';
 import { PendingEnrollmentError, PendingEnrollmentService, checkInUrl, platformOfProduct } from './pending-enrollment-service.js';
 import { PendingEnrollmentStore } from './pending-enrollment-store.js';
+import { insertGroup } from '../../test/support/fleet.js';
 
 async function refusal(p: Promise<unknown>): Promise<{ code: string; message: string }> {
   try {
@@ -71,12 +72,15 @@ describe.each(testDatabaseKinds)('pending enrollments (%s)', (kind) => {
     });
 
     it('turns incomplete when abandoned, lists by state, mode and group, and purges old attempts', async () => {
+      await insertGroup(db.db, { id: 'g-2', parentId: 'global' });
       const a = await pending.create({ mode: 'web' });
       const b = await pending.create({ mode: 'user-profile', groupId: 'g-2' });
       await pending.authenticate(b.pending.id, { ...signedIn, groupId: 'g-2' });
       expect((await pending.list({ state: 'started' })).map((p) => p.id)).toEqual([a.pending.id]);
       expect((await pending.list({ mode: 'user-profile' })).map((p) => p.id)).toEqual([b.pending.id]);
       expect((await pending.list({ groupId: 'g-2' })).map((p) => p.id)).toEqual([b.pending.id]);
+      const byState = async (scopePrefix?: string) => Object.fromEntries((await pending.summary(scopePrefix)).map((x) => [`${x.groupId}:${x.state}`, x.count]));
+      expect(await byState()).toEqual({ 'null:started': 1, 'g-2:authenticated': 1 });
 
       clock += 60_000;
       expect(await pending.get(a.pending.id)).toMatchObject({ state: 'incomplete' });
@@ -84,6 +88,10 @@ describe.each(testDatabaseKinds)('pending enrollments (%s)', (kind) => {
       expect(await refusal(pending.authenticate(a.pending.id, signedIn))).toMatchObject({ code: 'not_found' });
       expect((await pending.list({ state: 'incomplete' })).map((p) => p.id).sort()).toEqual([a.pending.id, b.pending.id].sort());
       expect(await pending.list({ state: 'started' })).toEqual([]);
+      // abandoned ones counted as such; a scope sees its own groups only
+      expect(await byState()).toEqual({ 'null:incomplete': 1, 'g-2:incomplete': 1 });
+      expect(await byState('/global/g-2/')).toEqual({ 'g-2:incomplete': 1 });
+      expect(await byState('/global/elsewhere/')).toEqual({});
 
       const c = await pending.create({ mode: 'web' });
       clock += 2 * 86_400_000;

@@ -271,6 +271,11 @@ export class PendingEnrollmentService {
     return rows.map((r) => this.#view(r, now));
   }
 
+  /** Attempts per organization group and state (incomplete included) in a scope, for the enrollment status page. */
+  async summary(scopePrefix?: string): Promise<{ groupId: string | null; state: PendingState; count: number }[]> {
+    return (await this.store.countByGroupAndState({ scopePrefix, now: this.#now() })) as { groupId: string | null; state: PendingState; count: number }[];
+  }
+
   /** Deletes attempts that never enrolled and began more than `olderThanDays` ago; returns how many. */
   async purgeIncomplete(olderThanDays: number): Promise<number> {
     if (!(olderThanDays >= 1)) throw new PendingEnrollmentError('invalid', 'keep incomplete enrollments at least 1 day');

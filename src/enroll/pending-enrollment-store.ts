@@ -2,7 +2,7 @@
  * Queries for enrollment staging records. Every state change is one conditional UPDATE on the
  * state it leaves, so two requests racing on the same record cannot both move it.
  */
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { PendingEnrollmentTable } from '../db/schema.js';
 import { groupsWithin } from '../org/scope-store.js';
@@ -120,6 +120,19 @@ export class PendingEnrollmentStore {
     if (f.groupId) q = q.where('organization_group_id', '=', f.groupId);
     if (f.scopePrefix) q = q.where('organization_group_id', 'in', groupsWithin(this.db, f.scopePrefix));
     return q.orderBy('created_at', 'desc').orderBy('id').limit(f.limit).offset(f.offset).execute();
+  }
+
+  /**
+   * How many records each group holds in each state, one aggregate: a record not enrolled by its
+   * expiry counts as incomplete (abandoned), as list() sees it. Records still signing in have no group.
+   */
+  async countByGroupAndState(f: { scopePrefix?: string; now: number }): Promise<{ groupId: string | null; state: string; count: number }[]> {
+    // `now` as a literal: a bound parameter would differ between SELECT and GROUP BY, which PostgreSQL refuses.
+    const state = sql<string>`case when state = 'enrolled' then 'enrolled' when expires_at <= ${sql.lit(Math.trunc(f.now))} then 'incomplete' else state end`;
+    let q = this.db.selectFrom('pending_enrollments').select(['organization_group_id', state.as('s'), sql<number>`count(*)`.as('n')]);
+    if (f.scopePrefix) q = q.where('organization_group_id', 'in', groupsWithin(this.db, f.scopePrefix));
+    const rows = await q.groupBy(['organization_group_id', state]).execute();
+    return rows.map((r) => ({ groupId: r.organization_group_id, state: r.s, count: Number(r.n) }));
   }
 
   /** Deletes records never enrolled and created before `before`; returns how many. */

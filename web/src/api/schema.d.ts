@@ -8014,6 +8014,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/pending-enrollments/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How many enrollment attempts each organization group holds in each state (incomplete: abandoned)
+         * @description Attempts still signing in belong to no group yet (groupId null); only global-scope admins see them.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                count: number;
+                                groupId: string | null;
+                                /** @description started, authenticated, profile-issued, enrolled, incomplete */
+                                state: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/push-certificate": {
         parameters: {
             query?: never;

@@ -28,7 +28,7 @@ const STAGING: { state: PendingState; label: string; hint: string }[] = [
   { state: 'incomplete', label: 'Abandoned', hint: 'not finished in time: sign-in after 60 minutes, an issued profile after 7 days' },
 ];
 
-/** Attempts read per state: enough to count what a person can act on; more shows as "500+". */
+/** Attempts listed for the chosen state, newest first (the counts above are exact). */
 const READ = 500;
 
 export function EnrollmentStatus(_: { params: Record<string, string> }) {
@@ -36,24 +36,16 @@ export function EnrollmentStatus(_: { params: Record<string, string> }) {
   const [qs, setQs] = useQueryState();
   const shown = (STAGING.find((s) => s.state === qs.staging) ?? STAGING[4]!).state;
   const summary = useLoad(async () => (await unwrap(api.GET('/api/v1/lifecycle/summary'))).groups, []);
-  const staging = useLoad(async () => {
-    const lists = await Promise.all(STAGING.map((s) => unwrap(api.GET('/api/v1/pending-enrollments', { params: { query: { state: s.state, limit: READ } } }))));
-    return new Map(STAGING.map((s, i) => [s.state, lists[i]!.items]));
-  }, []);
+  const staging = useLoad(async () => (await unwrap(api.GET('/api/v1/pending-enrollments/summary'))).items, []);
+  const listed = useLoad(async () => (await unwrap(api.GET('/api/v1/pending-enrollments', { params: { query: { state: shown, limit: READ } } }))).items, [shown]);
 
   const groups = summary.data ?? [];
   const top = groups[0];
   const groupName = (id: string | null) => (id ? (groups.find((g) => g.id === id)?.name ?? session.groups.find((g) => g.id === id)?.name ?? id) : '—');
-  const count = (state: PendingState) => {
-    const n = staging.data?.get(state)?.length ?? 0;
-    return n >= READ ? `${READ}+` : n.toLocaleString();
-  };
+  const count = (state: PendingState) => (staging.data ?? []).reduce((n, c) => (c.state === state ? n + c.count : n), 0).toLocaleString();
   const inProgress: PendingState[] = ['started', 'authenticated', 'profile-issued'];
-  const stagingIn = (g: GroupSummary, states: PendingState[]) => {
-    let n = 0;
-    for (const s of states) for (const p of staging.data?.get(s) ?? []) if (p.groupId && within(groups, p.groupId, g.id)) n++;
-    return n;
-  };
+  const stagingIn = (g: GroupSummary, states: PendingState[]) =>
+    (staging.data ?? []).reduce((n, c) => (c.groupId && states.includes(c.state as PendingState) && within(groups, c.groupId, g.id) ? n + c.count : n), 0);
 
   const columns: Column<GroupSummary>[] = [
     {
@@ -85,7 +77,7 @@ export function EnrollmentStatus(_: { params: Record<string, string> }) {
     },
   ];
   const attemptsGroup = groups.find((g) => g.id === qs.group);
-  const attempts = staging.data?.get(shown)?.filter((p) => !attemptsGroup || (p.groupId !== null && within(groups, p.groupId, attemptsGroup.id)));
+  const attempts = listed.data?.filter((p) => !attemptsGroup || (p.groupId !== null && within(groups, p.groupId, attemptsGroup.id)));
 
   return (
     <>
@@ -97,7 +89,7 @@ export function EnrollmentStatus(_: { params: Record<string, string> }) {
           </>
         }
       />
-      <ErrorBanner error={summary.error ?? staging.error} />
+      <ErrorBanner error={summary.error ?? staging.error ?? listed.error} />
       <section aria-labelledby="device-states">
         <h2 id="device-states">Devices by lifecycle state</h2>
         {!top ? (
