@@ -197,6 +197,7 @@ export class OrgGroupService {
   /** The group and its ancestors, nearest first. */
   async #chain(row: OrgGroupRow): Promise<OrgGroupRow[]> {
     const ids = row.path.split('/').filter(Boolean);
+    if (ids.length === 1 && ids[0] === row.id) return [row]; // the root: nothing more to read
     const rows = new Map((await this.store.many(ids)).map((r) => [r.id, r]));
     return ids.reverse().map((i) => rows.get(i)!).filter(Boolean);
   }
