@@ -84,6 +84,20 @@ describe.skipIf(skipWithoutBrowser)('devices (browser)', () => {
     expectNoConsoleErrors(s);
   });
 
+  it('shows the push just made among the device’s facts', async () => {
+    const { page } = s;
+    const macId = (await s.pomona.api(`/api/v1/devices/${mac.udid}`)).json.device.id as string;
+    await page.goto(`/devices/${macId}`);
+    const enrollment = page.getByRole('region', { name: 'Enrollment' });
+    await expect.poll(() => enrollment.textContent()).toContain('Ready, never pushed');
+    await page.getByRole('button', { name: 'Push now' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toContain('Push sent to the device');
+    // Read again with the push, not left as the page first read the device.
+    await expect.poll(() => enrollment.textContent()).toContain('Last push');
+    expect(await enrollment.textContent()).not.toContain('never pushed');
+    expectNoConsoleErrors(s);
+  });
+
   it('moves the device to another group of the switcher', async () => {
     const { page } = s;
     await page.goto(`/devices/${deviceId}`);

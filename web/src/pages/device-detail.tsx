@@ -8,6 +8,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { api, messageOf, unwrap, type paths } from '../api/client';
 import { ConfirmDialog, Modal } from '../components/confirm';
 import { DataTable, type Column } from '../components/data-table';
+import { plural } from '../components/plural';
 import { Badge, ErrorBanner, Field, Notice, PageHeader, Spinner, When, relative } from '../components/ui';
 import { useLoad } from '../components/use-load';
 import { Link } from '../router';
@@ -92,10 +93,11 @@ export function DeviceDetail({ params }: { params: Record<string, string> }) {
         pushes.length === 0
           ? { tone: 'error', text: 'The device has no channel to push: it is not enrolled.' }
           : sent === pushes.length
-            ? { tone: 'success', text: `Push sent to ${sent === 1 ? 'the device' : `${sent} channels`}. It checks in and runs whatever is queued.` }
+            ? { tone: 'success', text: `Push sent to ${sent === 1 ? 'the device' : plural(sent, 'channel')}. It checks in and runs whatever is queued.` }
             : { tone: 'error', text: `Push not delivered: ${pushes.map((p) => `${p.enrollmentId}: ${p.status}${p.reason ? ` (${p.reason})` : ''}`).join('; ')}` },
       );
-      await commands.reload();
+      // The push is recorded on the channel (its last push and result): read the device again too.
+      await Promise.all([detail.reload(), commands.reload()]);
     } catch (err) {
       setNotice({ tone: 'error', text: messageOf(err) });
     } finally {
