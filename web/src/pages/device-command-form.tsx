@@ -6,6 +6,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, messageOf, unwrap } from '../api/client';
 import { ConfirmDialog, Modal } from '../components/confirm';
+import { fileBase64 } from '../components/file-base64';
 import { ErrorBanner, Field } from '../components/ui';
 
 type FieldSpec =
@@ -96,19 +97,12 @@ async function buildCommand(spec: CommandSpec, values: Record<string, string | b
       const items = String(v ?? '').split(/[\n,]/).map((s) => s.trim()).filter(Boolean);
       if (items.length) command[f.key] = items;
     } else if (f.kind === 'file') {
-      if (v instanceof File) command[f.key] = await base64(v);
+      if (v instanceof File) command[f.key] = await fileBase64(v);
     } else if (typeof v === 'string' && v.trim()) {
       command[f.key] = v.trim();
     }
   }
   return command;
-}
-
-async function base64(file: File): Promise<string> {
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(s);
 }
 
 export function SendCommandDialog({ deviceId, deviceName, onSent, onClose }: { deviceId: string; deviceName: string; onSent(requestType: string, pushed: boolean): void; onClose(): void }) {

@@ -7,6 +7,7 @@
 import { useState } from 'react';
 import { api, ApiError, unwrap } from '../api/client';
 import { ConfirmDialog, Modal } from '../components/confirm';
+import { fileBase64 } from '../components/file-base64';
 import { FormActions, useFormSubmit } from '../components/form-submit';
 import { Badge, EmptyState, ErrorBanner, Field, Notice, PageHeader, Spinner, When, relative, type Tone } from '../components/ui';
 import { useLoad } from '../components/use-load';
@@ -130,12 +131,6 @@ function RenewalSteps({ onClose }: { onClose(): void }) {
 }
 
 const readText = (f: File) => f.text();
-async function readBase64(f: File): Promise<string> {
-  const bytes = new Uint8Array(await f.arrayBuffer());
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
 
 function UploadPushCertificate({ onClose, onUploaded }: { onClose(): void; onUploaded(): void }) {
   const [format, setFormat] = useState<'pem' | 'p12'>('pem');
@@ -149,7 +144,7 @@ function UploadPushCertificate({ onClose, onUploaded }: { onClose(): void; onUpl
   const upload = async (force: boolean) => {
     const body =
       format === 'p12'
-        ? { pkcs12: await readBase64(p12!), password: password || undefined, force }
+        ? { pkcs12: await fileBase64(p12!), password: password || undefined, force }
         : { certificate: await readText(cert!), privateKey: key ? await readText(key) : undefined, password: password || undefined, force };
     try {
       setDone(await unwrap(api.POST('/api/v1/push-certificate', { ...WHOLE, body })));
