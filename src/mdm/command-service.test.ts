@@ -72,6 +72,24 @@ describe.each(testDatabaseKinds)('CommandService.connect (%s)', (kind) => {
       expect(status?.results[0]).toMatchObject({ status: 'Acknowledged', result: { QueryResponses: { DeviceName: 'Kiosk' } } });
     });
 
+    it('a report sent again after a lost reply is one result: one event, the first answer time kept; a changed report is another', async () => {
+      await enroll('UDID-8');
+      const uuid = await enqueue('UDID-8', { RequestType: 'ProfileList' });
+      const later = await enqueue('UDID-8', { RequestType: 'SecurityInfo' });
+      await service.connect(idle('UDID-8'), cert('UDID-8'));
+      const notNow = report('UDID-8', { Status: 'NotNow', CommandUUID: uuid });
+      const mark = results.length;
+      expect(await service.connect(notNow, cert('UDID-8'))).toMatchObject({ kind: 'command', uuid: later });
+      const answeredAt = clock;
+      clock += 1_000;
+      expect(await service.connect(notNow, cert('UDID-8'))).toMatchObject({ kind: 'command', uuid: later });
+      expect(await service.connect(ack('UDID-8', later), cert('UDID-8'))).toEqual({ kind: 'empty' });
+      expect(await service.connect(ack('UDID-8', later), cert('UDID-8'))).toEqual({ kind: 'empty' });
+      expect((await service.status(uuid))?.results[0]).toMatchObject({ status: 'NotNow', notNowCount: 1, answeredAt });
+      expect(await service.connect(ack('UDID-8', uuid), cert('UDID-8'))).toEqual({ kind: 'empty' });
+      expect(results.slice(mark).map((r) => [r.commandUuid, r.status])).toEqual([[uuid, 'NotNow'], [later, 'Acknowledged'], [uuid, 'Acknowledged']]);
+    });
+
     it('writes last_seen_at at most once a minute', async () => {
       await enroll('UDID-2');
       const touch = vi.spyOn(checkins, 'touch');

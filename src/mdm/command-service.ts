@@ -64,6 +64,7 @@ export class CommandService {
     if (!done) return this.reportNotWritten(identity);
 
     await this.touchIfStale(identity.enrollmentId, done.deviceId, done.lastSeenAt);
+    // Set only for a new answer: a report sent again after a lost reply is not a second result.
     if (answer && done.answeredRequestType) {
       if (done.answeredRequestType === 'DeviceInformation' && status === 'Acknowledged') {
         await this.absorbDeviceInformation(done.deviceId, msg.raw.QueryResponses);

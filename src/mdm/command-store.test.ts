@@ -93,6 +93,45 @@ describe.each(testDatabaseKinds)('CommandStore.report (%s)', (kind) => {
       expect(await store.report({ enrollmentId: 'E1', deviceChannelId: 'E1' })).toBeUndefined();
     });
 
+    it('a report sent again stores nothing and is not a new answer, yet the next command is handed out again; a changed or re-sent one is new', async () => {
+      await enrollChannel(db.db, checkins, 'E5');
+      await queue('C-r1', 'ProfileList', ['E5']);
+      await queue('C-r2', 'SecurityInfo', ['E5']);
+      await store.report({ enrollmentId: 'E5', deviceChannelId: 'E5' });
+      clock += 10;
+      const first = await store.report({ enrollmentId: 'E5', deviceChannelId: 'E5', answer: answer('C-r1', 'NotNow') });
+      expect(first).toMatchObject({ answeredRequestType: 'ProfileList', next: { uuid: 'C-r2' } });
+      const answeredAt = clock;
+      clock += 10;
+      // The device never heard back and sends the same report: same next command, nothing stored.
+      const again = await store.report({ enrollmentId: 'E5', deviceChannelId: 'E5', answer: answer('C-r1', 'NotNow') });
+      expect(again?.answeredRequestType).toBeUndefined();
+      expect(again?.next?.uuid).toBe('C-r2');
+      expect(await row('E5', 'C-r1')).toMatchObject({ status: 'NotNow', not_now_count: 1, not_now_at: answeredAt, answered_at: answeredAt });
+      clock += 10;
+      await store.report({ enrollmentId: 'E5', deviceChannelId: 'E5', answer: answer('C-r2') });
+      clock += 10;
+      // Nothing to store and nothing to send: undefined, as for any report that writes nothing.
+      expect(await store.report({ enrollmentId: 'E5', deviceChannelId: 'E5', answer: answer('C-r2') })).toBeUndefined();
+      expect((await row('E5', 'C-r2')).answered_at).toBe(clock - 10);
+
+      // Offered again after Idle and refused again: a new answer, counted.
+      clock += 10;
+      expect((await store.report({ enrollmentId: 'E5', deviceChannelId: 'E5' }))?.next?.uuid).toBe('C-r1');
+      clock += 10;
+      expect((await store.report({ enrollmentId: 'E5', deviceChannelId: 'E5', answer: answer('C-r1', 'NotNow') }))?.answeredRequestType).toBe('ProfileList');
+      expect(await row('E5', 'C-r1')).toMatchObject({ not_now_count: 2, answered_at: clock });
+      // A changed report of the same command: NotNow, then Acknowledged.
+      clock += 10;
+      expect((await store.report({ enrollmentId: 'E5', deviceChannelId: 'E5', answer: answer('C-r1') }))?.answeredRequestType).toBe('ProfileList');
+      expect(await row('E5', 'C-r1')).toMatchObject({ status: 'Acknowledged', not_now_count: 2, answered_at: clock });
+      // Same status, other content: new too (the answer stored is the latest).
+      clock += 10;
+      const changed = answer('C-r1', 'Acknowledged', '<key>X</key><string>2</string>');
+      expect((await store.report({ enrollmentId: 'E5', deviceChannelId: 'E5', answer: changed }))?.answeredRequestType).toBe('ProfileList');
+      expect(await row('E5', 'C-r1')).toMatchObject({ result_plist: changed.rawPlist, answered_at: clock });
+    });
+
     it('writes nothing for a pending channel, a removed one, or a user channel whose device channel is removed', async () => {
       await enrollChannel(db.db, checkins, 'E2', { tokenUpdate: false });
       await queue('C-p', 'ProfileList', ['E2']);

@@ -25,7 +25,7 @@ export interface ReportOutcome {
   /** the channel's device, and when the channel was last seen (before this report) */
   deviceId: string;
   lastSeenAt: number | null;
-  /** set when the answer was stored */
+  /** set when the answer was stored: a new answer, not a repeat of the stored one (see report) */
   answeredRequestType?: string;
   next?: NextCommand;
 }
@@ -81,6 +81,11 @@ export class CommandStore {
    *
    * Commands answered NotNow are offered again only on Idle (a new session always opens with
    * it), so a refused command is never re-sent within the session that refused it.
+   *
+   * A device whose answer to its report was lost sends the same report again. That repeat
+   * stores nothing (the first answered_at stays) and leaves answeredRequestType unset, so the
+   * caller reports each result once; the next command is still handed out (again), as the
+   * device never heard of it. A repeat with nothing to send is therefore undefined too.
    */
   async report(r: { enrollmentId: string; deviceChannelId: string; answer?: Answer }): Promise<ReportOutcome | undefined> {
     const now = this.now();
@@ -176,10 +181,26 @@ function idleReportQuery(db: Db) {
 }
 
 /**
+ * The answer differs from the one stored, or the command was sent again since (a NotNow
+ * command offered again and refused again is a new answer, though the same report).
+ * Null-safe (never unknown): each comparison with a column that may be null comes with its
+ * IS NULL test.
+ */
+function newAnswer(eb: ExpressionBuilder<Database, 'command_queue'>, status: string, rawPlist: string) {
+  return eb.or([
+    eb('answered_at', 'is', null),
+    eb('status', '<>', status),
+    eb('result_plist', 'is', null),
+    eb('result_plist', '<>', rawPlist),
+    eb.and([eb('sent_at', 'is not', null), eb('sent_at', '>', eb.ref('answered_at'))]),
+  ]);
+}
+
+/**
  * An answer: two rows of one enrollment in one UPDATE — the answered command gets the result
- * (raw and as JSON), the next pending one is marked sent. The next one is chosen among the
- * others, never the answered one, so the choice does not depend on when the database
- * evaluates the subquery relative to the first row's update.
+ * (raw and as JSON) unless it repeats the stored one, the next pending one is marked sent. The
+ * next one is chosen among the others, never the answered one, so the choice does not depend
+ * on when the database evaluates the subquery relative to the first row's update.
  */
 function answerReportQuery(db: Db, notNow: boolean) {
   return prepareQuery(
@@ -207,7 +228,9 @@ function answerReportQuery(db: Db, notNow: boolean) {
             };
           })
           .where('enrollment_id', '=', enrollmentId)
-          .where((eb) => eb('command_uuid', 'in', [eb.val(commandUuid), nextCommandUuid(eb, enrollmentId, ['Pending'], commandUuid)])),
+          .where((eb) => eb('command_uuid', 'in', [eb.val(commandUuid), nextCommandUuid(eb, enrollmentId, ['Pending'], commandUuid)]))
+          // A filter on the (at most two) rows found by key, so the lookup stays two index probes.
+          .where((eb) => eb.or([eb('command_uuid', '<>', commandUuid), newAnswer(eb, status, rawPlist)])),
         enrollmentId,
         deviceChannelId,
       ).returning((eb) =>
