@@ -51,6 +51,19 @@ describe.skipIf(skipWithoutBrowser)('devices (browser)', () => {
     expectNoConsoleErrors(s);
   });
 
+  it('empties the search box when the filters are cleared', async () => {
+    const { page } = s;
+    await page.goto('/devices?q=e2ephone');
+    const table = page.getByRole('table', { name: 'Devices' });
+    const search = page.getByRole('searchbox', { name: 'Search' });
+    await expect.poll(() => table.getByRole('row').count()).toBe(2);
+    await page.getByLabel('Lifecycle').selectOption('removed');
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await expect.poll(() => table.getByRole('row').count()).toBe(3);
+    expect(await search.inputValue()).toBe('');
+    expectNoConsoleErrors(s);
+  });
+
   it('sends a command from the form and shows the device’s answer when it arrives', async () => {
     const { page } = s;
     await page.goto(`/devices/${deviceId}`);

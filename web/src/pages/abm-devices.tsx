@@ -10,6 +10,7 @@ import { ConfirmDialog, Modal } from '../components/confirm';
 import { DataTable, type Column } from '../components/data-table';
 import { fileNameOf, saveFile } from '../components/save-file';
 import { Badge, EmptyState, ErrorBanner, Notice, PageHeader, Progress, Spinner, When, type Tone } from '../components/ui';
+import { FilterSelect, useSettledSearch } from '../components/list-filters';
 import { useLoad } from '../components/use-load';
 import { Link, useQueryState } from '../router';
 import { useSession } from '../session';
@@ -295,71 +296,35 @@ export function AbmDevices(_: { params: Record<string, string> }) {
 }
 
 function Filters({ qs, catalogue, onChange, onClear }: { qs: Record<string, string>; catalogue: Catalogue | undefined; onChange(c: Record<string, string | undefined>): void; onClear?(): void }) {
-  const [search, setSearch] = useState(qs.q ?? '');
-  // Typing settles for a moment before the list asks the server again; the change then merges
-  // into the address as it is by then (another filter may have changed meanwhile).
-  const latest = useRef(onChange);
-  latest.current = onChange;
-  useEffect(() => {
-    if (search === (qs.q ?? '')) return;
-    const t = setTimeout(() => latest.current({ q: search || undefined }), 300);
-    return () => clearTimeout(t);
-  }, [search]); // eslint-disable-line react-hooks/exhaustive-deps
+  // The change merges into the address as it is by then (another filter may have changed meanwhile).
+  const search = useSettledSearch(qs.q ?? '', (q) => onChange({ q }));
   const profiles = catalogue?.profiles.filter((p) => !qs.server || p.abmServerId === qs.server) ?? [];
   return (
-    <form className="toolbar abm-filters" role="search" aria-label="Filter devices" onSubmit={(e) => (e.preventDefault(), onChange({ q: search || undefined }))}>
+    <form className="toolbar abm-filters" role="search" aria-label="Filter devices" onSubmit={(e) => (e.preventDefault(), search.commitNow())}>
       <label>
         Search
-        <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Serial, model, description, asset tag" />
+        <input type="search" value={search.text} onChange={(e) => search.setText(e.target.value)} placeholder="Serial, model, description, asset tag" />
       </label>
       {catalogue && catalogue.servers.length > 1 && (
-        <label>
-          ABM server
-          <select value={qs.server ?? ''} onChange={(e) => onChange({ server: e.target.value || undefined, profile: undefined })}>
-            <option value="">All servers</option>
-            {catalogue.servers.map((s: Server) => (
-              <option key={s.id} value={s.id}>{s.name}</option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect label="ABM server" any="All servers" value={qs.server} options={catalogue.servers.map((s: Server) => [s.id, s.name])} onChange={(v) => onChange({ server: v, profile: undefined })} />
       )}
-      <label>
-        Enrollment profile
-        <select value={qs.profile ?? ''} onChange={(e) => onChange({ profile: e.target.value || undefined })}>
-          <option value="">Any profile</option>
-          {profiles.map((p: Profile) => (
-            <option key={p.id} value={p.id}>
-              {p.name}
-              {catalogue && catalogue.servers.length > 1 && !qs.server ? ` — ${catalogue.serverName.get(p.abmServerId)}` : ''}
-            </option>
-          ))}
-        </select>
-      </label>
-      <Choice label="Status at Apple" any="Any status" value={qs.profileStatus} options={Object.entries(PROFILE_STATUS).map(([k, v]) => [k, v.label])} onChange={(v) => onChange({ profileStatus: v })} />
-      <Choice label="Lifecycle" any="Any state" value={qs.lifecycle} options={Object.entries(LIFECYCLE).map(([k, v]) => [k, v.label])} onChange={(v) => onChange({ lifecycle: v })} />
-      <Choice label="In ABM" any="In ABM or removed" value={qs.state} options={[['active', 'In ABM now'], ['removed', 'Removed from ABM']]} onChange={(v) => onChange({ state: v })} />
-      <Choice label="Per page" value={String(pageSize(qs))} options={[...new Set([...PAGE_SIZES, pageSize(qs)])].sort((a, b) => a - b).map((n) => [String(n), String(n)])} onChange={(v) => onChange({ limit: v === String(PAGE) ? undefined : v })} />
+      <FilterSelect
+        label="Enrollment profile"
+        any="Any profile"
+        value={qs.profile}
+        options={profiles.map((p: Profile) => [p.id, `${p.name}${catalogue && catalogue.servers.length > 1 && !qs.server ? ` — ${catalogue.serverName.get(p.abmServerId)}` : ''}`])}
+        onChange={(v) => onChange({ profile: v })}
+      />
+      <FilterSelect label="Status at Apple" any="Any status" value={qs.profileStatus} options={Object.entries(PROFILE_STATUS).map(([k, v]) => [k, v.label])} onChange={(v) => onChange({ profileStatus: v })} />
+      <FilterSelect label="Lifecycle" any="Any state" value={qs.lifecycle} options={Object.entries(LIFECYCLE).map(([k, v]) => [k, v.label])} onChange={(v) => onChange({ lifecycle: v })} />
+      <FilterSelect label="In ABM" any="In ABM or removed" value={qs.state} options={[['active', 'In ABM now'], ['removed', 'Removed from ABM']]} onChange={(v) => onChange({ state: v })} />
+      <FilterSelect label="Per page" value={String(pageSize(qs))} options={[...new Set([...PAGE_SIZES, pageSize(qs)])].sort((a, b) => a - b).map((n) => [String(n), String(n)])} onChange={(v) => onChange({ limit: v === String(PAGE) ? undefined : v })} />
       {onClear && (
-        <button type="button" className="ghost" onClick={() => (setSearch(''), onClear())}>
+        <button type="button" className="ghost" onClick={onClear}>
           Clear filters
         </button>
       )}
     </form>
-  );
-}
-
-/** A filter's drop-down: `any` is the empty choice (no filter). */
-function Choice({ label, any, value, options, onChange }: { label: string; any?: string; value: string | undefined; options: [string, string][]; onChange(v: string | undefined): void }) {
-  return (
-    <label>
-      {label}
-      <select value={value ?? ''} onChange={(e) => onChange(e.target.value || undefined)}>
-        {any !== undefined && <option value="">{any}</option>}
-        {options.map(([k, text]) => (
-          <option key={k} value={k}>{text}</option>
-        ))}
-      </select>
-    </label>
   );
 }
 

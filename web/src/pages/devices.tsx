@@ -4,10 +4,10 @@
  * order it can stream from an index over 100,000 devices); the filters live in the address so a
  * filtered list can be shared, and the enrollment status page links into it.
  */
-import { useEffect, useState } from 'react';
 import { api, unwrap, type paths } from '../api/client';
 import { DataTable, type Column } from '../components/data-table';
 import { Badge, EmptyState, ErrorBanner, PageHeader, Spinner, When } from '../components/ui';
+import { FilterSelect, useSettledSearch } from '../components/list-filters';
 import { useLoad } from '../components/use-load';
 import { Link, useQueryState } from '../router';
 import { useSession } from '../session';
@@ -117,32 +117,16 @@ export function Devices(_: { params: Record<string, string> }) {
 }
 
 function Filters({ qs, onChange, groupName }: { qs: Record<string, string>; onChange(c: Record<string, string | undefined>): void; groupName(id: string): string }) {
-  const [search, setSearch] = useState(qs.q ?? '');
-  // Typing settles for a moment before the list asks the server again.
-  useEffect(() => {
-    if (search === (qs.q ?? '')) return;
-    const t = setTimeout(() => onChange({ q: search || undefined }), 300);
-    return () => clearTimeout(t);
-  }, [search]); // eslint-disable-line react-hooks/exhaustive-deps
+  const search = useSettledSearch(qs.q ?? '', (q) => onChange({ q }));
   const select = (key: string, title: string, any: string, options: [string, string][]) => (
-    <label>
-      {title}
-      <select value={qs[key] ?? ''} onChange={(e) => onChange({ [key]: e.target.value || undefined })}>
-        <option value="">{any}</option>
-        {options.map(([value, text]) => (
-          <option key={value} value={value}>
-            {text}
-          </option>
-        ))}
-      </select>
-    </label>
+    <FilterSelect label={title} any={any} value={qs[key]} options={options} onChange={(v) => onChange({ [key]: v })} />
   );
   return (
     <>
-      <form className="toolbar device-filters" role="search" aria-label="Filter devices" onSubmit={(e) => (e.preventDefault(), onChange({ q: search || undefined }))}>
+      <form className="toolbar device-filters" role="search" aria-label="Filter devices" onSubmit={(e) => (e.preventDefault(), search.commitNow())}>
         <label>
           Search
-          <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} placeholder="Serial number, UDID or name" />
+          <input type="search" value={search.text} onChange={(e) => search.setText(e.target.value)} placeholder="Serial number, UDID or name" />
         </label>
         {select('platform', 'Platform', 'Any platform', PLATFORMS.map((p) => [p, p]))}
         {select('lifecycle', 'Lifecycle', 'Any state', Object.entries(LIFECYCLE).map(([k, v]) => [k, v.label]))}
