@@ -10,15 +10,13 @@
  * then include the JIT compiling the command path, which a long-running server has done)
  * --profile DIR (writes a V8 CPU profile of the server during the command phase to DIR).
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SimulatedDevice } from '../src/sim/device.js';
 import { freePort } from '../src/sim/free-port.js';
-import { arg, cpuMs, cpuTimes, machine, peakRssMb, withPostgresDatabase } from './support.js';
+import { arg, cpuMs, cpuTimes, machine, peakRssMb, percentile, pool, startServer, withPostgresDatabase } from './support.js';
 
 const N = Number(arg('devices', '1000'));
 const K = Number(arg('commands', '5'));
@@ -29,44 +27,22 @@ const logLevel = arg('log-level', 'info');
 const profileDir = arg('profile', '');
 // The server runs compiled, like `npm start` (`npm run bench` builds first); --server takes a
 // variant for experiments, a .ts file runs through tsx.
-const serverScript = arg('server', fileURLToPath(new URL('./server-process.js', import.meta.url)));
-
-const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
-
-async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<void>) {
-  let i = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (i < items.length) await fn(items[i++]);
-  }));
-}
+const serverScript = arg('server', '') || undefined;
 
 async function run(label: string, databaseUrl: string) {
-  const port = await freePort();
-  // The server's stdout (its log lines) goes to /dev/null: we measure making them, not a reader.
-  // Readiness and profiling talk over the IPC channel.
-  const child = spawn(process.execPath, [...(serverScript.endsWith('.ts') ? ['bin/run-ts.js'] : []), serverScript, databaseUrl, String(port), logLevel], {
-    stdio: ['ignore', openSync('/dev/null', 'w'), 'inherit', 'ipc'],
-  });
-  const ready = await new Promise<{ url: string; token: string }>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as { url: string; token: string }));
-    child.once('exit', (c) => reject(new Error(`server exited ${c}`)));
-  });
+  const server = await startServer({ databaseUrl, port: await freePort(), logLevel, script: serverScript });
   const profile = async (command: 'start' | 'stop', file?: string) => {
-    if (!profileDir) return;
-    await new Promise<void>((resolve) => {
-      child.once('message', () => resolve());
-      child.send({ profile: command, file });
-    });
+    if (profileDir) await server.ask({ profile: command, file });
   };
-  const pid = child.pid!;
-  const auth = { authorization: `Bearer ${ready.token}` };
+  const pid = server.pid;
+  const auth = { authorization: `Bearer ${server.token}` };
   // Keys are made before the measured window; a small pool is shared (the server cannot tell).
   const keys = Array.from({ length: 8 }, () => generateKeyPairSync('rsa', { modulusLength: 2048 }));
   const devices = Array.from({ length: N }, (_, i) => new SimulatedDevice({ platform: i % 4 === 0 ? 'macOS' : 'iOS', keyPair: keys[i % keys.length] }));
 
   const profiles: Buffer[] = [];
   for (let i = 0; i < N; i++) {
-    const res = await fetch(`${ready.url}/api/v1/enrollment-profile`, { headers: auth });
+    const res = await fetch(`${server.url}/api/v1/enrollment-profile`, { headers: auth });
     profiles.push(Buffer.from(await res.arrayBuffer()));
   }
 
@@ -79,7 +55,7 @@ async function run(label: string, databaseUrl: string) {
   const enqueue = async (count: number) => {
     for (let k = 0; k < count; k++) {
       const type = ['DeviceInformation', 'ProfileList', 'SecurityInfo', 'InstalledApplicationList', 'RestartDevice'][k % 5];
-      const res = await fetch(`${ready.url}/api/v1/commands`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ devices: devices.map((d) => d.udid), command: { RequestType: type }, push: false }) });
+      const res = await fetch(`${server.url}/api/v1/commands`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ devices: devices.map((d) => d.udid), command: { RequestType: type }, push: false }) });
       if (res.status !== 201) throw new Error(`enqueue answered ${res.status}`);
     }
   };
@@ -125,15 +101,10 @@ async function run(label: string, databaseUrl: string) {
     commandRoundTripsPerSecond: +(roundTrips / cmdSeconds).toFixed(1),
     serverCpuMsPerRoundTrip: +(cmdCpu / roundTrips).toFixed(3),
     serverCpuMsPerRoundTripSplit: { user: +((times1.user - times0.user) / roundTrips).toFixed(3), system: +((times1.system - times0.system) / roundTrips).toFixed(3) },
-    connectLatencyMs: { p50: +pct(latencies, 50).toFixed(2), p99: +pct(latencies, 99).toFixed(2) },
+    connectLatencyMs: { p50: +percentile(latencies, 50).toFixed(2), p99: +percentile(latencies, 99).toFixed(2) },
     serverPeakRssMb: +peakRssMb(pid).toFixed(1),
   };
-  // Closing the IPC channel ends the server (it removes its data directory first).
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.disconnect();
-  const timer = setTimeout(() => child.kill('SIGTERM'), 5000);
-  await exited;
-  clearTimeout(timer);
+  await server.stop(5000); // the server removes its data directory first
   return result;
 }
 

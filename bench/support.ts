@@ -86,11 +86,14 @@ export interface BenchServer {
 /**
  * Starts server-process.ts (compiled) on `port`. Its stdout (the log lines) goes to /dev/null: we
  * measure making them, not a reader. `dataDir` is shared by nodes of one cluster (the secret key)
- * and kept; without it the server makes its own and removes it.
+ * and kept; without it the server makes its own and removes it. `script` runs a variant of
+ * server-process for experiments instead (bench/mdm.ts --server); a .ts file runs through tsx.
  */
-export async function startServer(o: { databaseUrl: string; port: number; logLevel: string; adeTestRootFile?: string; dataDir?: string }): Promise<BenchServer> {
+export async function startServer(o: { databaseUrl: string; port: number; logLevel: string; adeTestRootFile?: string; dataDir?: string; script?: string }): Promise<BenchServer> {
   const args = [o.databaseUrl, String(o.port), o.logLevel, o.adeTestRootFile ?? '', ...(o.dataDir ? [o.dataDir] : [])];
-  const child = fork(fileURLToPath(new URL('./server-process.js', import.meta.url)), args, { stdio: ['ignore', openSync('/dev/null', 'w'), 'inherit', 'ipc'] });
+  const script = o.script ?? fileURLToPath(new URL('./server-process.js', import.meta.url));
+  const [main, ...rest] = script.endsWith('.ts') ? ['bin/run-ts.js', script, ...args] : [script, ...args];
+  const child = fork(main!, rest, { stdio: ['ignore', openSync('/dev/null', 'w'), 'inherit', 'ipc'] });
   const ready = await new Promise<{ url: string; token: string }>((resolve, reject) => {
     child.once('message', (m) => resolve(m as { url: string; token: string }));
     child.once('exit', (c) => reject(new Error(`server exited ${c}`)));
