@@ -5,11 +5,12 @@
  * red with their reason. Refreshes itself while the device is still on its way.
  */
 import { api, ApiError, unwrap, type paths } from '../api/client';
+import { StatusBadge } from '../components/status-badge';
 import { Badge, EmptyState, ErrorBanner, Notice, PageHeader, Spinner, When, relative } from '../components/ui';
 import { useLoad, usePoll } from '../components/use-load';
 import { Link } from '../router';
-import { PROFILE_STATUS, profileLabel, type AbmDevice } from './abm-devices';
-import { LIFECYCLE, LIFECYCLE_HINT } from './device-labels';
+import { profileLabel, type AbmDevice } from './abm-devices';
+import { lifecycleStatus, profileStatus } from './device-labels';
 import './abm-devices.css';
 
 type Entry = paths['/api/v1/abm-devices/{serial}/timeline']['get']['responses'][200]['content']['application/json']['items'][number];
@@ -87,15 +88,14 @@ export function AbmDeviceTimeline({ params }: { params: Record<string, string> }
 }
 
 function Facts({ device: d, serverName, profiles }: { device: AbmDevice; serverName?: string; profiles: Parameters<typeof profileLabel>[1] }) {
-  const life = LIFECYCLE[d.lifecycleState]!;
-  const status = PROFILE_STATUS[d.profileStatus ?? 'empty'];
+  const life = lifecycleStatus(d.lifecycleState);
   const profile = profileLabel(d, profiles);
   const a = d.assignment;
   return (
     <dl className="facts">
       <dt>Lifecycle</dt>
       <dd>
-        <Badge tone={life.tone}>{life.label}</Badge> <span className="muted">{LIFECYCLE_HINT[d.lifecycleState]}</span>
+        <Badge tone={life.tone}>{life.label}</Badge> <span className="muted">{life.hint}</span>
         {d.deviceId && (
           <>
             {' '}
@@ -124,7 +124,7 @@ function Facts({ device: d, serverName, profiles }: { device: AbmDevice; serverN
       <dd className={profile.muted ? 'muted' : undefined}>{profile.text}</dd>
       <dt>Status at Apple</dt>
       <dd>
-        {status ? <Badge tone={status.tone} title={status.hint}>{status.label}</Badge> : d.profileStatus}
+        <StatusBadge status={profileStatus(d.profileStatus)} />
         {d.appleProfileUuid && <div className="mono abm-note muted">{d.appleProfileUuid}</div>}
       </dd>
       <dt>Last assignment</dt>

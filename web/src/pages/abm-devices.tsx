@@ -9,12 +9,13 @@ import { api, messageOf, unwrap, type paths } from '../api/client';
 import { ConfirmDialog, Modal } from '../components/confirm';
 import { DataTable, type Column } from '../components/data-table';
 import { fileNameOf, saveFile } from '../components/save-file';
-import { Badge, EmptyState, ErrorBanner, Notice, PageHeader, Progress, Spinner, When, type Tone } from '../components/ui';
+import { StatusBadge } from '../components/status-badge';
+import { Badge, EmptyState, ErrorBanner, Notice, PageHeader, Progress, Spinner, When } from '../components/ui';
 import { FilterSelect, useSettledSearch } from '../components/list-filters';
 import { useLoad } from '../components/use-load';
 import { Link, useQueryState } from '../router';
 import { useSession } from '../session';
-import { LIFECYCLE, LIFECYCLE_HINT } from './device-labels';
+import { LIFECYCLE, PROFILE_STATUS, lifecycleStatus, profileStatus } from './device-labels';
 import './abm-devices.css';
 
 type Query = NonNullable<paths['/api/v1/abm-devices']['get']['parameters']['query']>;
@@ -31,13 +32,6 @@ const pageSize = (qs: Record<string, string>) => Math.min(1000, Math.max(1, Numb
 const BATCH = 100;
 /** The API takes at most this many serials a request; "select all matching" stops there too. */
 const MAX_SELECTION = 10_000;
-
-export const PROFILE_STATUS: Record<string, { label: string; tone: Tone; hint: string }> = {
-  empty: { label: 'No profile', tone: 'neutral', hint: 'Apple has no enrollment profile for it' },
-  assigned: { label: 'Assigned', tone: 'info', hint: 'Apple holds a profile; the device has not fetched it yet' },
-  pushed: { label: 'Pushed', tone: 'good', hint: 'the device fetched its profile in Setup Assistant' },
-  removed: { label: 'Removed', tone: 'warn', hint: 'the profile was removed at Apple' },
-};
 
 const FILTER_KEYS = ['q', 'server', 'profile', 'profileStatus', 'lifecycle', 'state'] as const;
 
@@ -156,8 +150,7 @@ export function AbmDevices(_: { params: Record<string, string> }) {
         key: 'status', header: 'At Apple', sort: 'profile_status',
         render: (d) => {
           if (d.removedAt) return <Badge tone="bad" title="no longer assigned to this MDM server in ABM">Removed from ABM</Badge>;
-          const s = PROFILE_STATUS[d.profileStatus ?? 'empty'] ?? { label: d.profileStatus, tone: 'neutral' as Tone, hint: '' };
-          return <Badge tone={s.tone} title={s.hint}>{s.label}</Badge>;
+          return <StatusBadge status={profileStatus(d.profileStatus)} />;
         },
       },
       {
@@ -177,13 +170,13 @@ export function AbmDevices(_: { params: Record<string, string> }) {
       {
         key: 'lifecycle', header: 'Lifecycle',
         render: (d) => {
-          const l = LIFECYCLE[d.lifecycleState]!;
+          const l = lifecycleStatus(d.lifecycleState);
           return d.deviceId ? (
             <Link to={`/devices/${encodeURIComponent(d.deviceId)}`} title="Open the enrolled device">
               <Badge tone={l.tone}>{l.label}</Badge>
             </Link>
           ) : (
-            <Badge tone={l.tone} title={LIFECYCLE_HINT[d.lifecycleState]}>{l.label}</Badge>
+            <StatusBadge status={l} />
           );
         },
       },

@@ -9,13 +9,14 @@ import { api, messageOf, unwrap, type paths } from '../api/client';
 import { ConfirmDialog, Modal } from '../components/confirm';
 import { DataTable, type Column } from '../components/data-table';
 import { plural } from '../components/plural';
+import { StatusBadge } from '../components/status-badge';
 import { Badge, ErrorBanner, Field, Notice, PageHeader, Spinner, When, relative } from '../components/ui';
 import { useLoad } from '../components/use-load';
 import { Link } from '../router';
 import { useSession } from '../session';
 import { SendCommandDialog } from './device-command-form';
 import { DeviceCommands } from './device-commands';
-import { ENROLLMENT_METHOD, LIFECYCLE, OWNERSHIP, label } from './device-labels';
+import { ENROLLMENT_METHOD, OWNERSHIP, label, lifecycleStatus } from './device-labels';
 import { DeviceSecurity } from './device-security';
 import './devices.css';
 
@@ -77,7 +78,6 @@ export function DeviceDetail({ params }: { params: Record<string, string> }) {
   const name = device.deviceName ?? device.modelName ?? device.serialNumber ?? device.id;
   const canOperate = session.can('operate');
   const managed = device.lifecycleState === 'enrolling' || device.lifecycleState === 'enrolled';
-  const lifecycle = LIFECYCLE[device.lifecycleState] ?? { label: device.lifecycleState, tone: 'neutral' as const };
   // The notice shows with the device as it now is.
   const done = async (text: ReactNode) => {
     await detail.reload();
@@ -114,7 +114,7 @@ export function DeviceDetail({ params }: { params: Record<string, string> }) {
         title={name}
         subtitle={
           <>
-            <Badge tone={lifecycle.tone}>{lifecycle.label}</Badge> {[device.modelName ?? device.productName, device.platform && device.osVersion ? `${device.platform} ${device.osVersion}` : device.osVersion, device.serialNumber].filter(Boolean).join(' · ')}
+            <StatusBadge status={lifecycleStatus(device.lifecycleState)} /> {[device.modelName ?? device.productName, device.platform && device.osVersion ? `${device.platform} ${device.osVersion}` : device.osVersion, device.serialNumber].filter(Boolean).join(' · ')}
           </>
         }
         actions={
@@ -249,14 +249,13 @@ function EnrollmentFacts({ detail, channel }: { detail: Detail; channel?: Enroll
   const { device } = detail;
   const user = useLoad(async () => (device.userId ? unwrap(api.GET('/api/v1/users/{id}', { params: { path: { id: device.userId } } })) : null), [device.userId]);
   const group = session.groups.find((g) => g.id === device.organizationGroupId);
-  const lifecycle = LIFECYCLE[device.lifecycleState] ?? { label: device.lifecycleState, tone: 'neutral' as const };
   const type = channel ? `${channel.type}${channel.ade ? ' · Automated Device Enrollment' : ''}` : null;
   return (
     <section className="panel" aria-labelledby="enrollment-title">
       <h2 id="enrollment-title">Enrollment</h2>
       <dl className="facts">
         <Fact term="Lifecycle">
-          <Badge tone={lifecycle.tone}>{lifecycle.label}</Badge> {device.lifecycleChangedAt && <span className="muted">since <When at={device.lifecycleChangedAt} /></span>}
+          <StatusBadge status={lifecycleStatus(device.lifecycleState)} /> {device.lifecycleChangedAt && <span className="muted">since <When at={device.lifecycleChangedAt} /></span>}
         </Fact>
         <Fact term="Type">{type}</Fact>
         <Fact term="Enrolled by">{label(ENROLLMENT_METHOD, device.enrollmentMethod, 'Enrollment profile')}</Fact>

@@ -6,12 +6,13 @@
  */
 import { api, unwrap, type paths } from '../api/client';
 import { DataTable, type Column } from '../components/data-table';
-import { Badge, EmptyState, ErrorBanner, PageHeader, Spinner, When } from '../components/ui';
+import { StatusBadge } from '../components/status-badge';
+import { EmptyState, ErrorBanner, PageHeader, Spinner, When } from '../components/ui';
 import { FilterSelect, useSettledSearch } from '../components/list-filters';
 import { useLoad } from '../components/use-load';
 import { Link, useQueryState } from '../router';
 import { useSession } from '../session';
-import { ENROLLMENT_METHOD, LIFECYCLE, OWNERSHIP, PLATFORMS, label } from './device-labels';
+import { ENROLLMENT_METHOD, LIFECYCLE, OWNERSHIP, PLATFORMS, label, lifecycleStatus } from './device-labels';
 import './devices.css';
 
 type Query = NonNullable<paths['/api/v1/devices']['get']['parameters']['query']>;
@@ -55,10 +56,7 @@ export function Devices(_: { params: Record<string, string> }) {
     { key: 'os', header: 'OS', render: (d) => (d.osVersion ? `${d.osVersion}${d.buildVersion ? ` (${d.buildVersion})` : ''}` : <span className="muted">—</span>) },
     {
       key: 'state', header: 'Lifecycle',
-      render: (d) => {
-        const l = LIFECYCLE[d.lifecycleState] ?? { label: d.lifecycleState, tone: 'neutral' as const };
-        return <Badge tone={l.tone}>{l.label}</Badge>;
-      },
+      render: (d) => <StatusBadge status={lifecycleStatus(d.lifecycleState)} />,
     },
     { key: 'ownership', header: 'Ownership', render: (d) => label(OWNERSHIP, d.ownership) },
     { key: 'method', header: 'Enrolled by', render: (d) => (d.id ? label(ENROLLMENT_METHOD, d.enrollmentMethod, 'Enrollment profile') : <span className="muted">Not enrolled</span>) },
