@@ -9,6 +9,7 @@ import { api, messageOf, unwrap, type paths } from '../api/client';
 import { ConfirmDialog, Modal } from '../components/confirm';
 import { DataTable, type Column } from '../components/data-table';
 import { fileNameOf, saveFile } from '../components/save-file';
+import { plural } from '../components/plural';
 import { StatusBadge } from '../components/status-badge';
 import { Badge, EmptyState, ErrorBanner, Notice, PageHeader, Progress, Spinner, When } from '../components/ui';
 import { FilterSelect, useSettledSearch } from '../components/list-filters';
@@ -262,7 +263,7 @@ export function AbmDevices(_: { params: Record<string, string> }) {
       )}
       {dialog === 'remove' && (
         <ConfirmDialog
-          title={`Remove the enrollment profile from ${selected.size.toLocaleString()} ${selected.size === 1 ? 'device' : 'devices'}?`}
+          title={`Remove the enrollment profile from ${plural(selected.size, 'device')}?`}
           confirmLabel="Remove profile"
           onConfirm={() => setRun({ kind: 'remove', targets })}
           onClose={() => setDialog(null)}
@@ -358,7 +359,7 @@ function AssignDialog({ targets, catalogue, onClose, onStart }: { targets: BulkJ
   const elsewhere = profile ? targets.filter((t) => t.serverId !== profile.abmServerId).length : 0;
   const offered = catalogue.servers.filter((s) => servers.has(s.id));
   return (
-    <Modal title={`Assign a profile to ${targets.length.toLocaleString()} ${targets.length === 1 ? 'device' : 'devices'}`} onClose={onClose}>
+    <Modal title={`Assign a profile to ${plural(targets.length, 'device')}`} onClose={onClose}>
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -455,7 +456,7 @@ function BulkRun({ job, onClose }: { job: BulkJob; onClose(): void }) {
     <Modal title={job.kind === 'assign' ? 'Assign profile' : 'Remove profile'} onClose={() => (finished ? onClose() : (requestStop(), setCloseWhenDone(true)))} wide>
       {!finished ? (
         <>
-          <Progress value={results.length / job.targets.length} label={`${verb}… ${results.length.toLocaleString()} of ${job.targets.length.toLocaleString()} devices`} />
+          <Progress value={results.length / job.targets.length} label={`${verb}… ${results.length.toLocaleString()} of ${plural(job.targets.length, 'device')}`} />
           {stop && <p className="muted">Stopping after the current batch…</p>}
         </>
       ) : (
@@ -538,7 +539,7 @@ function CsvExport({ filter, total }: { filter: Query; total: number | undefined
       <div className="csv-progress">
         <Progress
           value={total ? Math.min(1, progress.rows / total) : undefined}
-          label={`Downloading CSV… ${progress.rows.toLocaleString()}${total !== undefined ? ` of ${total.toLocaleString()}` : ''} devices`}
+          label={`Downloading CSV… ${total !== undefined ? `${progress.rows.toLocaleString()} of ${plural(total, 'device')}` : plural(progress.rows, 'device')}`}
         />
         <button type="button" onClick={() => progress.abort.abort()}>Cancel</button>
       </div>

@@ -314,7 +314,7 @@ function SetupPlan({ deviceId, detail }: { deviceId: string; detail: Detail }) {
     <section className="panel" aria-labelledby="plan-title">
       <h2 id="plan-title">Setup plan (await configuration)</h2>
       <p>
-        <Badge tone={p.status === 'running' ? 'info' : p.status === 'released' ? 'good' : 'neutral'}>{p.status}</Badge> {answered} of {p.steps.length} steps done
+        <Badge tone={p.status === 'running' ? 'info' : p.status === 'released' ? 'good' : 'neutral'}>{p.status}</Badge> {answered} of {plural(p.steps.length, 'step')} done
         {p.reason && ` · ${p.reason}`} · started <When at={p.startedAt} />
         {p.status === 'running' && <> · released at the latest <When at={p.deadlineAt} /></>}
       </p>

@@ -7,6 +7,7 @@ import { useState } from 'react';
 import { api, unwrap } from '../../api/client';
 import { ConfirmDialog, Modal } from '../../components/confirm';
 import { FormActions, useFormSubmit } from '../../components/form-submit';
+import { plural } from '../../components/plural';
 import { ErrorBanner, Field } from '../../components/ui';
 import { useQueryState } from '../../router';
 import { useSession, type Group } from '../../session';
@@ -50,7 +51,7 @@ export function GroupsTab() {
             <div>
               <h2 id="group-title">{selected.name}</h2>
               <p className="muted">
-                Group ID <code>{selected.groupId}</code> · {selected.breadcrumb.join(' › ')} · {children.length} child group{children.length === 1 ? '' : 's'}
+                Group ID <code>{selected.groupId}</code> · {selected.breadcrumb.join(' › ')} · {plural(children.length, 'child group')}
               </p>
             </div>
             {isAdmin && (
@@ -95,7 +96,7 @@ export function GroupsTab() {
           </p>
           <p>
             Pomona refuses while the group still holds child groups, devices, ABM servers, or admins and API tokens scoped to it — the message says which; move them first.
-            {children.length > 0 && <strong> It has {children.length} child group{children.length === 1 ? '' : 's'} now.</strong>}
+            {children.length > 0 && <strong> It has {plural(children.length, 'child group')} now.</strong>}
           </p>
         </ConfirmDialog>
       )}
