@@ -172,7 +172,8 @@ export function DeviceDetail({ params }: { params: Record<string, string> }) {
           onSent={(type, pushed) => {
             setDialog(null);
             setNotice({ tone: 'success', text: `${type} queued${pushed ? ' and the device pushed' : ''}. Its answer appears under Commands when the device checks in.` });
-            void commands.reload();
+            // The push that went with it is one of the device's facts too.
+            void Promise.all([detail.reload(), commands.reload()]);
           }}
         />
       )}
