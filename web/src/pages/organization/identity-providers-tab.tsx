@@ -4,7 +4,7 @@
  * is kept), test an LDAP connection, and choose which may sign admins in to the console.
  */
 import { useState } from 'react';
-import { api, unwrap, type paths } from '../../api/client';
+import { api, messageOf, unwrap, type paths } from '../../api/client';
 import { ConfirmDialog } from '../../components/confirm';
 import { DataTable } from '../../components/data-table';
 import { Badge, EmptyState, ErrorBanner, Notice, Spinner } from '../../components/ui';
@@ -31,7 +31,7 @@ export function IdentityProvidersTab() {
     try {
       setTesting({ p, result: await unwrap(api.POST('/api/v1/identity-providers/{id}/test', { params: { path: { id: p.id } }, body: {} })) });
     } catch (err) {
-      setTesting({ p, error: (err as Error).message });
+      setTesting({ p, error: messageOf(err) });
     }
   };
 
