@@ -8,6 +8,7 @@ import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { api, messageOf, unwrap, type paths } from '../api/client';
 import { ConfirmDialog, Modal } from '../components/confirm';
 import { DataTable, type Column } from '../components/data-table';
+import { FormActions, useFormSubmit } from '../components/form-submit';
 import { plural } from '../components/plural';
 import { StatusBadge } from '../components/status-badge';
 import { Badge, ErrorBanner, Field, Notice, PageHeader, Spinner, When, relative } from '../components/ui';
@@ -348,31 +349,13 @@ function Channels({ enrollments }: { enrollments: Enrollment[] }) {
 
 /** A small form in a modal: the server's refusal in place, the button busy while it works. */
 function FormModal(p: { title: string; submitLabel: string; busyLabel: string; disabled?: boolean; onSubmit(): Promise<void>; onClose(): void; children: ReactNode }) {
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const submit = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await p.onSubmit();
-    } catch (err) {
-      setError(messageOf(err));
-      setBusy(false);
-    }
-  };
+  const submit = useFormSubmit(p.onSubmit);
   return (
     <Modal title={p.title} onClose={p.onClose}>
-      <form onSubmit={(e) => (e.preventDefault(), void submit())}>
+      <form onSubmit={submit.onSubmit}>
         {p.children}
-        <ErrorBanner error={error} />
-        <div className="dialog-actions">
-          <button type="button" onClick={p.onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="primary" disabled={busy || p.disabled}>
-            {busy ? p.busyLabel : p.submitLabel}
-          </button>
-        </div>
+        <ErrorBanner error={submit.error} />
+        <FormActions label={p.submitLabel} busyLabel={p.busyLabel} busy={submit.busy} disabled={p.disabled} onCancel={p.onClose} />
       </form>
     </Modal>
   );
