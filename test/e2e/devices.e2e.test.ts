@@ -111,6 +111,15 @@ describe.skipIf(skipWithoutBrowser)('devices (browser)', () => {
     expectNoConsoleErrors(s);
   });
 
+  it('says why the setup plan could not be read instead of leaving it out', async () => {
+    const { page } = s;
+    await page.route('**/setup-plan', (route) => route.fulfill({ status: 403, contentType: 'application/json', body: JSON.stringify({ error: 'forbidden', message: 'outside your organization group' }) }));
+    await page.goto(`/devices/${deviceId}`);
+    await expect.poll(() => page.getByRole('alert').textContent()).toBe('The setup plan could not be read: outside your organization group');
+    await page.unroute('**/setup-plan');
+    expectNoConsoleErrors(s);
+  });
+
   it('moves the device to another group of the switcher', async () => {
     const { page } = s;
     await page.goto(`/devices/${deviceId}`);

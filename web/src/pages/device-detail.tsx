@@ -310,6 +310,8 @@ function SetupPlan({ deviceId, detail }: { deviceId: string; detail: Detail }) {
     return unwrap(Promise.resolve(res));
   }, [deviceId, detail]);
   const p = plan.data;
+  // No plan (404) is nothing to show; a read that failed otherwise says why.
+  if (plan.error) return <ErrorBanner error={`The setup plan could not be read: ${plan.error}`} />;
   if (!p) return null;
   const answered = p.steps.filter((s) => s.status === 'acknowledged').length;
   return (
