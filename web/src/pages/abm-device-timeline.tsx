@@ -95,13 +95,8 @@ function Facts({ device: d, serverName, profiles }: { device: AbmDevice; serverN
     <dl className="facts">
       <dt>Lifecycle</dt>
       <dd>
+        {/* The enrolled device is a link at the top of the page ("Open the enrolled device"). */}
         <Badge tone={life.tone}>{life.label}</Badge> <span className="muted">{life.hint}</span>
-        {d.deviceId && (
-          <>
-            {' '}
-            <Link to={`/devices/${encodeURIComponent(d.deviceId)}`}>enrolled device</Link>
-          </>
-        )}
       </dd>
       <dt>In ABM</dt>
       <dd>{d.removedAt ? <Badge tone="bad">Removed <When at={d.removedAt} /></Badge> : <Badge tone="good">Yes</Badge>}</dd>
