@@ -105,9 +105,11 @@ describe.skipIf(skipWithoutBrowser)('ABM devices: export and bulk progress (brow
     expect(batches).toBe(2);
     await page.unroute('**/api/v1/abm-devices/assign');
     await s.screenshot('abm-devices-bulk-stopped');
+    const firstRow = page.getByRole('table', { name: 'ABM devices' }).locator('tbody tr').first();
+    expect(await firstRow.textContent()).toContain('Phones (default)');
     await run.getByRole('button', { name: 'Done' }).click();
-
-    // Only the batches sent took the profile.
+    // The list is read again when the run is closed; only the batches sent took the profile.
+    await expect.poll(() => firstRow.textContent()).toContain('Kiosk');
     await page.getByLabel('Enrollment profile').selectOption({ label: 'Kiosk' });
     await page.getByRole('button', { name: 'Export CSV (200)' }).waitFor();
     expectNoConsoleErrors(s);
