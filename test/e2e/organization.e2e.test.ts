@@ -100,10 +100,10 @@ describe.skipIf(skipWithoutBrowser)('organization, audit log and settings (brows
     await page.getByRole('button', { name: 'Search', exact: true }).click();
     const dee = page.getByRole('row', { name: /dee/ });
     await expect.poll(() => dee.textContent()).toContain('Global › Lyon');
-    await dee.getByRole('button', { name: 'Disable' }).click();
+    await dee.getByRole('button', { name: 'Disable dee' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Disable user' }).click();
     await expect.poll(() => dee.textContent()).toContain('Disabled');
-    await dee.getByRole('button', { name: 'Managed Apple ID' }).click();
+    await dee.getByRole('button', { name: 'Managed Apple Account of dee' }).click();
     await page.getByLabel('Assigned Managed Apple Account').fill('dee@appleid.example.com');
     await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => page.getByRole('dialog').textContent()).toContain('assigned by an admin');

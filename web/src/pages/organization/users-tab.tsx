@@ -83,11 +83,11 @@ export function UsersTab() {
               header: 'Actions',
               render: (u) => (
                 <div className="row-actions">
-                  <button type="button" className="link" onClick={() => setAppleId(u)}>
-                    Managed Apple ID
+                  <button type="button" className="link" onClick={() => setAppleId(u)} aria-label={`Managed Apple Account of ${u.username}`}>
+                    Managed Apple Account
                   </button>
                   {isAdmin && (
-                    <button type="button" className="link" onClick={() => setToggling(u)}>
+                    <button type="button" className="link" onClick={() => setToggling(u)} aria-label={`${u.disabled ? 'Enable' : 'Disable'} ${u.username}`}>
                       {u.disabled ? 'Enable' : 'Disable'}
                     </button>
                   )}
