@@ -171,6 +171,8 @@ describe.skipIf(skipWithoutBrowser)('organization, audit log and settings (brows
   it('creates an API token and shows its secret once, with a copy button', async () => {
     const { page } = s;
     await page.getByRole('tab', { name: 'Admins & API tokens' }).click();
+    // A row's action names its admin.
+    await page.getByRole('button', { name: `Disable ${READER.username}` }).waitFor();
     await page.getByRole('button', { name: 'New API token' }).click();
     await page.getByLabel('Name').fill('inventory export');
     await page.getByRole('button', { name: 'Create token' }).click();

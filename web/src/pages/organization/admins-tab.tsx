@@ -66,7 +66,7 @@ function Admins() {
               key: 'act',
               header: 'Actions',
               // Your own account is changed by another administrator (the server refuses it too).
-              render: (a) => (a.username === name ? <span className="muted">you</span> : <button type="button" className="link" onClick={() => setToggling(a)}>{a.disabledAt ? 'Enable' : 'Disable'}</button>),
+              render: (a) => (a.username === name ? <span className="muted">you</span> : <button type="button" className="link" onClick={() => setToggling(a)} aria-label={`${a.disabledAt ? 'Enable' : 'Disable'} ${a.username}`}>{a.disabledAt ? 'Enable' : 'Disable'}</button>),
             },
           ]}
         />
