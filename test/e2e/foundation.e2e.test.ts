@@ -94,6 +94,9 @@ describe.skipIf(skipWithoutBrowser)('console foundation (browser)', () => {
       await page.getByRole('heading', { level: 1 }).first().waitFor();
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       expect(overflow, path).toBeLessThanOrEqual(0);
+      // the navigation above the page takes only the room its links need
+      const nav = await page.evaluate(() => ({ bar: document.querySelector('.sidebar')!.getBoundingClientRect().height, links: document.querySelector('.sidebar nav')!.getBoundingClientRect().bottom }));
+      expect(nav.bar, path).toBeLessThan(nav.links + 24);
     }
     await page.goto('/');
     await page.getByRole('heading', { level: 1 }).first().waitFor();
