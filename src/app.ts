@@ -296,8 +296,8 @@ export async function startServer(config: Config) {
     `Pomona is listening on ${config.tls ? 'https' : 'http'}://${config.listen.host}:${config.listen.port} (public URL ${config.publicUrl})`,
     `database ${ctx.database.dialect}; data directory ${config.dataDir}; API docs at ${config.publicUrl}/api/docs`,
     admins.length === 0
-      ? 'No admin yet. Create the first one:  POMONA_ADMIN_PASSWORD=… npx pomona admin create --username admin   then sign in with POST /api/v1/session, or make an API token: npx pomona api-token create --name me --role administrator'
-      : `${admins.length} admin user(s); sign in with POST /api/v1/session or an API token`,
+      ? `No admin yet. Create the first one:  POMONA_ADMIN_PASSWORD=… npx pomona admin create --username admin   then sign in to the console at ${config.publicUrl}/, or make an API token: npx pomona api-token create --name me --role administrator`
+      : `${admins.length === 1 ? '1 admin user' : `${admins.length} admin users`}; sign in to the console at ${config.publicUrl}/ (or the API with POST /api/v1/session or an API token)`,
   ];
   if (!(await ctx.pushcerts.status())) lines.push('No push certificate yet: npx pomona pushcert import --cert push.pem --key push.key');
   for (const l of lines) console.log(l);
