@@ -63,7 +63,7 @@ describe.each(testDatabaseKinds)('pomona demo (%s)', (kind) => {
 
     it('prints where it runs and how to sign in, then each device as it gets the outcome planned for it', async () => {
       await printed(/All 6 devices done: 5 enrolled \(1 after a software update\), 1 refused, 1 Mac configured and released\./);
-      expect(out).toMatch(/admin sign-in\s+admin \/ demo admin passphrase/);
+      expect(out).toMatch(/console\s+http:\/\/127\.0\.0\.1:\d+\/\s+\(sign in as admin \/ demo admin passphrase\)/);
       expect(out).toMatch(/API docs\s+http:\/\/127\.0\.0\.1:\d+\/api\/docs/);
       expect(out).not.toContain('UNEXPECTED');
       const line = (serial: string) => out.split('\n').find((l) => l.includes(serial))!;
