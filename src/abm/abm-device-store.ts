@@ -7,7 +7,7 @@ import { CompiledQuery, sql, type Selectable, type SelectQueryBuilder, type Tran
 import type { Db } from '../db/database.js';
 import { isPostgres } from '../db/dialect.js';
 import type { AbmDeviceTable, Database } from '../db/schema.js';
-import { groupsWithin } from '../org/scope-store.js';
+import { abmServersWithin } from '../org/scope-store.js';
 import type { LifecycleState } from '../mdm/device-lifecycle.js';
 import { ABM_STATE, MDM_STATE } from '../mdm/inventory-store.js';
 
@@ -341,7 +341,7 @@ function withLifecycle(db: Db, page: SelectQueryBuilder<Database & { a: AbmDevic
 function filtered(db: Db, f: DeviceFilter) {
   let q = db.selectFrom('abm_devices as a');
   if (f.serverId) q = q.where('a.abm_server_id', '=', f.serverId);
-  if (f.scopePrefix) q = q.where('a.abm_server_id', 'in', db.selectFrom('abm_servers').select('abm_servers.id').where('abm_servers.organization_group_id', 'in', groupsWithin(db, f.scopePrefix)));
+  if (f.scopePrefix) q = q.where('a.abm_server_id', 'in', abmServersWithin(db, f.scopePrefix));
   if (f.profileId) q = q.where('a.profile_id', '=', f.profileId);
   if (f.profileStatus) q = q.where('a.profile_status', '=', f.profileStatus);
   if (f.assignResult) q = q.where('a.assign_result', '=', f.assignResult);

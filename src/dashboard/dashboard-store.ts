@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import { groupsWithin } from '../org/scope-store.js';
+import { abmServersWithin, groupsWithin } from '../org/scope-store.js';
 
 const DAY_MS = 86_400_000;
 
@@ -37,7 +37,7 @@ export class DashboardStore {
   /** ABM devices in Apple Business Manager now, of servers in scope */
   #abmDevices(prefix: string | undefined) {
     let q = this.db.selectFrom('abm_devices as a').where('a.removed_at', 'is', null);
-    if (prefix) q = q.where('a.abm_server_id', 'in', this.db.selectFrom('abm_servers').select('abm_servers.id').where('abm_servers.organization_group_id', 'in', groupsWithin(this.db, prefix)));
+    if (prefix) q = q.where('a.abm_server_id', 'in', abmServersWithin(this.db, prefix));
     return q;
   }
 

@@ -37,6 +37,11 @@ export function groupsWithin(db: Db, prefix: string) {
   return db.selectFrom('organization_groups').select('organization_groups.id').where('organization_groups.path', 'like', `${prefix}%`);
 }
 
+/** The ids of the ABM servers placed under a path prefix (their devices belong where they are). */
+export function abmServersWithin(db: Db, prefix: string) {
+  return db.selectFrom('abm_servers').select('abm_servers.id').where('abm_servers.organization_group_id', 'in', groupsWithin(db, prefix));
+}
+
 export class ScopeStore {
   constructor(private readonly db: Db) {}
 
