@@ -90,6 +90,8 @@ export function SessionProvider({ children, signedOut }: { children: React.React
   const value = useMemo<Session | null>(() => {
     if (!who || groups.length === 0) return null;
     const group = groups.find((g) => g.id === groupId) ?? groups.find((g) => g.id === who.scopeGroupId) ?? groups[0]!;
+    // Set while rendering, not in an effect: the pages' own effects (their first loads) run before
+    // this provider's would, and must already carry the chosen group.
     configureApi({ group: group.id === who.scopeGroupId ? undefined : group.id });
     return {
       ...who,
