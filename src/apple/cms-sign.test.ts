@@ -3,11 +3,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KeyObject, webcrypto } from 'node:crypto';
+import { KeyObject, webcrypto, X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as x509 from '@peculiar/x509';
-import { signAttached, signDetached, verifyAttached, type CmsSigner } from './cms-sign.js';
-import { SignatureError, verifyMdmSignature } from './mdm-signature.js';
+import { certificatePath, issued, signAttached, signDetached, verifyAttached, type CmsSigner } from './cms-sign.js';
+import { certificateFor, SignatureError, verifyMdmSignature } from './mdm-signature.js';
 import { thrownMessage } from '../../test/support/thrown.js';
 import { hasOpenssl } from '../../test/support/openssl.js';
 
@@ -147,6 +147,68 @@ describe('verifyAttached', () => {
       expect(verifyAttached(machineInfoDer, { trustedCertificatesPem: [miRoot], now: in2040, ignoreDates: true }).chain).toHaveLength(2);
     });
   });
+});
+
+describe('certificatePath: links checked without OpenSSL\'s certificate decoder', () => {
+  // root → intermediate → leaf, and leaves that are each wrong in one way. Every verdict is also
+  // asked of X509Certificate (checkIssued + verify), which the fast check stands in for.
+  type Keys = CryptoKeyPair;
+  const notBefore = new Date(Date.now() - 86400_000);
+  const notAfter = new Date(Date.now() + 365 * 86400_000);
+  const ca = (critical = true) => [new x509.BasicConstraintsExtension(true, undefined, critical), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)];
+  let alg: RsaHashedKeyGenParams | EcKeyGenParams;
+  const gen = async () => (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as Keys;
+  const der = (c: x509.X509Certificate) => Buffer.from(c.rawData);
+  async function issue(subject: string, issuer: string, signer: Keys, keys: Keys, extensions: x509.Extension[]) {
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: '0a', subject, issuer, notBefore, notAfter, signingKey: signer.privateKey, publicKey: keys.publicKey, signingAlgorithm: alg,
+      extensions: [await x509.SubjectKeyIdentifierExtension.create(keys.publicKey), ...extensions],
+    });
+    return der(cert);
+  }
+  async function chainOf(kind: 'rsa' | 'ec') {
+    x509.cryptoProvider.set(webcrypto as Crypto);
+    alg = kind === 'rsa'
+      ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-384', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 } as RsaHashedKeyGenParams
+      : { name: 'ECDSA', namedCurve: 'P-384', hash: 'SHA-384' } as EcKeyGenParams;
+    const [rootKeys, midKeys, leafKeys, otherKeys] = await Promise.all([gen(), gen(), gen(), gen()]);
+    const root = der(await x509.X509CertificateGenerator.createSelfSigned({ serialNumber: '01', name: 'CN=Chain Root', notBefore, notAfter, keys: rootKeys, signingAlgorithm: alg, extensions: ca() }));
+    const akiOf = (k: Keys) => x509.AuthorityKeyIdentifierExtension.create(k.publicKey);
+    const mid = await issue('CN=Chain CA', 'CN=Chain Root', rootKeys, midKeys, [...ca(), await akiOf(rootKeys)]);
+    const notCa = await issue('CN=Chain CA', 'CN=Chain Root', rootKeys, midKeys, [new x509.BasicConstraintsExtension(false), await akiOf(rootKeys)]);
+    const leaf = (issuer: string, aki: x509.Extension) => issue('CN=Chain Leaf', issuer, midKeys, leafKeys, [aki]);
+    const good = await leaf('CN=Chain CA', await akiOf(midKeys));
+    const badSignature = Buffer.from(good);
+    badSignature[badSignature.length - 5]! ^= 0x01;
+    return {
+      root: new x509.X509Certificate(new Uint8Array(root)).toString('pem'), mid, notCa, good, badSignature,
+      wrongIssuerName: await leaf('CN=Chain CA 2', await akiOf(midKeys)),
+      akiMismatch: await leaf('CN=Chain CA', await akiOf(otherKeys)),
+    };
+  }
+  const openssl = (issuerDer: Buffer, childDer: Buffer) => {
+    const [issuer, child] = [new X509Certificate(issuerDer), new X509Certificate(childDer)];
+    return child.checkIssued(issuer) && child.verify(issuer.publicKey);
+  };
+
+  for (const kind of ['rsa', 'ec'] as const) {
+    it(`accepts a good ${kind} chain and refuses a wrong issuer name, a non-CA intermediate, a bad signature and an AKI/SKI mismatch`, async () => {
+      const c = await chainOf(kind);
+      const path = certificatePath(c.good, [c.mid], [c.root]);
+      expect(path.trusted).toBe(true);
+      expect(path.chain.map((d) => pem(d))).toEqual([pem(c.mid), c.root]);
+      expect(issued(certificateFor(c.mid), certificateFor(c.good))).toBe(true);
+      expect(openssl(c.mid, c.good)).toBe(true);
+
+      expect(certificatePath(c.good, [c.notCa], [c.root])).toEqual({ chain: [], trusted: false });
+      expect(new X509Certificate(c.notCa).ca).toBe(false);
+      for (const leaf of [c.wrongIssuerName, c.badSignature, c.akiMismatch]) {
+        expect(certificatePath(leaf, [c.mid], [c.root])).toEqual({ chain: [], trusted: false });
+        expect(issued(certificateFor(c.mid), certificateFor(leaf))).toBe(false);
+        expect(openssl(c.mid, leaf)).toBe(false);
+      }
+    });
+  }
 });
 
 describe.skipIf(!hasOpenssl)('interoperability with openssl cms', () => {

@@ -4,9 +4,10 @@
 // The DER is assembled by hand and signed with node:crypto: pkijs would cost milliseconds per
 // message and the simulator signs every request. Verification reuses the fast reader in
 // mdm-signature.ts and adds a chain walk to caller-supplied trust anchors.
-import { createHash, createPrivateKey, sign as cryptoSign, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { authorityKeyIdOf, isCa, mayIssueCertificates, subjectKeyIdOf } from '../pki/der.js';
 import {
-  bytesOf, certificateFor, childrenOf, guarded, oid, OID, parseSignedData, readTlv, SignatureError,
+  bytesOf, certificateFor, certificateSignatureAlgorithm, childrenOf, guarded, oid, OID, parseSignedData, readTlv, SignatureError,
   verifySignerInfo, type CachedCertificate,
 } from './mdm-signature.js';
 
@@ -62,7 +63,8 @@ export interface VerifiedAttached {
 
 /** Verifies attached SignedData (signed profile, MachineInfo). Throws SignatureError. */
 export function verifyAttached(der: Buffer, opts: VerifyAttachedOptions = {}): VerifiedAttached {
-  const anchors = opts.trustedCertificatesPem?.flatMap(pemBlocks).map((d) => new X509Certificate(d));
+  // Parsed certificates are cached by hash: anchors are the same on every call.
+  const anchors = opts.trustedCertificatesPem?.flatMap(pemBlocks).map(certificateFor);
   const known = (opts.intermediatesPem ?? []).flatMap(pemBlocks);
   return guarded(() => {
     const sd = parseSignedData(der);
@@ -72,15 +74,15 @@ export function verifyAttached(der: Buffer, opts: VerifyAttachedOptions = {}): V
     if (anchors && !path.trusted) throw new SignatureError('signer does not chain to a trusted certificate');
     if (!opts.ignoreDates) {
       const now = opts.now?.() ?? Date.now();
-      for (const c of [certificate.x509, ...path.chain]) {
-        if (now < Date.parse(c.validFrom) || now > Date.parse(c.validTo)) throw new SignatureError('certificate outside its validity period');
+      for (const { fields } of [certificate, ...path.chain]) {
+        if (now < fields.notBefore || now > fields.notAfter) throw new SignatureError('certificate outside its validity period');
       }
       const at = signingTime?.getTime();
-      if (at !== undefined && (at < Date.parse(certificate.x509.validFrom) || at > Date.parse(certificate.x509.validTo))) {
+      if (at !== undefined && (at < certificate.fields.notBefore || at > certificate.fields.notAfter)) {
         throw new SignatureError('signing time outside the signer certificate validity');
       }
     }
-    return { content: Buffer.from(sd.eContent), signerCertificateDer: certificate.der, chain: path.chain.map((c) => c.raw), certificates: sd.certificates.map((c) => Buffer.from(c)), signingTime };
+    return { content: Buffer.from(sd.eContent), signerCertificateDer: certificate.der, chain: path.chain.map((c) => Buffer.from(c.der)), certificates: sd.certificates.map((c) => Buffer.from(c)), signingTime };
   });
 }
 
@@ -90,29 +92,60 @@ export function verifyAttached(der: Buffer, opts: VerifyAttachedOptions = {}): V
  */
 export function certificatePath(signerDer: Buffer, poolDer: Buffer[], anchorsPem: string[]): { chain: Buffer[]; trusted: boolean } {
   return guarded(() => {
-    // Parsed certificates are cached by hash: anchors are the same on every call.
-    const anchors = anchorsPem.flatMap(pemBlocks).map((d) => certificateFor(d).x509);
+    const anchors = anchorsPem.flatMap(pemBlocks).map(certificateFor);
     const path = buildPath(certificateFor(signerDer), poolDer.map(certificateFor), anchors);
-    return { chain: path.chain.map((c) => c.raw), trusted: path.trusted };
+    return { chain: path.chain.map((c) => Buffer.from(c.der)), trusted: path.trusted };
   });
 }
 
-function buildPath(signer: CachedCertificate, pool: CachedCertificate[], anchors?: X509Certificate[]) {
-  const isAnchor = (c: X509Certificate) => anchors?.some((a) => a.raw.equals(c.raw)) ?? false;
-  const issues = (issuer: X509Certificate, child: X509Certificate) => child.checkIssued(issuer) && child.verify(issuer.publicKey);
-  const chain: X509Certificate[] = [];
-  let current = signer.x509;
+function buildPath(signer: CachedCertificate, pool: CachedCertificate[], anchors?: CachedCertificate[]) {
+  const isAnchor = (c: CachedCertificate) => anchors?.some((a) => a.der.equals(c.der)) ?? false;
+  const chain: CachedCertificate[] = [];
+  let current = signer;
   for (let depth = 0; depth < 8; depth++) {
     if (isAnchor(current)) return { chain, trusted: true };
-    const anchor = anchors?.find((a) => issues(a, current));
+    const anchor = anchors?.find((a) => issued(a, current));
     if (anchor) return { chain: [...chain, anchor], trusted: true };
     // Certificates inside the message are candidates for intermediates, never anchors.
-    const next = pool.find((c) => c.x509.ca && !c.x509.raw.equals(current.raw) && !chain.includes(c.x509) && issues(c.x509, current));
+    const next = pool.find((c) => ca(c) && !c.der.equals(current.der) && !chain.includes(c) && issued(c, current));
     if (!next) break;
-    chain.push(next.x509);
-    current = next.x509;
+    chain.push(next);
+    current = next;
   }
   return { chain, trusted: false };
+}
+
+function ca(c: CachedCertificate): boolean {
+  try {
+    return isCa(c.fields);
+  } catch {
+    return false; // a malformed BasicConstraints or KeyUsage, as OpenSSL sees it
+  }
+}
+
+/**
+ * Did `issuer` issue `child`? X509Certificate's checkIssued + verify, without OpenSSL's certificate
+ * decoder (~0.1 ms per certificate on Node 20, and each device brings a new one): the child's
+ * issuer Name equal to the issuer's subject as DER (OpenSSL compares canonical forms, so this is
+ * the stricter test), its AuthorityKeyIdentifier equal to the issuer's SubjectKeyIdentifier when
+ * both are there, keyCertSign when the issuer has KeyUsage, and the signature over the TBS.
+ * Algorithms other than RSA PKCS#1 v1.5 and ECDSA (RSA-PSS, ...) are left to OpenSSL.
+ */
+export function issued(issuer: CachedCertificate, child: CachedCertificate): boolean {
+  const { fields: c } = child;
+  try {
+    if (!c.issuer.equals(issuer.fields.subject) || !mayIssueCertificates(issuer.fields)) return false;
+    const aki = authorityKeyIdOf(c);
+    const ski = subjectKeyIdOf(issuer.fields);
+    if (aki && ski && !aki.equals(ski)) return false;
+    const algorithm = certificateSignatureAlgorithm(c.signatureAlgorithm);
+    if (!algorithm) return child.x509.checkIssued(issuer.x509) && child.x509.verify(issuer.publicKey);
+    const [keyType, hash] = algorithm;
+    if (!c.tbsSignatureAlgorithm.equals(c.signatureAlgorithm) || issuer.publicKey.asymmetricKeyType !== keyType || c.signatureBits[0] !== 0) return false;
+    return cryptoVerify(hash, c.tbs, issuer.publicKey, c.signatureBits.subarray(1));
+  } catch {
+    return false; // a malformed extension or signature: OpenSSL would not call it issued either
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

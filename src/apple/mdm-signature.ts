@@ -6,6 +6,7 @@
 // verify the signature with node:crypto, and cache parsed device certificates by their SHA-256.
 // cms-sign.ts reuses parseSignedData/verifySignerInfo for attached content (profiles, MachineInfo).
 import { createHash, verify as cryptoVerify, X509Certificate, type KeyObject } from 'node:crypto';
+import { certificateFields, spkiPublicKey, type CertificateFields } from '../pki/der.js';
 
 export class SignatureError extends Error {
   override name = 'SignatureError';
@@ -292,12 +293,19 @@ export function parseTime(der: Buffer, t: Tlv): Date {
 
 // ---------------------------------------------------------------------------------------------
 // Certificates, cached: devices present the same identity on every request.
+//
+// OpenSSL 3's certificate decoder (new X509Certificate) costs ~0.1 ms per certificate on Node 20,
+// and every enrolling device brings two certificates we have not seen (its Apple identity in
+// MachineInfo, then the SCEP identity at its first check-in). So the fields are read with our DER
+// reader and the key is built by spkiPublicKey; OpenSSL parses the certificate only if asked.
 
 export interface CachedCertificate {
   der: Buffer;
   sha256: string;
-  x509: X509Certificate;
+  fields: CertificateFields;
   publicKey: KeyObject;
+  /** parsed on first use (throws SignatureError when OpenSSL cannot read it) */
+  readonly x509: X509Certificate;
 }
 
 const CACHE_LIMIT = 1024;
@@ -311,16 +319,41 @@ export function certificateFor(der: Buffer): CachedCertificate {
     cache.set(sha256, hit);
     return hit;
   }
-  let x509: X509Certificate;
+  const copy = Buffer.from(der); // the fields are views of it: do not keep the whole message alive
+  let fields: CertificateFields;
+  let publicKey: KeyObject;
   try {
-    x509 = new X509Certificate(der);
+    fields = certificateFields(copy);
+    publicKey = spkiPublicKey(fields.spki);
   } catch (err) {
     throw new SignatureError('unreadable certificate', { cause: err });
   }
-  const entry = { der: Buffer.from(der), sha256, x509, publicKey: x509.publicKey };
+  let x509: X509Certificate | undefined;
+  const entry: CachedCertificate = {
+    der: copy,
+    sha256,
+    fields,
+    publicKey,
+    get x509() {
+      try {
+        return (x509 ??= new X509Certificate(copy));
+      } catch (err) {
+        throw new SignatureError('unreadable certificate', { cause: err });
+      }
+    },
+  };
   cache.set(sha256, entry);
   if (cache.size > CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   return entry;
+}
+
+/**
+ * [key type, hash] of a certificate's signatureAlgorithm (AlgorithmIdentifier DER) when it is
+ * RSA PKCS#1 v1.5 or ECDSA with a named hash; undefined otherwise (RSA-PSS, EdDSA, unknown).
+ */
+export function certificateSignatureAlgorithm(algorithmIdentifier: Buffer): [string, string] | undefined {
+  const alg = SIGNATURES.get(algorithmOid(algorithmIdentifier, readTlv(algorithmIdentifier, 0)).toString('hex'));
+  return alg?.[1] ? [alg[0], alg[1]] : undefined;
 }
 
 /** Does this certificate match the signer identifier? Reads only the TBS fields it needs. */

@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   DerError, TAG, children, integer, nameToString, octets, oid, oidOf, parseDer, seq, setOf, spkiPublicKey, time, timeOf, tlv, utf8String,
@@ -30,6 +30,53 @@ describe('DER reader', () => {
       const spki = publicKey.export({ format: 'der', type: 'spki' });
       expect(spkiPublicKey(spki).export({ format: 'der', type: 'spki' })).toEqual(spki);
     }
+  });
+
+  describe('spkiPublicKey builds the key OpenSSL\'s SPKI decoder would', () => {
+    const keys: Array<[string, KeyObject]> = [
+      ...([[2048, 65537], [4096, 65537], [2048, 3]] as const).map(([modulusLength, publicExponent]): [string, KeyObject] =>
+        [`RSA ${modulusLength} e=${publicExponent}`, generateKeyPairSync('rsa', { modulusLength, publicExponent }).publicKey]),
+      ...(['P-256', 'P-384', 'P-521'] as const).map((namedCurve): [string, KeyObject] => [`EC ${namedCurve}`, generateKeyPairSync('ec', { namedCurve }).publicKey]),
+      ['Ed25519 (left to the decoder)', generateKeyPairSync('ed25519').publicKey],
+      ['EC P-256 with a compressed point (left to the decoder)', compressed(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey)],
+    ];
+    for (const [name, key] of keys) {
+      it(name, () => {
+        const spki = key.export({ format: 'der', type: 'spki' });
+        const ours = spkiPublicKey(spki);
+        const openssl = createPublicKey({ key: spki, format: 'der', type: 'spki' });
+        expect(ours.asymmetricKeyType).toBe(openssl.asymmetricKeyType);
+        expect(ours.asymmetricKeyDetails).toEqual(openssl.asymmetricKeyDetails);
+        expect(ours.export({ format: 'jwk' })).toEqual(openssl.export({ format: 'jwk' }));
+      });
+    }
+
+    /** The SPKI of an EC P-256 key with its point in compressed form (0x02/0x03 || x). */
+    function compressed(key: KeyObject): KeyObject {
+      const spki = key.export({ format: 'der', type: 'spki' });
+      const point = spki.subarray(spki.length - 65);
+      const short = Buffer.concat([Buffer.from([2 + (point[64] & 1)]), point.subarray(1, 33)]);
+      const alg = spki.subarray(2, 2 + 2 + spki[3]);
+      return createPublicKey({ key: seq(alg, tlv(TAG.BIT_STRING, Buffer.from([0]), short)), format: 'der', type: 'spki' });
+    }
+
+    it('refuses malformed input as before: structure with a DerError, a point off the curve as OpenSSL does', () => {
+      const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'der', type: 'spki' });
+      const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'der', type: 'spki' });
+      for (const spki of [ec, rsa]) {
+        expect(() => spkiPublicKey(spki.subarray(0, spki.length - 1))).toThrow(DerError); // truncated
+        expect(() => spkiPublicKey(Buffer.concat([spki, Buffer.from([0])]))).toThrow(DerError); // trailing bytes
+        const wrongTag = Buffer.from(spki);
+        wrongTag[0] = TAG.SET;
+        expect(() => spkiPublicKey(wrongTag)).toThrow(DerError);
+      }
+      const offCurve = Buffer.from(ec);
+      offCurve[offCurve.length - 1] ^= 1; // y no longer matches x
+      expect(() => createPublicKey({ key: offCurve, format: 'der', type: 'spki' })).toThrow();
+      expect(() => spkiPublicKey(offCurve)).toThrow();
+      const shortPoint = seq(ec.subarray(2, 2 + 2 + ec[3]), tlv(TAG.BIT_STRING, Buffer.from([0, 4]), ec.subarray(ec.length - 64, ec.length - 1)));
+      expect(() => spkiPublicKey(shortPoint)).toThrow();
+    });
   });
 
   const hostile: Array<[string, Buffer]> = [
