@@ -195,7 +195,7 @@ export async function openContext(config: Config, opts: { logLevel?: string; log
   const adeTimeline = new AdeTimelineService(new AdeTimelineStore(db));
   const dashboard = new DashboardService(new DashboardStore(db), { stuckAfterMinutes: config.alerts.stuckAfterMinutes });
   const ade = new AdeEnrollmentService({
-    abmDevices: abm.abmDevices, depProfiles: abm.depProfiles, servers: abm.abmServers, users, groups, pending: pendingEnrollments,
+    abmDevices: abm.abmDevices, depProfiles: abm.depProfiles, users, groups, pending: pendingEnrollments,
     buildProfile: async (checkInKey) => (await enrollmentProfiles.build({ signed: true, checkInKey })).body,
     events: adeTimeline,
     onStep: metrics.adeStep,

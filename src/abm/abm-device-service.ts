@@ -9,6 +9,14 @@ import { appleRecord } from './apple-device-record.js';
 import { csvLine } from '../csv.js';
 import type { LifecycleState } from '../mdm/device-lifecycle.js';
 
+/** The part of an ABM record an enrollment decides on. */
+export interface AbmEnrollmentRecord {
+  abmServerId: string;
+  serverGroupId: string | null;
+  profileId: string | null;
+  removedAt: number | null;
+}
+
 export interface AbmDeviceView {
   serialNumber: string;
   abmServerId: string;
@@ -62,6 +70,12 @@ export class AbmDeviceService {
   async get(serial: string): Promise<AbmDeviceView | undefined> {
     const row = await this.o.devices.getListed(serial);
     return row && this.#view(row);
+  }
+
+  /** Where a device in Setup Assistant belongs: its ABM server (and that server's group), profile, and whether Apple removed it. */
+  async forEnrollment(serial: string): Promise<AbmEnrollmentRecord | undefined> {
+    const r = await this.o.devices.enrollmentFacts(serial);
+    return r && { abmServerId: r.abm_server_id, serverGroupId: r.server_group_id, profileId: r.profile_id, removedAt: r.removed_at };
   }
 
   /** CSV lines (header first) for every device the filter matches, produced as they are read. */

@@ -4,12 +4,29 @@
  * assigner's reads and writes.
  */
 import { CompiledQuery, sql, type Selectable, type SelectQueryBuilder, type Transaction } from 'kysely';
+import { prepared } from '../db/prepared.js';
 import type { Db } from '../db/database.js';
 import { isPostgres } from '../db/dialect.js';
 import type { AbmDeviceTable, Database } from '../db/schema.js';
 import { abmServersWithin } from '../org/scope-store.js';
 import type { LifecycleState } from '../mdm/device-lifecycle.js';
 import { ABM_STATE, MDM_STATE } from '../mdm/inventory-store.js';
+
+export interface AbmEnrollmentFacts {
+  abm_server_id: string;
+  profile_id: string | null;
+  removed_at: number | null;
+  /** the group of the record's ABM server */
+  server_group_id: string | null;
+}
+
+// Read on every ADE request (the profile's url and the web view), with its server's group.
+const enrollmentFacts = prepared((db, serial: string) =>
+  db.selectFrom('abm_devices as a')
+    .innerJoin('abm_servers as s', 's.id', 'a.abm_server_id')
+    .select(['a.abm_server_id', 'a.profile_id', 'a.removed_at', 's.organization_group_id as server_group_id'])
+    .where('a.serial_number', '=', serial),
+);
 
 export type AbmDeviceRow = Selectable<AbmDeviceTable>;
 /** A record as listed: with the lifecycle state of the device (device-lifecycle.ts). */
@@ -79,6 +96,11 @@ export class AbmDeviceStore {
       const missing = p.markMissingBefore === undefined ? 0 : await markMissing(tx, p.serverId, p.markMissingBefore, p.now);
       return { added, missing };
     });
+  }
+
+  /** What a device in Setup Assistant needs of its record: one indexed read (see enrollmentFacts below). */
+  async enrollmentFacts(serial: string): Promise<AbmEnrollmentFacts | undefined> {
+    return (await enrollmentFacts(this.db, serial)).rows[0];
   }
 
   async get(serial: string): Promise<AbmDeviceRow | undefined> {

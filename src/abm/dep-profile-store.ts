@@ -2,15 +2,19 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 import { isUniqueViolation, type Db } from '../db/database.js';
 import type { DepProfileDefinitionTable, DepProfileTable } from '../db/schema.js';
+import { prepared } from '../db/prepared.js';
 
 export type DepProfileRow = Selectable<DepProfileTable>;
 export type DepProfileDefinitionRow = Selectable<DepProfileDefinitionTable>;
+
+// Read on every ADE request (see src/db/prepared.ts).
+const byId = prepared((db, id: string) => db.selectFrom('dep_profiles').selectAll().where('id', '=', id));
 
 export class DepProfileStore {
   constructor(private readonly db: Db) {}
 
   async get(id: string): Promise<DepProfileRow | undefined> {
-    return this.db.selectFrom('dep_profiles').selectAll().where('id', '=', id).executeTakeFirst();
+    return (await byId(this.db, id)).rows[0];
   }
 
   async listForServer(serverId: string): Promise<DepProfileRow[]> {

@@ -10,7 +10,7 @@
 import type { MachineInfo } from '../apple/machine-info.js';
 import { usesPomonaWebView, type DepProfile } from '../abm/dep-profile.js';
 import type { EnrollmentProfileRef } from '../abm/dep-profile-service.js';
-import type { AbmDeviceView } from '../abm/abm-device-service.js';
+import type { AbmEnrollmentRecord } from '../abm/abm-device-service.js';
 import type { Ownership } from '../org/group-settings.js';
 import type { Platform } from '../org/registration-token-service.js';
 import { ServiceError } from '../service-error.js';
@@ -39,9 +39,8 @@ export type AdeAnswer =
   | { kind: 'software-update'; osVersion: string; buildVersion?: string; message?: string };
 
 export interface AdeDeps {
-  abmDevices: { get(serial: string): Promise<AbmDeviceView | undefined> };
+  abmDevices: { forEnrollment(serial: string): Promise<AbmEnrollmentRecord | undefined> };
   depProfiles: { forEnrollment(ref: { id: string } | { defaultOf: string }): Promise<EnrollmentProfileRef | undefined> };
-  servers: { view(id: string): Promise<{ organizationGroupId: string | null }> };
   users: {
     byUsername(username: string): Promise<{ id: string } | undefined>;
     stagingUser(): Promise<{ id: string }>;
@@ -68,7 +67,7 @@ export class AdeEnrollmentService {
 
   /** The device's ABM record and profile. `profileId` is the one named in the URL Apple gave the device. */
   async target(info: MachineInfo, profileId?: string): Promise<AdeTarget> {
-    const device = await this.d.abmDevices.get(info.serial);
+    const device = await this.d.abmDevices.forEnrollment(info.serial);
     // Unknown serials are not recorded: anyone with a device certificate could fill the table.
     if (!device) throw new AdeRefusal(`serial ${info.serial} is not in any of this server's Apple Business Manager accounts`, false);
     if (device.removedAt !== null) throw new AdeRefusal(`serial ${info.serial} was removed from Apple Business Manager`);
@@ -82,11 +81,10 @@ export class AdeEnrollmentService {
       if (!profile) throw new AdeRefusal(`the ABM server of serial ${info.serial} has no enrollment profile`);
     }
     const { settings } = profile;
-    const server = await this.d.servers.view(device.abmServerId);
     return {
       serial: info.serial,
       serverId: device.abmServerId,
-      groupId: settings.pomona.organizationGroupId ?? server.organizationGroupId ?? 'global',
+      groupId: settings.pomona.organizationGroupId ?? device.serverGroupId ?? 'global',
       profile: { id: profile.id, name: profile.name, settings },
       platform: platformOfProduct(info.product) ?? null,
     };
