@@ -333,7 +333,8 @@ const EC_CURVES: Record<string, { crv: string; size: number }> = {
  * The public key of a SubjectPublicKeyInfo. Node 20's OpenSSL 3 decoder costs ~0.1 ms per SPKI,
  * so the common keys are built without it: RSA imported as PKCS#1 (~3 µs), EC on a NIST curve
  * with an uncompressed point from its coordinates as a JWK (about half the decoder's cost;
- * OpenSSL still checks the point is on the curve). Anything else goes to the decoder.
+ * OpenSSL still checks the point is on the curve). Anything else, and any key the JWK import
+ * refuses, goes to the decoder, so malformed keys fail as they always did.
  */
 export function spkiPublicKey(spki: Buffer): KeyObject {
   const what = 'SubjectPublicKeyInfo';
@@ -346,7 +347,11 @@ export function spkiPublicKey(spki: Buffer): KeyObject {
     const curve = algorithm === EC_PUBLIC_KEY && params?.tag === TAG.OID ? EC_CURVES[oidOf(params)] : undefined;
     if (curve && bits.length === 2 + 2 * curve.size && bits[1] === 0x04) {
       const coordinate = (at: number) => bits.subarray(at, at + curve.size).toString('base64url');
-      return createPublicKey({ key: { kty: 'EC', crv: curve.crv, x: coordinate(2), y: coordinate(2 + curve.size) }, format: 'jwk' });
+      try {
+        return createPublicKey({ key: { kty: 'EC', crv: curve.crv, x: coordinate(2), y: coordinate(2 + curve.size) }, format: 'jwk' });
+      } catch {
+        // a point off the curve: let the decoder refuse it, with the error callers have always seen
+      }
     }
   }
   return createPublicKey({ key: spki, format: 'der', type: 'spki' });
