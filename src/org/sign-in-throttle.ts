@@ -4,6 +4,12 @@
  * `windowMs`, that key waits until the oldest of them leaves the window.
  */
 import type { Db } from '../db/database.js';
+import { prepared } from '../db/prepared.js';
+
+// Asked before every sign-in (see src/db/prepared.ts): the `offset`-th most recent failure of a key since `since`.
+const failureAt = prepared((db, key: string, since: number, offset: number) =>
+  db.selectFrom('sign_in_failures').select('at').where('key', '=', key).where('at', '>', since).orderBy('at', 'desc').limit(1).offset(offset),
+);
 
 export interface SignInThrottle {
   /** milliseconds until another attempt is allowed for all keys; 0 when allowed now */
@@ -28,15 +34,7 @@ export class DbSignInThrottle implements SignInThrottle {
     let wait = 0;
     for (const key of keys) {
       // The max-th most recent failure inside the window decides when the key is free again.
-      const row = await this.db
-        .selectFrom('sign_in_failures')
-        .select('at')
-        .where('key', '=', key)
-        .where('at', '>', now - this.#window)
-        .orderBy('at', 'desc')
-        .limit(1)
-        .offset(this.#max - 1)
-        .executeTakeFirst();
+      const row = (await failureAt(this.db, key, now - this.#window, this.#max - 1)).rows[0];
       if (row) wait = Math.max(wait, Number(row.at) + this.#window - now);
     }
     return wait;
