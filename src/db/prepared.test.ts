@@ -31,6 +31,15 @@ describe.each(testDatabaseKinds)('prepared queries (%s)', (kind) => {
       expect((await db.db.selectFrom('organization_groups').select('name').where('id', 'in', ['a', 'b']).orderBy('id').execute()).map((r) => r.name)).toEqual(['Renamed', 'In a transaction']);
     });
 
+    it('takes its arity when the builder declares its arguments with a rest parameter', async () => {
+      await insert('a', 'AA');
+      const ids = ['x', 'y', 'a'];
+      const anyOf = prepared((d, ...a: unknown[]) => d.selectFrom('organization_groups').select('id').where('id', 'in', a as string[]), ids.length);
+      expect((await anyOf(db.db, ...ids)).rows).toEqual([{ id: 'a' }]);
+      const tooFew = prepared((d, ...a: unknown[]) => d.selectFrom('organization_groups').select('id').where('id', '=', a[0] as string), 2);
+      await expect(tooFew(db.db, 'a', 'b')).rejects.toThrow(/1 of its 2 arguments are not plain parameters/);
+    });
+
     it('refuses a query whose shape depends on an argument\'s value', async () => {
       const bad = prepared((d, id: string) => d.selectFrom('organization_groups').selectAll().where('id', '=', typeof id === 'string' ? id : 'global'));
       await expect(bad(db.db, 'global')).rejects.toThrow(/1 of its 1 arguments are not plain parameters/);

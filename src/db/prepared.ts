@@ -27,10 +27,10 @@ interface Compiled {
 
 export type PreparedQuery<A extends unknown[], R> = (db: Db, ...args: A) => Promise<QueryResult<R>>;
 
-export function prepared<A extends unknown[], R>(build: (db: Db, ...args: A) => Compilable<R>): PreparedQuery<A, R> {
+/** `arity`: how many arguments the query takes, when `build` declares them with a rest parameter. */
+export function prepared<A extends unknown[], R>(build: (db: Db, ...args: A) => Compilable<R>, arity = build.length - 1): PreparedQuery<A, R> {
   const byDialect = new Map<boolean, Compiled>();
   const compile = (db: Db): Compiled => {
-    const arity = build.length - 1;
     const placeholders = Array.from({ length: arity }, (_, i) => new Placeholder(i));
     const { sql, parameters } = build(db, ...(placeholders as unknown as A)).compile();
     const slots = parameters.map((p) => (p instanceof Placeholder ? { arg: p.index } : { value: p }));

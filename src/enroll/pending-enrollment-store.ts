@@ -6,7 +6,7 @@ import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { PendingEnrollmentTable } from '../db/schema.js';
 import { groupsWithin } from '../org/scope-store.js';
-import { prepared } from '../db/prepared.js';
+import { prepared, type PreparedQuery } from '../db/prepared.js';
 
 export type PendingEnrollmentRow = Selectable<PendingEnrollmentTable>;
 
@@ -27,6 +27,36 @@ export interface PendingEnrollmentFilter {
 // Every request of a sign-in reads its record (see src/db/prepared.ts).
 const byId = prepared((db, id: string) => db.selectFrom('pending_enrollments').selectAll().where('id', '=', id));
 const byCheckInKeyHash = prepared((db, hash: string) => db.selectFrom('pending_enrollments').selectAll().where('checkin_key_hash', '=', hash));
+
+/**
+ * transition()'s UPDATE, prepared once per shape — the columns it sets, how many states it
+ * leaves, its guards (a handful, from the code). Arguments: the set values, updated_at, id, the
+ * states, now, and the terms version when guarded by it.
+ */
+const transitions = new Map<string, PreparedQuery<unknown[], PendingEnrollmentRow>>();
+function transitionQuery(columns: string[], states: number, versionGuard: boolean, termsAccepted: boolean): PreparedQuery<unknown[], PendingEnrollmentRow> {
+  const shape = `${columns.join(',')}|${states}|${versionGuard}|${termsAccepted}`;
+  let query = transitions.get(shape);
+  if (!query) {
+    const n = columns.length;
+    query = prepared((db, ...a: unknown[]) => {
+      const set = Object.fromEntries(columns.map((c, i) => [c, a[i]])) as Updateable<PendingEnrollmentTable>;
+      let q = db
+        .updateTable('pending_enrollments')
+        .set({ ...set, updated_at: a[n] as number })
+        .where('id', '=', a[n + 1] as string)
+        .where('state', 'in', a.slice(n + 2, n + 2 + states) as string[])
+        .where('expires_at', '>', a[n + 2 + states] as number);
+      if (versionGuard) q = q.where('terms_version_required', '<=', a[n + 3 + states] as number);
+      if (termsAccepted) {
+        q = q.where((eb) => eb.or([eb('terms_version_required', 'is', null), eb(eb.fn.coalesce('terms_version', eb.lit(0)), '>=', eb.ref('terms_version_required'))]));
+      }
+      return q.returningAll();
+    }, n + 3 + states + (versionGuard ? 1 : 0));
+    transitions.set(shape, query);
+  }
+  return query;
+}
 
 export class PendingEnrollmentStore {
   constructor(private readonly db: Db) {}
@@ -63,17 +93,12 @@ export class PendingEnrollmentStore {
     set: Updateable<PendingEnrollmentTable>,
     guard: { termsVersionAtMost?: number; termsAccepted?: boolean } = {},
   ): Promise<PendingEnrollmentRow | undefined> {
-    let q = this.db
-      .updateTable('pending_enrollments')
-      .set({ ...set, updated_at: now })
-      .where('id', '=', id)
-      .where('state', 'in', from)
-      .where('expires_at', '>', now);
-    if (guard.termsVersionAtMost !== undefined) q = q.where('terms_version_required', '<=', guard.termsVersionAtMost);
-    if (guard.termsAccepted) {
-      q = q.where((eb) => eb.or([eb('terms_version_required', 'is', null), eb(eb.fn.coalesce('terms_version', eb.lit(0)), '>=', eb.ref('terms_version_required'))]));
-    }
-    return q.returningAll().executeTakeFirst();
+    // As Kysely's set(): a column whose value is undefined is left alone.
+    const columns = (Object.keys(set) as Array<keyof typeof set>).filter((c) => set[c] !== undefined);
+    const versionGuard = guard.termsVersionAtMost !== undefined;
+    const query = transitionQuery(columns, from.length, versionGuard, guard.termsAccepted ?? false);
+    const args = [...columns.map((c) => set[c]), now, id, ...from, now, ...(versionGuard ? [guard.termsVersionAtMost] : [])];
+    return (await query(this.db, ...args)).rows[0];
   }
 
   /**
