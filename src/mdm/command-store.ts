@@ -4,8 +4,8 @@
  */
 import { sql, type AliasedExpression, type ExpressionBuilder, type UpdateQueryBuilder } from 'kysely';
 import type { Db } from '../db/database.js';
+import { prepared } from '../db/prepared.js';
 import type { Database } from '../db/schema.js';
-import { prepareQuery } from './prepared-query.js';
 
 export interface NextCommand {
   uuid: string;
@@ -45,14 +45,8 @@ export interface CommandResultRow {
 export class CommandStore {
   /** Commands queued one after another in the same millisecond must still be delivered in order. */
   #lastQueuedAt = 0;
-  // The statement of every command report, prepared once per kind (see prepared-query.ts).
-  readonly #idle: ReturnType<typeof idleReportQuery>;
-  readonly #answer: Record<'answer' | 'notNow', ReturnType<typeof answerReportQuery>>;
 
-  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {
-    this.#idle = idleReportQuery(db);
-    this.#answer = { answer: answerReportQuery(db, false), notNow: answerReportQuery(db, true) };
-  }
+  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
 
   async enqueue(cmd: { uuid: string; requestType: string; plist: string; createdBy: string | null }, enrollmentIds: string[], priority = 0): Promise<void> {
     const now = (this.#lastQueuedAt = Math.max(this.now(), this.#lastQueuedAt + 1));
@@ -91,8 +85,8 @@ export class CommandStore {
     const now = this.now();
     const a = r.answer;
     const { rows } = a
-      ? await this.#answer[a.status === 'NotNow' ? 'notNow' : 'answer'](r.enrollmentId, r.deviceChannelId, now, a.commandUuid, a.status, a.rawPlist, a.json)
-      : await this.#idle(r.enrollmentId, r.deviceChannelId, now);
+      ? await (a.status === 'NotNow' ? notNowReport : answerReport)(this.db, r.enrollmentId, r.deviceChannelId, now, a.commandUuid, a.status, a.rawPlist, a.json)
+      : await idleReport(this.db, r.enrollmentId, r.deviceChannelId, now);
     if (rows.length === 0) return undefined;
     const out: ReportOutcome = { deviceId: rows[0].device_id!, lastSeenAt: rows[0].last_seen_at };
     for (const row of rows) {
@@ -165,20 +159,20 @@ function returningReport(eb: ExpressionBuilder<Database, 'command_queue'>, enrol
 const plistOf = (eb: ExpressionBuilder<Database, 'command_queue'>) =>
   eb.selectFrom('commands as c').select('c.plist').whereRef('c.uuid', '=', 'command_queue.command_uuid').$asScalar();
 
+// The statement of every command report is built and compiled once per kind (see src/db/prepared.ts).
+
 /** Idle: the next command, NotNow ones included, marked sent. */
-function idleReportQuery(db: Db) {
-  return prepareQuery(db, 3, (enrollmentId: string, deviceChannelId: string, now: number) =>
-    whereChannelOpen(
-      db
-        .updateTable('command_queue')
-        .set({ sent_at: now })
-        .where('enrollment_id', '=', enrollmentId)
-        .where('command_uuid', '=', (eb) => nextCommandUuid(eb, enrollmentId, ['Pending', 'NotNow'])),
-      enrollmentId,
-      deviceChannelId,
-    ).returning((eb) => returningReport(eb, enrollmentId, plistOf(eb).as('plist'))),
-  );
-}
+const idleReport = prepared((db, enrollmentId: string, deviceChannelId: string, now: number) =>
+  whereChannelOpen(
+    db
+      .updateTable('command_queue')
+      .set({ sent_at: now })
+      .where('enrollment_id', '=', enrollmentId)
+      .where('command_uuid', '=', (eb) => nextCommandUuid(eb, enrollmentId, ['Pending', 'NotNow'])),
+    enrollmentId,
+    deviceChannelId,
+  ).returning((eb) => returningReport(eb, enrollmentId, plistOf(eb).as('plist'))),
+);
 
 /**
  * The answer differs from the one stored, or the command was sent again since (a NotNow
@@ -202,11 +196,9 @@ function newAnswer(eb: ExpressionBuilder<Database, 'command_queue'>, status: str
  * next one is chosen among the others, never the answered one, so the choice does not depend
  * on when the database evaluates the subquery relative to the first row's update.
  */
-function answerReportQuery(db: Db, notNow: boolean) {
-  return prepareQuery(
-    db,
-    7,
-    (enrollmentId: string, deviceChannelId: string, now: number, commandUuid: string, status: string, rawPlist: string, json: string) =>
+function answerReportQuery(notNow: boolean) {
+  return prepared(
+    (db, enrollmentId: string, deviceChannelId: string, now: number, commandUuid: string, status: string, rawPlist: string, json: string) =>
       whereChannelOpen(
         db
           .updateTable('command_queue')
@@ -238,3 +230,6 @@ function answerReportQuery(db: Db, notNow: boolean) {
       ),
   );
 }
+
+const answerReport = answerReportQuery(false);
+const notNowReport = answerReportQuery(true);

@@ -1,5 +1,6 @@
 /** Queries behind device placement, ownership and retirement (device-lifecycle-service.ts). */
 import type { Db } from '../db/database.js';
+import { prepared } from '../db/prepared.js';
 import { ROOT_GROUP_ID } from '../org/org-group-service.js';
 import type { Ownership } from './device-lifecycle.js';
 
@@ -35,13 +36,7 @@ export class DeviceLifecycleStore {
   }
 
   async placementFacts(deviceId: string): Promise<PlacementFacts | undefined> {
-    const row = await this.db
-      .selectFrom('devices as d')
-      .leftJoin('abm_devices as a', (j) => j.onRef('a.serial_number', '=', 'd.serial_number').on('a.removed_at', 'is', null))
-      .leftJoin('abm_servers as s', 's.id', 'a.abm_server_id')
-      .select(['d.organization_group_id', 'd.ownership', 'a.serial_number as abm_serial', 's.organization_group_id as abm_group'])
-      .where('d.id', '=', deviceId)
-      .executeTakeFirst();
+    const row = (await placementFacts(this.db, deviceId)).rows[0];
     if (!row) return undefined;
     // An ABM server without a group serves the whole tree, from the root.
     return { groupId: row.organization_group_id, ownership: row.ownership, abmGroupId: row.abm_serial ? (row.abm_group ?? ROOT_GROUP_ID) : null };
@@ -53,14 +48,7 @@ export class DeviceLifecycleStore {
    * enrollment flow) that got there first wins.
    */
   async place(deviceId: string, p: { groupId: string; ownership: Ownership | null }): Promise<void> {
-    await this.db
-      .updateTable('devices')
-      .set((eb) => ({
-        organization_group_id: eb.case().when('organization_group_id', '=', ROOT_GROUP_ID).then(p.groupId).else(eb.ref('organization_group_id')).end(),
-        ownership: eb.fn.coalesce('ownership', eb.val(p.ownership)),
-      }))
-      .where('id', '=', deviceId)
-      .execute();
+    await place(this.db, deviceId, p.groupId, p.ownership);
   }
 
   /** A Shared iPad is corporate-shared, unless an admin said otherwise. */
@@ -104,3 +92,22 @@ export class DeviceLifecycleStore {
       .execute();
   }
 }
+
+// Run once for every new enrollment (see src/db/prepared.ts).
+const placementFacts = prepared((db, deviceId: string) =>
+  db
+    .selectFrom('devices as d')
+    .leftJoin('abm_devices as a', (j) => j.onRef('a.serial_number', '=', 'd.serial_number').on('a.removed_at', 'is', null))
+    .leftJoin('abm_servers as s', 's.id', 'a.abm_server_id')
+    .select(['d.organization_group_id', 'd.ownership', 'a.serial_number as abm_serial', 's.organization_group_id as abm_group'])
+    .where('d.id', '=', deviceId),
+);
+const place = prepared((db, deviceId: string, groupId: string, ownership: Ownership | null) =>
+  db
+    .updateTable('devices')
+    .set((eb) => ({
+      organization_group_id: eb.case().when('organization_group_id', '=', ROOT_GROUP_ID).then(groupId).else(eb.ref('organization_group_id')).end(),
+      ownership: eb.fn.coalesce('ownership', eb.val(ownership)),
+    }))
+    .where('id', '=', deviceId),
+);

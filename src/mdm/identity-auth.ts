@@ -4,8 +4,7 @@
  * CA the admin trusts for migrated devices — and bound to the enrollment the message names.
  */
 import { createHash, X509Certificate } from 'node:crypto';
-import type { IdentityCertificate } from '../db/schema.js';
-import type { CheckinStore } from './checkin-store.js';
+import type { CertificateBinding, CheckinStore } from './checkin-store.js';
 import { refuse } from './device-refusal.js';
 
 export interface PresentedCertificate {
@@ -40,7 +39,7 @@ export class IdentityAuth {
   ) {}
 
   /** Finds the certificate Pomona knows under this hash, admitting external-CA ones on first sight. */
-  async known(cert: PresentedCertificate): Promise<IdentityCertificate> {
+  async known(cert: PresentedCertificate): Promise<CertificateBinding> {
     let row = await this.store.findCertificate(cert.sha256);
     if (!row) {
       const x = this.trustedExternal(cert.der);

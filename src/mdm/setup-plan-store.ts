@@ -1,6 +1,7 @@
 /** Queries behind the setup plan: plans and their steps, and what a plan is built from. Kysely only. */
 import type { Insertable, Selectable } from 'kysely';
 import { isUniqueViolation, type Db } from '../db/database.js';
+import { prepared } from '../db/prepared.js';
 import type { SetupPlanStepTable, SetupPlanTable } from '../db/schema.js';
 
 export type SetupPlanRow = Selectable<SetupPlanTable>;
@@ -38,11 +39,7 @@ export class SetupPlanStore {
    * starts a new one; a repeated TokenUpdate does not).
    */
   async sessionAt(enrollmentId: string): Promise<number> {
-    const row = await this.db
-      .selectFrom('identity_certificates')
-      .select((eb) => eb.fn.max('bound_at').as('at'))
-      .where('enrollment_id', '=', enrollmentId)
-      .executeTakeFirst();
+    const row = (await q.sessionAt(this.db, enrollmentId)).rows[0];
     return Number(row?.at ?? 0);
   }
 
@@ -83,13 +80,7 @@ export class SetupPlanStore {
       await this.db.transaction().execute(async (tx) => {
         await tx.insertInto('setup_plans').values(plan).execute();
         if (steps.length) await tx.insertInto('setup_plan_steps').values(steps).execute();
-        await tx
-          .updateTable('setup_plans')
-          .set({ status: 'cancelled', reason: 're-enrolled', ended_at: plan.started_at })
-          .where('enrollment_id', '=', plan.enrollment_id)
-          .where('status', '=', 'running')
-          .where('session_at', '<', plan.session_at)
-          .execute();
+        await q.cancelRunningBefore(tx, plan.enrollment_id, 're-enrolled', plan.started_at, plan.session_at);
       });
       return true;
     } catch (err) {
@@ -114,8 +105,8 @@ export class SetupPlanStore {
     return this.db.selectFrom('setup_plan_steps').selectAll().where('plan_id', '=', planId).orderBy('position').execute();
   }
 
-  stepByCommand(commandUuid: string): Promise<SetupPlanStepRow | undefined> {
-    return this.db.selectFrom('setup_plan_steps').selectAll().where('command_uuid', '=', commandUuid).executeTakeFirst();
+  async stepByCommand(commandUuid: string): Promise<SetupPlanStepRow | undefined> {
+    return (await q.stepByCommand(this.db, commandUuid)).rows[0];
   }
 
   /** Ends a running plan; false when it was not running (released or cancelled meanwhile, maybe by another node). */
@@ -131,13 +122,8 @@ export class SetupPlanStore {
 
   /** Cancels the enrollment's running plans of sessions before `sessionAt` (all of them when omitted). */
   async cancelRunning(enrollmentId: string, reason: string, now: number, beforeSession?: number): Promise<void> {
-    let q = this.db
-      .updateTable('setup_plans')
-      .set({ status: 'cancelled', reason, ended_at: now })
-      .where('enrollment_id', '=', enrollmentId)
-      .where('status', '=', 'running');
-    if (beforeSession !== undefined) q = q.where('session_at', '<', beforeSession);
-    await q.execute();
+    if (beforeSession === undefined) await q.cancelRunning(this.db, enrollmentId, reason, now);
+    else await q.cancelRunningBefore(this.db, enrollmentId, reason, now, beforeSession);
   }
 
   // ---- steps
@@ -226,3 +212,18 @@ export class SetupPlanStore {
       .execute();
   }
 }
+
+const cancelRunning = (db: Db, enrollmentId: string, reason: string, now: number) =>
+  db.updateTable('setup_plans').set({ status: 'cancelled', reason, ended_at: now }).where('enrollment_id', '=', enrollmentId).where('status', '=', 'running');
+
+/** Run at every Authenticate, and for every command result (see src/db/prepared.ts). */
+const q = {
+  sessionAt: prepared((db, enrollmentId: string) =>
+    db.selectFrom('identity_certificates').select((eb) => eb.fn.max('bound_at').as('at')).where('enrollment_id', '=', enrollmentId),
+  ),
+  stepByCommand: prepared((db, commandUuid: string) => db.selectFrom('setup_plan_steps').selectAll().where('command_uuid', '=', commandUuid)),
+  cancelRunning: prepared(cancelRunning),
+  cancelRunningBefore: prepared((db, enrollmentId: string, reason: string, now: number, beforeSession: number) =>
+    cancelRunning(db, enrollmentId, reason, now).where('session_at', '<', beforeSession),
+  ),
+};

@@ -33,6 +33,7 @@ describe.each(testDatabaseKinds)('PushCertService (%s)', (kind) => {
 
     it('reports no certificate before the first import', async () => {
       expect(await service.status()).toBeUndefined();
+      expect(await service.currentTopic()).toBeUndefined();
     });
 
     it('imports a PEM certificate and key and reports its status', async () => {
@@ -79,6 +80,7 @@ describe.each(testDatabaseKinds)('PushCertService (%s)', (kind) => {
       now += 1000;
       expect((await service.import(input, { force: true })).topic).toBe(other.topic);
       expect((await service.status())?.topic).toBe(other.topic);
+      expect(await service.currentTopic()).toBe(other.topic);
       // devices still enrolled under the old topic keep being pushed with its certificate
       expect(await service.getCredentials(first.topic)).toBeDefined();
       expect((await service.list()).map((s) => s.topic)).toEqual([other.topic, first.topic]);

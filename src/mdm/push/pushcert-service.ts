@@ -84,6 +84,11 @@ export class PushCertService {
     return cert && this.#status(cert, this.#now());
   }
 
+  /** The topic enrollment profiles name: that of the current certificate (see status), undefined when none is stored. */
+  currentTopic(): Promise<string | undefined> {
+    return this.store.currentTopic();
+  }
+
   async list(): Promise<PushCertStatus[]> {
     const now = this.#now();
     return (await this.store.list()).map((c) => this.#status(c, now));

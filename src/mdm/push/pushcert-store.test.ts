@@ -26,6 +26,7 @@ describe.each(testDatabaseKinds)('PushCertStore (%s)', (kind) => {
 
     it('has no current certificate at first', async () => {
       expect(await store.current()).toBeUndefined();
+      expect(await store.currentTopic()).toBeUndefined();
       expect(await store.list()).toEqual([]);
     });
 
@@ -54,8 +55,10 @@ describe.each(testDatabaseKinds)('PushCertStore (%s)', (kind) => {
     it('calls the most recently updated certificate current, and lists newest first', async () => {
       await store.upsert(cert('com.apple.mgmt.External.b', 1), 300);
       expect((await store.current())?.topic).toBe('com.apple.mgmt.External.b');
+      expect(await store.currentTopic()).toBe('com.apple.mgmt.External.b');
       await store.upsert(cert('com.apple.mgmt.External.a', 3), 400);
       expect((await store.current())?.topic).toBe('com.apple.mgmt.External.a');
+      expect(await store.currentTopic()).toBe('com.apple.mgmt.External.a');
       expect((await store.list()).map((c) => [c.topic, c.updatedAt])).toEqual([
         ['com.apple.mgmt.External.a', 400],
         ['com.apple.mgmt.External.b', 300],

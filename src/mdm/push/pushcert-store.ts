@@ -1,5 +1,6 @@
 /** Queries for push certificates (Kysely only). The private key is sealed at rest with SecretBox. */
 import type { Db } from '../../db/database.js';
+import { prepared } from '../../db/prepared.js';
 import type { PushCertificate as PushCertificateRow } from '../../db/schema.js';
 import type { SecretBox } from '../../pki/secret-box.js';
 
@@ -55,6 +56,11 @@ export class PushCertStore {
     return row && toStored(row);
   }
 
+  /** The topic of the certificate in use, alone: every enrollment profile names it. */
+  async currentTopic(): Promise<string | undefined> {
+    return (await currentTopic(this.db)).rows[0]?.topic;
+  }
+
   async byTopic(topic: string): Promise<StoredPushCert | undefined> {
     const row = await this.db.selectFrom('push_certificates').selectAll().where('topic', '=', topic).executeTakeFirst();
     return row && toStored(row);
@@ -71,6 +77,9 @@ export class PushCertStore {
     return rows.map(toStored);
   }
 }
+
+// Read while building every enrollment profile (see src/db/prepared.ts).
+const currentTopic = prepared((db) => db.selectFrom('push_certificates').select('topic').orderBy('updated_at', 'desc').orderBy('topic').limit(1));
 
 function toStored(row: PushCertificateRow): StoredPushCert {
   return {
