@@ -34,6 +34,7 @@ const byCheckInKeyHash = prepared((db, hash: string) => db.selectFrom('pending_e
  * states, now, and the terms version when guarded by it.
  */
 const transitions = new Map<string, PreparedQuery<unknown[], PendingEnrollmentRow>>();
+const inserts = new Map<string, PreparedQuery<unknown[], PendingEnrollmentRow>>();
 function transitionQuery(columns: string[], states: number, versionGuard: boolean, termsAccepted: boolean): PreparedQuery<unknown[], PendingEnrollmentRow> {
   const shape = `${columns.join(',')}|${states}|${versionGuard}|${termsAccepted}`;
   let query = transitions.get(shape);
@@ -61,9 +62,16 @@ function transitionQuery(columns: string[], states: number, versionGuard: boolea
 export class PendingEnrollmentStore {
   constructor(private readonly db: Db) {}
 
-  /** Inserts the record and returns it as stored (RETURNING: no second read). */
+  /** Inserts the record and returns it as stored (RETURNING: no second read); prepared once per set of columns. */
   async insert(row: Insertable<PendingEnrollmentTable>): Promise<PendingEnrollmentRow> {
-    return this.db.insertInto('pending_enrollments').values(row).returningAll().executeTakeFirstOrThrow();
+    const columns = (Object.keys(row) as Array<keyof typeof row>).filter((c) => row[c] !== undefined);
+    const shape = columns.join(',');
+    let query = inserts.get(shape);
+    if (!query) {
+      query = prepared((db, ...a: unknown[]) => db.insertInto('pending_enrollments').values(Object.fromEntries(columns.map((c, i) => [c, a[i]])) as Insertable<PendingEnrollmentTable>).returningAll(), columns.length);
+      inserts.set(shape, query);
+    }
+    return (await query(this.db, ...columns.map((c) => row[c]))).rows[0]!;
   }
 
   async get(id: string): Promise<PendingEnrollmentRow | undefined> {
