@@ -154,7 +154,7 @@ export async function openContext(config: Config, opts: { logLevel?: string; log
   const enrollmentProfiles = new EnrollmentProfileService({
     publicUrl: config.publicUrl,
     createChallenge: () => scep.createChallenge({ purpose: 'enrollment-profile', ttlMs: PROFILE_CHALLENGE_TTL_MS }),
-    currentTopic: async () => (await pushcerts.status())?.topic,
+    currentTopic: () => pushcerts.currentTopic(),
     render: (o) => buildEnrollmentProfile(o),
     sign: async (content) => {
       const s = await ca.profileSigner();
