@@ -13,12 +13,8 @@ export class SetupPlanStore {
 
   // ---- what a plan is built from
 
-  deviceChannel(enrollmentId: string) {
-    return this.db
-      .selectFrom('enrollments')
-      .select(['id', 'device_id', 'channel', 'status', 'awaiting_configuration'])
-      .where('id', '=', enrollmentId)
-      .executeTakeFirst();
+  async deviceChannel(enrollmentId: string) {
+    return first(await q.deviceChannel(this.db, enrollmentId));
   }
 
   /** The device-channel enrollment of a device (the newest, should there be several). */
@@ -43,30 +39,21 @@ export class SetupPlanStore {
     return Number(row?.at ?? 0);
   }
 
-  device(deviceId: string) {
-    return this.db
-      .selectFrom('devices')
-      .select(['id', 'serial_number', 'product_name', 'organization_group_id', 'enrolled_user_id'])
-      .where('id', '=', deviceId)
-      .executeTakeFirst();
+  async device(deviceId: string) {
+    return first(await q.device(this.db, deviceId));
   }
 
   /** The ABM record of a serial number with its server's organization group. */
-  abmDevice(serial: string) {
-    return this.db
-      .selectFrom('abm_devices as d')
-      .leftJoin('abm_servers as s', 's.id', 'd.abm_server_id')
-      .select(['d.serial_number', 'd.abm_server_id', 'd.profile_id', 'd.device_family', 's.organization_group_id as server_group_id'])
-      .where('d.serial_number', '=', serial)
-      .executeTakeFirst();
+  async abmDevice(serial: string) {
+    return first(await q.abmDevice(this.db, serial));
   }
 
-  user(userId: string) {
-    return this.db.selectFrom('users').select(['username', 'display_name']).where('id', '=', userId).executeTakeFirst();
+  async user(userId: string) {
+    return first(await q.user(this.db, userId));
   }
 
-  groupExists(groupId: string): Promise<boolean> {
-    return this.db.selectFrom('organization_groups').select('id').where('id', '=', groupId).executeTakeFirst().then(Boolean);
+  async groupExists(groupId: string): Promise<boolean> {
+    return (await q.groupExists(this.db, groupId)).rows.length > 0;
   }
 
   // ---- plans
@@ -89,20 +76,20 @@ export class SetupPlanStore {
     }
   }
 
-  get(id: string): Promise<SetupPlanRow | undefined> {
-    return this.db.selectFrom('setup_plans').selectAll().where('id', '=', id).executeTakeFirst();
+  async get(id: string): Promise<SetupPlanRow | undefined> {
+    return (await q.plan(this.db, id)).rows[0];
   }
 
-  forSession(enrollmentId: string, sessionAt: number): Promise<SetupPlanRow | undefined> {
-    return this.db.selectFrom('setup_plans').selectAll().where('enrollment_id', '=', enrollmentId).where('session_at', '=', sessionAt).executeTakeFirst();
+  async forSession(enrollmentId: string, sessionAt: number): Promise<SetupPlanRow | undefined> {
+    return (await q.forSession(this.db, enrollmentId, sessionAt)).rows[0];
   }
 
   latestForDevice(deviceId: string): Promise<SetupPlanRow | undefined> {
     return this.db.selectFrom('setup_plans').selectAll().where('device_id', '=', deviceId).orderBy('started_at', 'desc').orderBy('id').limit(1).executeTakeFirst();
   }
 
-  steps(planId: string): Promise<SetupPlanStepRow[]> {
-    return this.db.selectFrom('setup_plan_steps').selectAll().where('plan_id', '=', planId).orderBy('position').execute();
+  async steps(planId: string): Promise<SetupPlanStepRow[]> {
+    return (await q.steps(this.db, planId)).rows;
   }
 
   async stepByCommand(commandUuid: string): Promise<SetupPlanStepRow | undefined> {
@@ -111,13 +98,7 @@ export class SetupPlanStore {
 
   /** Ends a running plan; false when it was not running (released or cancelled meanwhile, maybe by another node). */
   async end(planId: string, status: 'released' | 'cancelled', reason: string, by: string | null, now: number): Promise<boolean> {
-    const res = await this.db
-      .updateTable('setup_plans')
-      .set({ status, reason, ended_by: by, ended_at: now })
-      .where('id', '=', planId)
-      .where('status', '=', 'running')
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) === 1;
+    return Number((await q.end(this.db, planId, status, reason, by, now)).numAffectedRows) === 1;
   }
 
   /** Cancels the enrollment's running plans of sessions before `sessionAt` (all of them when omitted). */
@@ -130,14 +111,7 @@ export class SetupPlanStore {
 
   /** Records the command a pending step was queued as; false when it was not pending anymore. */
   async markQueued(planId: string, position: number, commandUuid: string, now: number): Promise<boolean> {
-    const res = await this.db
-      .updateTable('setup_plan_steps')
-      .set({ status: 'queued', command_uuid: commandUuid, queued_at: now })
-      .where('plan_id', '=', planId)
-      .where('position', '=', position)
-      .where('status', '=', 'pending')
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) === 1;
+    return Number((await q.markQueued(this.db, planId, position, commandUuid, now)).numAffectedRows) === 1;
   }
 
   /** A step Pomona could not send (its profile was deleted meanwhile, …): it failed without an answer. */
@@ -213,11 +187,45 @@ export class SetupPlanStore {
   }
 }
 
+/** The row a query found, if any. */
+const first = <R>(result: { rows: R[] }): R | undefined => result.rows[0];
+
 const cancelRunning = (db: Db, enrollmentId: string, reason: string, now: number) =>
   db.updateTable('setup_plans').set({ status: 'cancelled', reason, ended_at: now }).where('enrollment_id', '=', enrollmentId).where('status', '=', 'running');
 
-/** Run at every Authenticate, and for every command result (see src/db/prepared.ts). */
+/** Run at every Authenticate, for every command result, and for every plan (see src/db/prepared.ts). */
 const q = {
+  deviceChannel: prepared((db, enrollmentId: string) =>
+    db.selectFrom('enrollments').select(['id', 'device_id', 'channel', 'status', 'awaiting_configuration']).where('id', '=', enrollmentId),
+  ),
+  device: prepared((db, deviceId: string) =>
+    db.selectFrom('devices').select(['id', 'serial_number', 'product_name', 'organization_group_id', 'enrolled_user_id']).where('id', '=', deviceId),
+  ),
+  abmDevice: prepared((db, serial: string) =>
+    db
+      .selectFrom('abm_devices as d')
+      .leftJoin('abm_servers as s', 's.id', 'd.abm_server_id')
+      .select(['d.serial_number', 'd.abm_server_id', 'd.profile_id', 'd.device_family', 's.organization_group_id as server_group_id'])
+      .where('d.serial_number', '=', serial),
+  ),
+  user: prepared((db, userId: string) => db.selectFrom('users').select(['username', 'display_name']).where('id', '=', userId)),
+  groupExists: prepared((db, groupId: string) => db.selectFrom('organization_groups').select('id').where('id', '=', groupId)),
+  plan: prepared((db, id: string) => db.selectFrom('setup_plans').selectAll().where('id', '=', id)),
+  forSession: prepared((db, enrollmentId: string, sessionAt: number) =>
+    db.selectFrom('setup_plans').selectAll().where('enrollment_id', '=', enrollmentId).where('session_at', '=', sessionAt),
+  ),
+  steps: prepared((db, planId: string) => db.selectFrom('setup_plan_steps').selectAll().where('plan_id', '=', planId).orderBy('position')),
+  end: prepared((db, planId: string, status: 'released' | 'cancelled', reason: string, by: string | null, now: number) =>
+    db.updateTable('setup_plans').set({ status, reason, ended_by: by, ended_at: now }).where('id', '=', planId).where('status', '=', 'running'),
+  ),
+  markQueued: prepared((db, planId: string, position: number, commandUuid: string, now: number) =>
+    db
+      .updateTable('setup_plan_steps')
+      .set({ status: 'queued', command_uuid: commandUuid, queued_at: now })
+      .where('plan_id', '=', planId)
+      .where('position', '=', position)
+      .where('status', '=', 'pending'),
+  ),
   sessionAt: prepared((db, enrollmentId: string) =>
     db.selectFrom('identity_certificates').select((eb) => eb.fn.max('bound_at').as('at')).where('enrollment_id', '=', enrollmentId),
   ),
