@@ -162,5 +162,21 @@ describe.each(testDatabaseKinds)('CommandStore.report (%s)', (kind) => {
       expect(await store.report({ enrollmentId: 'E4', deviceChannelId: 'E4' })).toBeUndefined();
       expect(await row('E4', 'C-cleared')).toMatchObject({ active: 0, sent_at: null });
     });
+
+    it('queues a command for one channel or for several alike: pending, with its priority and time', async () => {
+      const [d5, d6] = [await enrollChannel(db.db, checkins, 'Q1'), await enrollChannel(db.db, checkins, 'Q2')];
+      clock += 10;
+      await queue('C-both', 'ProfileList', ['Q2', 'Q1'], 3);
+      await queue('C-one', 'SecurityInfo', ['Q1']);
+      const waiting = { status: 'Pending', active: 1, not_now_count: 0, sent_at: null, answered_at: null, result_json: null };
+      expect(await store.results('C-both')).toEqual([
+        { enrollment_id: 'Q1', device_id: d5, queued_at: clock, ...waiting },
+        { enrollment_id: 'Q2', device_id: d6, queued_at: clock, ...waiting },
+      ]);
+      expect(await store.results('C-one')).toEqual([{ enrollment_id: 'Q1', device_id: d5, queued_at: clock + 1, ...waiting }]);
+      expect(await row('Q1', 'C-both')).toMatchObject({ priority: 3 });
+      expect(await row('Q1', 'C-one')).toMatchObject({ priority: 0 });
+      expect(await store.getCommand('C-one')).toMatchObject({ request_type: 'SecurityInfo', plist: '<plist>SecurityInfo C-one</plist>', created_at: clock + 1, created_by: null });
+    });
   });
 });

@@ -51,17 +51,17 @@ export class CommandStore {
   async enqueue(cmd: { uuid: string; requestType: string; plist: string; createdBy: string | null }, enrollmentIds: string[], priority = 0): Promise<void> {
     const now = (this.#lastQueuedAt = Math.max(this.now(), this.#lastQueuedAt + 1));
     await this.db.transaction().execute(async (tx) => {
-      await tx.insertInto('commands').values({ uuid: cmd.uuid, request_type: cmd.requestType, plist: cmd.plist, created_at: now, created_by: cmd.createdBy }).execute();
+      await insertCommand(tx, cmd.uuid, cmd.requestType, cmd.plist, now, cmd.createdBy);
+      // A command to one channel (every setup-plan step) takes the prepared statement.
+      if (enrollmentIds.length === 1) {
+        await queueForOne(tx, enrollmentIds[0], cmd.uuid, priority, now);
+        return;
+      }
       // Chunked so a command to thousands of devices stays under both dialects' parameter limits.
       for (let i = 0; i < enrollmentIds.length; i += 500) {
         await tx
           .insertInto('command_queue')
-          .values(
-            enrollmentIds.slice(i, i + 500).map((id) => ({
-              enrollment_id: id, command_uuid: cmd.uuid, status: 'Pending', active: 1, priority, not_now_count: 0,
-              not_now_at: null, result_plist: null, result_json: null, queued_at: now, sent_at: null, answered_at: null,
-            })),
-          )
+          .values(enrollmentIds.slice(i, i + 500).map((id) => queued(id, cmd.uuid, priority, now)))
           .execute();
       }
     });
@@ -100,14 +100,8 @@ export class CommandStore {
     return this.db.selectFrom('commands').selectAll().where('uuid', '=', uuid).executeTakeFirst();
   }
 
-  results(uuid: string): Promise<CommandResultRow[]> {
-    return this.db
-      .selectFrom('command_queue as q')
-      .innerJoin('enrollments as e', 'e.id', 'q.enrollment_id')
-      .select(['q.enrollment_id', 'e.device_id', 'q.status', 'q.active', 'q.not_now_count', 'q.queued_at', 'q.sent_at', 'q.answered_at', 'q.result_json'])
-      .where('q.command_uuid', '=', uuid)
-      .orderBy('q.enrollment_id')
-      .execute();
+  async results(uuid: string): Promise<CommandResultRow[]> {
+    return (await resultsOf(this.db, uuid)).rows;
   }
 
   /** Commands for the enrollments of one device, newest first. */
@@ -125,6 +119,28 @@ export class CommandStore {
       .execute();
   }
 }
+
+/** A new command_queue row: the command waits for its channel. */
+const queued = (enrollmentId: string, commandUuid: string, priority: number, now: number) => ({
+  enrollment_id: enrollmentId, command_uuid: commandUuid, status: 'Pending', active: 1, priority, not_now_count: 0,
+  not_now_at: null, result_plist: null, result_json: null, queued_at: now, sent_at: null, answered_at: null,
+});
+
+// Queued by the setup plan of every ADE enrollment, and read back for its steps' results (see src/db/prepared.ts).
+const insertCommand = prepared((db, uuid: string, requestType: string, plist: string, now: number, createdBy: string | null) =>
+  db.insertInto('commands').values({ uuid, request_type: requestType, plist, created_at: now, created_by: createdBy }),
+);
+const queueForOne = prepared((db, enrollmentId: string, commandUuid: string, priority: number, now: number) =>
+  db.insertInto('command_queue').values(queued(enrollmentId, commandUuid, priority, now)),
+);
+const resultsOf = prepared((db, uuid: string) =>
+  db
+    .selectFrom('command_queue as q')
+    .innerJoin('enrollments as e', 'e.id', 'q.enrollment_id')
+    .select(['q.enrollment_id', 'e.device_id', 'q.status', 'q.active', 'q.not_now_count', 'q.queued_at', 'q.sent_at', 'q.answered_at', 'q.result_json'])
+    .where('q.command_uuid', '=', uuid)
+    .orderBy('q.enrollment_id'),
+);
 
 /** The channel may take part: it is active, and its device channel (itself, or a user channel's parent) not removed. */
 function whereChannelOpen<O>(qb: UpdateQueryBuilder<Database, 'command_queue', 'command_queue', O>, enrollmentId: string, deviceChannelId: string) {
