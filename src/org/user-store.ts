@@ -3,6 +3,20 @@ import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { UserTable } from '../db/schema.js';
 import { groupsWithin } from './scope-store.js';
+import { prepared } from '../db/prepared.js';
+
+// Read at every enrollment sign-in (see src/db/prepared.ts): the user, and the groups the user's groups map to.
+const byId = prepared((db, id: string) => db.selectFrom('users').selectAll().where('id', '=', id));
+const mappedGroupsOf = prepared((db, userId: string) =>
+  db
+    .selectFrom('user_group_members')
+    .innerJoin('user_group_mappings', 'user_group_mappings.user_group_id', 'user_group_members.user_group_id')
+    .innerJoin('user_groups', 'user_groups.id', 'user_group_members.user_group_id')
+    .select(['user_group_mappings.organization_group_id', 'user_group_mappings.rank', 'user_groups.name'])
+    .where('user_group_members.user_id', '=', userId)
+    .orderBy('user_group_mappings.rank')
+    .orderBy('user_groups.name'),
+);
 
 /** The id of the staging user (see UserService.stagingUser): not a person, never listed. */
 export const STAGING_USER_ID = 'staging-user';
@@ -22,7 +36,7 @@ export class UserStore {
   }
 
   async get(id: string): Promise<UserRow | undefined> {
-    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return (await byId(this.db, id)).rows[0];
   }
 
   async find(source: string, username: string): Promise<UserRow | undefined> {
@@ -118,14 +132,6 @@ export class UserStore {
 
   /** The organization groups the user's groups map to, best (lowest rank, then name) first. */
   async mappedGroups(userId: string): Promise<{ organization_group_id: string; rank: number; name: string }[]> {
-    return this.db
-      .selectFrom('user_group_members')
-      .innerJoin('user_group_mappings', 'user_group_mappings.user_group_id', 'user_group_members.user_group_id')
-      .innerJoin('user_groups', 'user_groups.id', 'user_group_members.user_group_id')
-      .select(['user_group_mappings.organization_group_id', 'user_group_mappings.rank', 'user_groups.name'])
-      .where('user_group_members.user_id', '=', userId)
-      .orderBy('user_group_mappings.rank')
-      .orderBy('user_groups.name')
-      .execute();
+    return (await mappedGroupsOf(this.db, userId)).rows;
   }
 }
