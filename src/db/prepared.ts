@@ -6,14 +6,14 @@
  * arguments, keeps its SQL and where each placeholder landed among its parameters, and each call
  * runs that SQL with the call's arguments in their places — the same statement, as Kysely would
  * have compiled it for these arguments. The SQLite statement cache (database.ts) then finds the
- * very same SQL string.
+ * very same SQL string. On SQLite, outside transactions, it runs there at once (runNowOnSqlite).
  *
  * Only for queries whose shape does not depend on the arguments' values: each argument must be
  * used as a plain value (no `in` lists, no clauses added or left out by argument). A build that
  * does not pass every placeholder through as a parameter is refused when first run.
  */
 import { CompiledQuery, PostgresAdapter, type Compilable, type QueryResult } from 'kysely';
-import type { Db } from './database.js';
+import { runNowOnSqlite, type Db } from './database.js';
 
 class Placeholder {
   constructor(readonly index: number) {}
@@ -43,6 +43,6 @@ export function prepared<A extends unknown[], R>(build: (db: Db, ...args: A) => 
     let c = byDialect.get(postgres);
     if (!c) byDialect.set(postgres, (c = compile(db)));
     const parameters = c.slots.map((s) => ('arg' in s ? args[s.arg] : s.value));
-    return db.executeQuery<R>(CompiledQuery.raw(c.sql, parameters));
+    return runNowOnSqlite<R>(db, c.sql, parameters) ?? db.executeQuery<R>(CompiledQuery.raw(c.sql, parameters));
   };
 }
