@@ -53,7 +53,7 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
   sqlite.pragma('journal_size_limit = 67108864');
   const statements = withStatementCache(sqlite);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
-  directHandles.set(db, { sqlite, statements });
+  directHandles.set(db.getExecutor().adapter, { sqlite, statements });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
 }
 
@@ -61,15 +61,19 @@ export function openDatabase(url: string, opts: { poolSize?: number } = {}): Dat
  * Runs compiled SQL on the SQLite connection behind `db` at once, as Kysely's SQLite driver would
  * (same statement cache, same result shape), skipping its connection queue: a handful of promises
  * per statement, a measurable share of an enrollment's CPU. Only when that is the same as waiting
- * in the queue: `db` is the database itself (not a transaction, not a derived instance) and no
- * transaction is open on the connection — a statement is synchronous, so it then runs exactly as
- * if it had come before or after whatever holds the queue. Returns undefined when it cannot run
- * now (a transaction is open, or a streamed read holds the connection for a write): the caller
- * goes through Kysely, which waits its turn.
+ * in the queue:
+ * - `db` is a transaction: it holds the connection (SQLite has one; no other transaction can be
+ *   open while it is), so its statements run there, as they would through Kysely;
+ * - otherwise, when no transaction is open on the connection: a statement is synchronous, so it
+ *   runs exactly as if it had come before or after whatever holds the queue.
+ * Returns undefined when it cannot run now (another caller's transaction is open, a streamed read
+ * holds the connection for a write, or `db` carries plugins): the caller goes through Kysely,
+ * which waits its turn.
  */
 export function runNowOnSqlite<R>(db: Db, sql: string, parameters: readonly unknown[]): QueryResult<R> | undefined {
-  const handle = directHandles.get(db);
-  if (!handle || handle.sqlite.inTransaction) return undefined;
+  const executor = db.getExecutor();
+  const handle = directHandles.get(executor.adapter);
+  if (!handle || executor.plugins.length > 0 || handle.sqlite.inTransaction !== db.isTransaction) return undefined;
   let stmt: SqliteDatabase.Statement;
   try {
     stmt = handle.statements.prepare(sql);
@@ -82,7 +86,8 @@ export function runNowOnSqlite<R>(db: Db, sql: string, parameters: readonly unkn
   }
 }
 
-const directHandles = new WeakMap<Db, { sqlite: SqliteDatabase.Database; statements: ReturnType<typeof withStatementCache> }>();
+/** By the Kysely adapter of a SQLite database, which its transactions share. */
+const directHandles = new WeakMap<object, { sqlite: SqliteDatabase.Database; statements: ReturnType<typeof withStatementCache> }>();
 
 /**
  * Kysely prepares every query anew; compiling the SQL again costs more than running many of

@@ -49,6 +49,8 @@ describe.each(testDatabaseKinds)('prepared queries (%s)', (kind) => {
       // A transaction that writes, waits, and rolls back; meanwhile a prepared write on the database.
       const tx = db.db.transaction().execute(async (trx) => {
         await trx.insertInto('organization_groups').values({ id: 'rolled-back', parent_id: 'global', name: 'x', group_code: 'RB', path: '/global/rolled-back/', depth: 1, created_at: 1, updated_at: 1 }).execute();
+        await add(trx, 'prepared-in-tx', 'PT'); // a prepared statement of the transaction is part of it
+        expect((await names(trx)).rows.map((r) => r.id)).toEqual(expect.arrayContaining(['rolled-back', 'prepared-in-tx']));
         await held;
         order.push('transaction ends');
         throw new Error('roll back');
@@ -61,6 +63,7 @@ describe.each(testDatabaseKinds)('prepared queries (%s)', (kind) => {
       const ids = (await names(db.db)).rows.map((r) => r.id);
       expect(ids).toContain('outside');
       expect(ids).not.toContain('rolled-back');
+      expect(ids).not.toContain('prepared-in-tx');
       if (kind === 'sqlite') expect(order).toEqual(['transaction ends', 'prepared write done']); // one connection: it waited its turn
 
       // A read streamed over several turns of the event loop (SQLite: its one connection is held
