@@ -10,8 +10,8 @@
 import { X509Certificate, createHash, createPrivateKey, createPublicKey, generateKeyPair, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import {
-  TAG, algorithm, bitString, boolean, certificateFields, expectTag, explicit, integer, items, nameToString, octetString, oid, parseDer, seq, setOf, time,
-  tlv, utf8String, type CertificateFields,
+  TAG, algorithm, bitString, boolean, certificateFields, expectTag, explicit, integer, items, nameToString, octetString, oid, parseDer, seq, setOf,
+  subjectKeyIdOf, time, tlv, utf8String, type CertificateFields,
 } from './der.js';
 import type { SecretBox } from './secret-box.js';
 import type { CertificateAuthorityRow, ScepStore } from './scep-store.js';
@@ -326,8 +326,7 @@ function keyIdOf(spki: Buffer): Buffer {
 }
 
 function subjectKeyId(f: CertificateFields): Buffer {
-  const ext = f.extensions.get(EXT.ski);
-  return ext ? expectTag(parseDer(ext.value), TAG.OCTET_STRING, 'SubjectKeyIdentifier').body : keyIdOf(f.spki);
+  return subjectKeyIdOf(f) ?? keyIdOf(f.spki);
 }
 
 export function toPem(der: Buffer, label = 'CERTIFICATE'): string {

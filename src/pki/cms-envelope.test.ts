@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildEnvelope, decryptEnvelope, EnvelopeError, parseEnvelope, type ContentCipher } from './cms-envelope.js';
+import { addressedTo, buildEnvelope, decryptEnvelope, EnvelopeError, parseEnvelope, type ContentCipher } from './cms-envelope.js';
 import { certificateFields, DerError } from './der.js';
 import { parsePkiMessage } from './scep-message.js';
 
@@ -89,6 +89,19 @@ describe('OpenSSL interop', () => {
   it.skipIf(!legacy)('decrypts openssl cms -encrypt -des (legacy provider)', () => {
     const env = encryptWithOpenssl('in-des.der', ['-provider', 'legacy', '-provider', 'default', '-des', 'cert.pem']);
     expect(decryptEnvelope(env, recipient)).toEqual({ content: Buffer.from('from openssl'), cipher: 'des-cbc' });
+  });
+
+  it('finds its own recipient among several named by subject key identifier (openssl cms -keyid)', () => {
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other-key.pem', '-out', 'other.pem', '-subj', '/CN=someone else', '-days', '1');
+    const env = encryptWithOpenssl('in-keyid.der', ['-aes128', '-keyid', 'other.pem', 'cert.pem']);
+    const parsed = parseEnvelope(env);
+    expect(parsed.recipients).toHaveLength(2);
+    expect(parsed.recipients.every((r) => r.subjectKeyId && !r.issuer)).toBe(true);
+    const mine = parsed.recipients.filter((r) => addressedTo(r, certDer));
+    expect(mine).toHaveLength(1);
+    // Someone else first: only the identifier match picks ours.
+    const oursLast = { ...parsed, recipients: [...parsed.recipients.filter((r) => r !== mine[0]), mine[0]!] };
+    expect(decryptEnvelope(oursLast, recipient).content.toString()).toBe('from openssl');
   });
 
   it('decrypts openssl RSA-OAEP (SHA-256) key transport', () => {

@@ -11,7 +11,7 @@
 import { constants, createCipheriv, createDecipheriv, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import {
-  TAG, algorithm, certificateFields, ctxTag, expectTag, explicit, integer, items, octetString, octets, oid, oidOf, parseDer, seq, spkiPublicKey, tlv,
+  TAG, algorithm, certificateFields, ctxTag, expectTag, explicit, integer, items, octetString, octets, oid, oidOf, parseDer, seq, spkiPublicKey, subjectKeyIdOf, tlv,
   type Der,
 } from './der.js';
 import { decryptPkcs1KeyTransport, rejectionSecret } from './pkcs1.js';
@@ -173,15 +173,11 @@ function pickRecipient(list: RecipientInfo[], certDer?: Buffer): RecipientInfo |
 export function addressedTo(ri: RecipientInfo, certDer: Buffer): boolean {
   const cert = certificateFields(certDer);
   if (ri.issuer) return ri.issuer.equals(cert.issuer) && ri.serial!.equals(cert.serial);
-  const ski = cert.extensions.get('2.5.29.14');
-  return !!ski && !!ri.subjectKeyId && !!skiValue(ski.value)?.equals(ri.subjectKeyId);
-}
-
-function skiValue(extnValue: Buffer): Buffer | undefined {
+  if (!ri.subjectKeyId) return false;
   try {
-    return expectTag(parseDer(extnValue), TAG.OCTET_STRING, 'SubjectKeyIdentifier').body;
+    return !!subjectKeyIdOf(cert)?.equals(ri.subjectKeyId);
   } catch {
-    return undefined;
+    return false; // a malformed identifier names nobody
   }
 }
 

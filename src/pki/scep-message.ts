@@ -10,7 +10,7 @@ import { createHash, randomBytes, sign, verify, type KeyObject } from 'node:cryp
 import { buildEnvelope, decryptEnvelope, HASH_OID, OID, type ContentCipher } from './cms-envelope.js';
 import {
   TAG, algorithm, certificateFields, children, ctxTag, expectTag, explicit, integer, items, octetString, octets, oid, oidOf,
-  parseDer, printableString, seq, setOf, smallIntOf, spkiPublicKey, stringOf, time, tlv, type Der,
+  parseDer, printableString, seq, setOf, smallIntOf, spkiPublicKey, stringOf, subjectKeyIdOf, time, tlv, type Der,
 } from './der.js';
 
 /** A message that is malformed, tampered with or unsupported; the reason is safe to log and return. */
@@ -178,14 +178,9 @@ function parseSignerInfo(el: Der): SignerInfoParts {
 function findSigner(certificates: Buffer[], sid: SignerInfoParts['sid']): Buffer {
   for (const der of certificates) {
     const c = certificateFields(der);
-    if ('issuer' in sid ? c.issuer.equals(sid.issuer) && c.serial.equals(sid.serial) : skiOf(c.extensions)?.equals(sid.subjectKeyId)) return der;
+    if ('issuer' in sid ? c.issuer.equals(sid.issuer) && c.serial.equals(sid.serial) : subjectKeyIdOf(c)?.equals(sid.subjectKeyId)) return der;
   }
   return bad('signer certificate not found in the message');
-}
-
-function skiOf(exts: Map<string, { value: Buffer }>): Buffer | undefined {
-  const v = exts.get('2.5.29.14')?.value;
-  return v ? expectTag(parseDer(v, 'SubjectKeyIdentifier'), TAG.OCTET_STRING, 'SubjectKeyIdentifier').body : undefined;
 }
 
 function publicKeyOf(spki: Buffer): KeyObject {
