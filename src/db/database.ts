@@ -74,9 +74,8 @@ export function runNowOnSqlite<R>(db: Db, sql: string, parameters: readonly unkn
   const executor = db.getExecutor();
   const handle = directHandles.get(executor.adapter);
   if (!handle || executor.plugins.length > 0 || handle.sqlite.inTransaction !== db.isTransaction) return undefined;
-  let stmt: SqliteDatabase.Statement;
   try {
-    stmt = handle.statements.prepare(sql);
+    const stmt = handle.statements.prepare(sql);
     if (stmt.reader) return { rows: stmt.all(parameters) as R[] };
     const { changes, lastInsertRowid } = stmt.run(parameters);
     return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };

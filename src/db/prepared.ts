@@ -6,7 +6,8 @@
  * arguments, keeps its SQL and where each placeholder landed among its parameters, and each call
  * runs that SQL with the call's arguments in their places — the same statement, as Kysely would
  * have compiled it for these arguments. The SQLite statement cache (database.ts) then finds the
- * very same SQL string. On SQLite, outside transactions, it runs there at once (runNowOnSqlite).
+ * very same SQL string. On SQLite it runs on the connection at once whenever that is the same as
+ * waiting in Kysely's queue (runNowOnSqlite).
  *
  * Only for queries whose shape does not depend on the arguments' values: each argument must be
  * used as a plain value (no `in` lists, no clauses added or left out by argument). A build that
@@ -44,5 +45,18 @@ export function prepared<A extends unknown[], R>(build: (db: Db, ...args: A) => 
     if (!c) byDialect.set(postgres, (c = compile(db)));
     const parameters = c.slots.map((s) => ('arg' in s ? args[s.arg] : s.value));
     return runNowOnSqlite<R>(db, c.sql, parameters) ?? db.executeQuery<R>(CompiledQuery.raw(c.sql, parameters));
+  };
+}
+
+/**
+ * Prepared queries for a query whose shape varies among a few variants fixed by the code (which
+ * columns an update sets, which setting keys a read asks for): one per shape key, made on first use.
+ */
+export function preparedPerShape<A extends unknown[], R>(): (shape: string, make: () => PreparedQuery<A, R>) => PreparedQuery<A, R> {
+  const byShape = new Map<string, PreparedQuery<A, R>>();
+  return (shape, make) => {
+    let query = byShape.get(shape);
+    if (!query) byShape.set(shape, (query = make()));
+    return query;
   };
 }

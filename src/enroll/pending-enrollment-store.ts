@@ -6,7 +6,7 @@ import { sql, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { PendingEnrollmentTable } from '../db/schema.js';
 import { groupsWithin } from '../org/scope-store.js';
-import { prepared, type PreparedQuery } from '../db/prepared.js';
+import { prepared, preparedPerShape, type PreparedQuery } from '../db/prepared.js';
 
 export type PendingEnrollmentRow = Selectable<PendingEnrollmentTable>;
 
@@ -33,14 +33,11 @@ const byCheckInKeyHash = prepared((db, hash: string) => db.selectFrom('pending_e
  * leaves, its guards (a handful, from the code). Arguments: the set values, updated_at, id, the
  * states, now, and the terms version when guarded by it.
  */
-const transitions = new Map<string, PreparedQuery<unknown[], PendingEnrollmentRow>>();
-const inserts = new Map<string, PreparedQuery<unknown[], PendingEnrollmentRow>>();
+const transitions = preparedPerShape<unknown[], PendingEnrollmentRow>();
 function transitionQuery(columns: string[], states: number, versionGuard: boolean, termsAccepted: boolean): PreparedQuery<unknown[], PendingEnrollmentRow> {
-  const shape = `${columns.join(',')}|${states}|${versionGuard}|${termsAccepted}`;
-  let query = transitions.get(shape);
-  if (!query) {
-    const n = columns.length;
-    query = prepared((db, ...a: unknown[]) => {
+  const n = columns.length;
+  return transitions(`${columns.join(',')}|${states}|${versionGuard}|${termsAccepted}`, () =>
+    prepared((db, ...a: unknown[]) => {
       const set = Object.fromEntries(columns.map((c, i) => [c, a[i]])) as Updateable<PendingEnrollmentTable>;
       let q = db
         .updateTable('pending_enrollments')
@@ -53,11 +50,12 @@ function transitionQuery(columns: string[], states: number, versionGuard: boolea
         q = q.where((eb) => eb.or([eb('terms_version_required', 'is', null), eb(eb.fn.coalesce('terms_version', eb.lit(0)), '>=', eb.ref('terms_version_required'))]));
       }
       return q.returningAll();
-    }, n + 3 + states + (versionGuard ? 1 : 0));
-    transitions.set(shape, query);
-  }
-  return query;
+    }, n + 3 + states + (versionGuard ? 1 : 0)),
+  );
 }
+
+/** insert()'s INSERT, prepared once per set of columns. */
+const inserts = preparedPerShape<unknown[], PendingEnrollmentRow>();
 
 export class PendingEnrollmentStore {
   constructor(private readonly db: Db) {}
@@ -65,12 +63,9 @@ export class PendingEnrollmentStore {
   /** Inserts the record and returns it as stored (RETURNING: no second read); prepared once per set of columns. */
   async insert(row: Insertable<PendingEnrollmentTable>): Promise<PendingEnrollmentRow> {
     const columns = (Object.keys(row) as Array<keyof typeof row>).filter((c) => row[c] !== undefined);
-    const shape = columns.join(',');
-    let query = inserts.get(shape);
-    if (!query) {
-      query = prepared((db, ...a: unknown[]) => db.insertInto('pending_enrollments').values(Object.fromEntries(columns.map((c, i) => [c, a[i]])) as Insertable<PendingEnrollmentTable>).returningAll(), columns.length);
-      inserts.set(shape, query);
-    }
+    const query = inserts(columns.join(','), () =>
+      prepared((db, ...a: unknown[]) => db.insertInto('pending_enrollments').values(Object.fromEntries(columns.map((c, i) => [c, a[i]])) as Insertable<PendingEnrollmentTable>).returningAll(), columns.length),
+    );
     return (await query(this.db, ...columns.map((c) => row[c]))).rows[0]!;
   }
 
@@ -78,12 +73,12 @@ export class PendingEnrollmentStore {
     return (await byId(this.db, id)).rows[0];
   }
 
-  /** The check-in's one indexed read (unique index on checkin_key_hash). */
   /** The latest attempt that enrolled this device. */
   async latestForDevice(deviceId: string): Promise<PendingEnrollmentRow | undefined> {
     return this.db.selectFrom('pending_enrollments').selectAll().where('device_id', '=', deviceId).where('state', '=', 'enrolled').orderBy('completed_at', 'desc').limit(1).executeTakeFirst();
   }
 
+  /** The check-in's one indexed read (unique index on checkin_key_hash). */
   async byCheckInKey(hash: string): Promise<PendingEnrollmentRow | undefined> {
     return (await byCheckInKeyHash(this.db, hash)).rows[0];
   }

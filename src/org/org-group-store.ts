@@ -2,7 +2,7 @@
 import { sql, type Insertable, type Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { GroupSettingTable, OrganizationGroupTable } from '../db/schema.js';
-import { prepared, type PreparedQuery } from '../db/prepared.js';
+import { prepared, preparedPerShape } from '../db/prepared.js';
 
 export type OrgGroupRow = Selectable<OrganizationGroupTable>;
 export type GroupSettingRow = Selectable<GroupSettingTable>;
@@ -10,7 +10,7 @@ export type GroupSettingRow = Selectable<GroupSettingTable>;
 // Read on every enrollment request (see src/db/prepared.ts).
 const byId = prepared((db, id: string) => db.selectFrom('organization_groups').selectAll().where('id', '=', id));
 /** settingsOnPath, prepared for each list of keys asked for (a handful, from the code) */
-const settingsOnPathFor = new Map<string, PreparedQuery<[string], { key: string | null; value_json: string | null }>>();
+const settingsOnPathFor = preparedPerShape<[string], { key: string | null; value_json: string | null }>();
 
 export class OrgGroupStore {
   constructor(private readonly db: Db) {}
@@ -84,10 +84,8 @@ export class OrgGroupStore {
    * exists and none of its ancestors sets any of the keys.
    */
   async settingsOnPath(groupId: string, keys: readonly string[]): Promise<Array<{ key: string | null; value_json: string | null }>> {
-    const list = keys.join('\n');
-    let query = settingsOnPathFor.get(list);
-    if (!query) {
-      query = prepared((db, id: string) => {
+    const query = settingsOnPathFor(keys.join('\n'), () =>
+      prepared((db, id: string) => {
         const set = db
           .selectFrom('group_settings as s')
           .innerJoin('organization_groups as a', 'a.id', 's.group_id')
@@ -100,9 +98,8 @@ export class OrgGroupStore {
           .select(['x.key', 'x.value_json'])
           .where('g.id', '=', id)
           .orderBy('x.depth', 'desc');
-      });
-      settingsOnPathFor.set(list, query);
-    }
+      }),
+    );
     return (await query(this.db, groupId)).rows;
   }
 
