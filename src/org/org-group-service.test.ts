@@ -88,6 +88,25 @@ describe.each(testDatabaseKinds)('organization groups (%s)', (kind) => {
       expect(await codeOf(groups.setting('nope', 'enrollment.termsOfUse'))).toBe('not_found: no such organization group');
     });
 
+    it('keeps groups and settings as read for a moment: its own changes show at once, another node\'s within recentReadsMs', async () => {
+      const other = new OrgGroupService(new OrgGroupStore(db.db), { recentReadsMs: 200 });
+      const acme = await groups.create({ parentId: ROOT_GROUP_ID, name: 'Acme', groupId: 'ACME' });
+      expect(await other.values(acme.id, ['enrollment.defaultOwnership'])).toEqual({ 'enrollment.defaultOwnership': 'corporate-dedicated' });
+      expect((await other.get(acme.id)).name).toBe('Acme');
+      // This node's change: read anew at once.
+      await groups.values(acme.id, ['enrollment.defaultOwnership']);
+      await groups.setSetting(acme.id, 'enrollment.defaultOwnership', 'employee-owned', 'admin');
+      expect(await groups.values(acme.id, ['enrollment.defaultOwnership'])).toEqual({ 'enrollment.defaultOwnership': 'employee-owned' });
+      await groups.update(acme.id, { name: 'Acme Corp' });
+      expect((await groups.get(acme.id)).name).toBe('Acme Corp');
+      // The other node still has what it read, until its moment is over.
+      expect(await other.values(acme.id, ['enrollment.defaultOwnership'])).toEqual({ 'enrollment.defaultOwnership': 'corporate-dedicated' });
+      expect((await other.get(acme.id)).name).toBe('Acme');
+      await new Promise((r) => setTimeout(r, 250));
+      expect(await other.values(acme.id, ['enrollment.defaultOwnership'])).toEqual({ 'enrollment.defaultOwnership': 'employee-owned' });
+      expect((await other.get(acme.id)).name).toBe('Acme Corp');
+    });
+
     it('refuses unknown settings and invalid values with the reason', async () => {
       expect(await codeOf(groups.setSetting(ROOT_GROUP_ID, 'enrollment.nope', 1, 'x'))).toMatch(/^invalid: unknown setting "enrollment.nope"/);
       expect(await codeOf(groups.setSetting(ROOT_GROUP_ID, 'alerts.recipients', ['not-an-address'], 'x'))).toMatch(/alerts.recipients\/0/);

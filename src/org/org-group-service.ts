@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { ServiceError } from '../service-error.js';
 import { GROUP_SETTING_KEYS, GROUP_SETTINGS, isGroupSettingKey, settingProblems, type GroupSettingKey } from './group-settings.js';
 import type { OrgGroupRow, OrgGroupStore } from './org-group-store.js';
+import { RecentReads } from '../db/recent-reads.js';
 import { ROOT_GROUP_ID, Scope } from './scope.js';
 
 export { ROOT_GROUP_ID };
@@ -39,9 +40,13 @@ const CODE = /^[A-Z0-9][A-Z0-9_-]{1,31}$/;
 
 export class OrgGroupService {
   readonly #now: () => number;
+  /** group rows and settings on a group's path: read by every enrollment request, changed rarely */
+  readonly #recent: RecentReads;
 
-  constructor(private readonly store: OrgGroupStore, opts: { now?: () => number } = {}) {
+  /** `recentReadsMs`: how long a node keeps a group or its settings as read (another node's change shows within it; 0: never) */
+  constructor(private readonly store: OrgGroupStore, opts: { now?: () => number; recentReadsMs?: number } = {}) {
     this.#now = opts.now ?? Date.now;
+    this.#recent = new RecentReads(opts.recentReadsMs ?? 1000);
   }
 
   /** Every group, root first; with `within`, only that scope's subtree (breadcrumbs still name the ancestors). */
@@ -77,6 +82,7 @@ export class OrgGroupService {
     const id = randomUUID();
     const now = this.#now();
     await this.store.insert({ id, parent_id: parent.id, name, group_code: code, path: `${parent.path}${id}/`, depth: parent.depth + 1, created_at: now, updated_at: now });
+    this.#recent.clear();
     return this.get(id);
   }
 
@@ -86,6 +92,7 @@ export class OrgGroupService {
     if (input.name !== undefined) set.name = checkName(input.name);
     if (input.groupId !== undefined && input.groupId.trim().toUpperCase() !== row.group_code) set.group_code = await this.#freeCode(input.groupId);
     await this.store.rename(id, set);
+    this.#recent.clear();
     return this.get(id);
   }
 
@@ -96,6 +103,7 @@ export class OrgGroupService {
     const parent = await this.#row(newParentId);
     if (parent.path.startsWith(row.path)) throw new OrgGroupError('invalid', `"${row.name}" cannot be moved into its own subtree`);
     await this.store.moveSubtree(id, parent.id, row.path, `${parent.path}${id}/`, parent.depth + 1 - row.depth, this.#now());
+    this.#recent.clear();
     return this.get(id);
   }
 
@@ -110,6 +118,7 @@ export class OrgGroupService {
     ].filter(Boolean);
     if (left.length) throw new OrgGroupError('conflict', `"${row.name}" still holds ${left.join(', ')}; move them first`);
     await this.store.delete(id);
+    this.#recent.clear();
   }
 
   /** Every setting as it applies at this group, with where its value comes from. */
@@ -138,7 +147,7 @@ export class OrgGroupService {
 
   /** The values of a few settings at a group (inherited or set there), in one query — for hot paths such as enrollment. */
   async values<K extends GroupSettingKey>(id: string, keys: readonly K[]): Promise<Record<K, unknown>> {
-    const rows = await this.store.settingsOnPath(id, keys);
+    const rows = await this.#recent.read(`settings\n${id}\n${keys.join('\n')}`, () => this.store.settingsOnPath(id, keys));
     if (!rows.length) throw new OrgGroupError('not_found', 'no such organization group');
     const out = {} as Record<K, unknown>;
     for (const key of keys) {
@@ -154,6 +163,7 @@ export class OrgGroupService {
     const problems = settingProblems(key, value);
     if (problems.length) throw new OrgGroupError('invalid', problems.join('; '));
     await this.store.setSetting({ group_id: id, key, value_json: JSON.stringify(value), updated_at: this.#now(), updated_by: actor });
+    this.#recent.clear();
     return (await this.settings(id)).find((s) => s.key === key)!;
   }
 
@@ -162,12 +172,13 @@ export class OrgGroupService {
     await this.#row(id);
     if (!isGroupSettingKey(key)) throw new OrgGroupError('invalid', `unknown setting "${key}"`);
     await this.store.clearSetting(id, key);
+    this.#recent.clear();
     return (await this.settings(id)).find((s) => s.key === key)!;
   }
 
   /** Whether `groupId` is `ancestorId` or lies below it (role scopes, ABM servers serving a subtree). */
   async isWithin(groupId: string, ancestorId: string): Promise<boolean> {
-    const [g, a] = await Promise.all([this.store.get(groupId), this.store.get(ancestorId)]);
+    const [g, a] = await Promise.all([this.#get(groupId), this.#get(ancestorId)]);
     return !!g && !!a && g.path.startsWith(a.path);
   }
 
@@ -176,7 +187,7 @@ export class OrgGroupService {
    * (settings, attached configuration profiles). Undefined for an unknown group.
    */
   async lineage(id: string): Promise<string[] | undefined> {
-    const row = await this.store.get(id);
+    const row = await this.#get(id);
     return row?.path.split('/').filter(Boolean);
   }
 
@@ -188,8 +199,12 @@ export class OrgGroupService {
     return { from };
   }
 
+  #get(id: string): Promise<OrgGroupRow | undefined> {
+    return this.#recent.read(`group\n${id}`, () => this.store.get(id));
+  }
+
   async #row(id: string): Promise<OrgGroupRow> {
-    const row = await this.store.get(id);
+    const row = await this.#get(id);
     if (!row) throw new OrgGroupError('not_found', 'no such organization group');
     return row;
   }
@@ -198,7 +213,7 @@ export class OrgGroupService {
   async #chain(row: OrgGroupRow): Promise<OrgGroupRow[]> {
     const ids = row.path.split('/').filter(Boolean);
     if (ids.length === 1 && ids[0] === row.id) return [row]; // the root: nothing more to read
-    const rows = new Map((await this.store.many(ids)).map((r) => [r.id, r]));
+    const rows = new Map((await this.#recent.read(`chain\n${row.path}`, () => this.store.many(ids))).map((r) => [r.id, r]));
     return ids.reverse().map((i) => rows.get(i)!).filter(Boolean);
   }
 

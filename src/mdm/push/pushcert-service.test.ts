@@ -38,6 +38,8 @@ describe.each(testDatabaseKinds)('PushCertService (%s)', (kind) => {
 
     it('imports a PEM certificate and key and reports its status', async () => {
       const status = await service.import({ certPem: first.certPem, keyPem: first.keyPem });
+      // The topic read a moment ago (none) is not kept past the import.
+      expect(await service.currentTopic()).toBe(first.topic);
       expect(status).toEqual({
         topic: first.topic,
         subject: first.subject,

@@ -5,6 +5,7 @@
  */
 import { parsePushCertificate, type PushCertificateInput } from '../../apple/push-certificate.js';
 import type { ApnsCredentials } from './apns-client.js';
+import { RecentReads } from '../../db/recent-reads.js';
 import type { PushCertStore, StoredPushCert } from './pushcert-store.js';
 
 const DAY = 86_400_000;
@@ -43,12 +44,15 @@ export class PushCertReplaceError extends Error {
 
 export class PushCertService {
   readonly #now: () => number;
+  /** the current topic, named by every enrollment profile (another node's import shows within recentReadsMs) */
+  readonly #recent: RecentReads;
 
   constructor(
     private readonly store: PushCertStore,
-    opts: { now?: () => number } = {},
+    opts: { now?: () => number; recentReadsMs?: number } = {},
   ) {
     this.#now = opts.now ?? Date.now;
+    this.#recent = new RecentReads(opts.recentReadsMs ?? 1000);
   }
 
   /** Validates and stores a certificate with its key; throws PushCertificateError or PushCertReplaceError. */
@@ -75,6 +79,7 @@ export class PushCertService {
       );
     }
     await this.store.upsert(cert, now);
+    this.#recent.clear();
     return this.#status(cert, now);
   }
 
@@ -86,7 +91,7 @@ export class PushCertService {
 
   /** The topic enrollment profiles name: that of the current certificate (see status), undefined when none is stored. */
   currentTopic(): Promise<string | undefined> {
-    return this.store.currentTopic();
+    return this.#recent.read('topic', () => this.store.currentTopic());
   }
 
   async list(): Promise<PushCertStatus[]> {
