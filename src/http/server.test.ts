@@ -31,6 +31,19 @@ describe('buildServer request log', () => {
     expect(lines.some((l) => l.msg === 'incoming request')).toBe(false);
   });
 
+  it('as configured by default (no redaction pass), keeps every secret header, cookie and query value off the line', async () => {
+    const { lines, stream } = capture();
+    const app = await buildServer({ bodyLimit: 1024, logLevel: 'info', publicUrl: 'http://localhost' }, { logStream: stream });
+    app.post('/enroll/profile', async (_req, reply) => reply.header('set-cookie', 'pomona_session=s3ss10n; HttpOnly').send('ok'));
+    await app.ready();
+    const headers = { authorization: 'Bearer pom_secret', cookie: 'pomona_session=c00k1e', 'mdm-signature': 'c2lnbmF0dXJl', 'x-csrf-token': 'csrf-t0ken' };
+    await app.inject({ method: 'POST', url: '/enroll/profile?token=qu3ry&unsigned=true', headers, payload: 'x' });
+    await app.close();
+    const line = lines.find((l) => l.msg === 'request completed')!;
+    expect(line).toMatchObject({ req: { method: 'POST', url: '/enroll/profile?token=[redacted]&unsigned=true' }, res: { statusCode: 200 } });
+    expect(JSON.stringify(lines)).not.toMatch(/pom_secret|c00k1e|c2lnbmF0dXJl|csrf-t0ken|s3ss10n|qu3ry/);
+  });
+
   it('still logs a failing request as an error', async () => {
     const { lines, stream } = capture();
     const app = await buildServer({ bodyLimit: 1024, logLevel: 'info', publicUrl: 'http://localhost' }, { logger: { level: 'info', stream } });
