@@ -54,6 +54,27 @@ function transitionQuery(columns: string[], states: number, versionGuard: boolea
   );
 }
 
+/**
+ * link()'s statements (every ADE Authenticate runs them): the record claimed, if still
+ * profile-issued and unexpired or already this enrollment's; the device told how it enrolled;
+ * the channel marked ADE. The device is given, or the enrollment's (a subquery: no read).
+ */
+const deviceOfEnrollment = (db: Db, enrollmentId: string) => db.selectFrom('enrollments').select('device_id').where('id', '=', enrollmentId);
+const claimRecord = (db: Db, enrollmentId: string, deviceId: ReturnType<typeof deviceOfEnrollment> | string, now: number, id: string) =>
+  db
+    .updateTable('pending_enrollments')
+    .set({ state: 'enrolled', enrollment_id: enrollmentId, device_id: deviceId, completed_at: now, updated_at: now })
+    .where('id', '=', id)
+    .where((eb) => eb.or([eb.and([eb('state', '=', 'profile-issued'), eb('expires_at', '>', now)]), eb.and([eb('state', '=', 'enrolled'), eb('enrollment_id', '=', enrollmentId)])]));
+const linkRecord = prepared((db, enrollmentId: string, deviceId: string, now: number, id: string) => claimRecord(db, enrollmentId, deviceId, now, id));
+const linkRecordToEnrollmentsDevice = prepared((db, enrollmentId: string, now: number, id: string) => claimRecord(db, enrollmentId, deviceOfEnrollment(db, enrollmentId), now, id));
+type DeviceFacts = [group: string, ownership: string | null, method: string, userId: string | null, tokenId: string | null, now: number];
+const setFacts = (db: Db, [group, ownership, method, userId, tokenId, now]: DeviceFacts) =>
+  db.updateTable('devices').set({ organization_group_id: group, ownership, enrollment_method: method, enrolled_user_id: userId, registration_token_id: tokenId, updated_at: now });
+const describeDevice = prepared((db, ...a: [...DeviceFacts, string]) => setFacts(db, a.slice(0, 6) as DeviceFacts).where('id', '=', a[6]), 7);
+const describeEnrollmentsDevice = prepared((db, ...a: [...DeviceFacts, string]) => setFacts(db, a.slice(0, 6) as DeviceFacts).where('id', '=', deviceOfEnrollment(db, a[6])), 7);
+const markAde = prepared((db, enrollmentId: string) => db.updateTable('enrollments').set({ is_ade: 1 }).where('id', '=', enrollmentId));
+
 /** insert()'s INSERT, prepared once per set of columns. */
 const inserts = preparedPerShape<unknown[], PendingEnrollmentRow>();
 
@@ -117,24 +138,15 @@ export class PendingEnrollmentStore {
     now: number,
   ): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
-      const deviceOf = trx.selectFrom('enrollments').select('device_id').where('id', '=', ids.enrollmentId);
-      const res = await trx
-        .updateTable('pending_enrollments')
-        .set({ state: 'enrolled', enrollment_id: ids.enrollmentId, device_id: ids.deviceId ?? deviceOf, completed_at: now, updated_at: now })
-        .where('id', '=', id)
-        .where((eb) =>
-          eb.or([
-            eb.and([eb('state', '=', 'profile-issued'), eb('expires_at', '>', now)]),
-            eb.and([eb('state', '=', 'enrolled'), eb('enrollment_id', '=', ids.enrollmentId)]),
-          ]),
-        )
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) !== 1) return false;
-      await trx.updateTable('devices').set({ ...device, updated_at: now }).where('id', '=', ids.deviceId ?? deviceOf).execute();
+      const claimed = ids.deviceId
+        ? await linkRecord(trx, ids.enrollmentId, ids.deviceId, now, id)
+        : await linkRecordToEnrollmentsDevice(trx, ids.enrollmentId, now, id);
+      if (Number(claimed.numAffectedRows) !== 1) return false;
+      const facts = [device.organization_group_id, device.ownership, device.enrollment_method, device.enrolled_user_id, device.registration_token_id, now] as const;
+      if (ids.deviceId) await describeDevice(trx, ...facts, ids.deviceId);
+      else await describeEnrollmentsDevice(trx, ...facts, ids.enrollmentId);
       // The device channel enrolled through Automated Device Enrollment (shown on the enrollment).
-      if (device.enrollment_method.startsWith('ade')) {
-        await trx.updateTable('enrollments').set({ is_ade: 1 }).where('id', '=', ids.enrollmentId).execute();
-      }
+      if (device.enrollment_method.startsWith('ade')) await markAde(trx, ids.enrollmentId);
       return true;
     });
   }
