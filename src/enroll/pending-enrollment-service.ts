@@ -18,12 +18,13 @@
  *
  * The API below is used by every enrollment flow; keep it small and stable.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { platformOfProduct as platformOfHardware } from '../apple/platform.js';
 import { ServiceError } from '../service-error.js';
 import { PLATFORMS, type Platform } from '../org/registration-token-service.js';
 import { OWNERSHIP, type Ownership } from '../org/group-settings.js';
 import type { PendingEnrollmentRow, PendingEnrollmentStore } from './pending-enrollment-store.js';
+import { pooledRandomBytes } from '../pki/random.js';
 
 /**
  * 'ade': a Setup Assistant device enrolling with authentication off (no page, the POST to the
@@ -86,7 +87,7 @@ export interface PendingEnrollmentListQuery {
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-const secret = (bytes: number) => randomBytes(bytes).toString('base64url');
+const secret = (bytes: number) => pooledRandomBytes(bytes).toString('base64url');
 
 /** A pending id as it appears in URLs: 22 base64url characters (128 random bits). */
 export const PENDING_ID_PATTERN = '^[A-Za-z0-9_-]{22}$';

@@ -7,7 +7,7 @@
  * Certificates are assembled as DER here and signed with node:crypto: issuance runs once per
  * enrolling device, and this is a fraction of the cost of a generic X.509 library.
  */
-import { X509Certificate, createHash, createPrivateKey, createPublicKey, generateKeyPair, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, createPublicKey, generateKeyPair, sign, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import {
   TAG, algorithm, bitString, boolean, certificateFields, expectTag, explicit, integer, items, nameToString, octetString, oid, parseDer, seq, setOf,
@@ -15,6 +15,7 @@ import {
 } from './der.js';
 import type { SecretBox } from './secret-box.js';
 import type { CertificateAuthorityRow, ScepStore } from './scep-store.js';
+import { pooledRandomBytes } from './random.js';
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -314,7 +315,7 @@ function extension(id: string, critical: boolean, value: Buffer): Buffer {
 
 /** 16 random bytes, top bits 01 so the INTEGER is positive and always 16 bytes long. */
 function randomSerial(): Buffer {
-  const b = randomBytes(16);
+  const b = pooledRandomBytes(16);
   b[0] = (b[0] & 0x3f) | 0x40;
   return b;
 }

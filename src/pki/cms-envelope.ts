@@ -8,13 +8,14 @@
  * Every failure after parsing is reported with the same message, so a client cannot tell a
  * bad key-transport block from a bad content padding.
  */
-import { constants, createCipheriv, createDecipheriv, privateDecrypt, publicEncrypt, randomBytes, type KeyObject } from 'node:crypto';
+import { constants, createCipheriv, createDecipheriv, privateDecrypt, publicEncrypt, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import {
   TAG, algorithm, certificateFields, ctxTag, expectTag, explicit, integer, items, octetString, octets, oid, oidOf, parseDer, seq, spkiPublicKey, subjectKeyIdOf, tlv,
   type Der,
 } from './der.js';
 import { decryptPkcs1KeyTransport, rejectionSecret } from './pkcs1.js';
+import { pooledRandomBytes } from './random.js';
 
 export class EnvelopeError extends Error {}
 
@@ -227,8 +228,8 @@ export function buildEnvelope(content: Buffer, recipientCertDer: Buffer, opts: B
   const cert = certificateFields(recipientCertDer);
   const publicKey = spkiPublicKey(cert.spki);
   if (publicKey.asymmetricKeyType !== 'rsa') throw new EnvelopeError('recipient key is not RSA');
-  const cek = randomBytes(spec.keyLength);
-  const iv = randomBytes(spec.ivLength);
+  const cek = pooledRandomBytes(spec.keyLength);
+  const iv = pooledRandomBytes(spec.ivLength);
   const oaep = opts.keyTransport === 'rsa-oaep';
   const hash = opts.oaepHash ?? 'sha1';
   const encryptedKey = publicEncrypt(

@@ -6,12 +6,13 @@
  * path of mass enrollment and its input is hostile (node-stack.md §4a). The signature is
  * checked over the exact signed-attribute bytes the client sent, re-tagged as a SET.
  */
-import { createHash, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, sign, verify, type KeyObject } from 'node:crypto';
 import { buildEnvelope, decryptEnvelope, HASH_OID, OID, type ContentCipher } from './cms-envelope.js';
 import {
   TAG, algorithm, certificateFields, children, ctxTag, expectTag, explicit, integer, items, octetString, octets, oid, oidOf,
   parseDer, printableString, seq, setOf, smallIntOf, spkiPublicKey, stringOf, subjectKeyIdOf, time, tlv, type Der,
 } from './der.js';
+import { pooledRandomBytes } from './random.js';
 
 /** A message that is malformed, tampered with or unsupported; the reason is safe to log and return. */
 export class ScepMessageError extends Error {}
@@ -382,7 +383,7 @@ export function buildCertRep(opts: CertRepOptions): Buffer {
   const fields: PkiMessageFields = {
     messageType: MessageType.CertRep,
     transactionId: opts.request.transactionIdDer,
-    senderNonce: randomBytes(16),
+    senderNonce: pooledRandomBytes(16),
     recipientNonce: opts.request.senderNonce,
     pkiStatus: opts.issued ? PkiStatus.SUCCESS : PkiStatus.FAILURE,
     failInfo: opts.issued ? undefined : (opts.failInfo ?? FailInfo.badRequest),

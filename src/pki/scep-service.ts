@@ -8,12 +8,13 @@
  * nothing is written; a one-time challenge is consumed only together with recording the
  * certificate it paid for.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { CertificateAuthority, IssuedCertificate } from './ca.js';
 import { EnvelopeError } from './cms-envelope.js';
 import { DerError } from './der.js';
 import { FailInfo, MessageType, ScepMessageError, buildCertRep, openCertificationRequest, parsePkiMessage, type PkiMessage } from './scep-message.js';
 import type { ScepStore } from './scep-store.js';
+import { pooledRandomBytes } from './random.js';
 
 export const CA_CAPABILITIES = ['POSTPKIOperation', 'SHA-256', 'SHA-1', 'AES', 'DES3', 'SCEPStandard', 'Renewal'];
 
@@ -67,7 +68,7 @@ export class ScepService {
 
   /** A new one-time challenge for an enrollment profile; only its hash is stored. */
   async createChallenge(opts: { purpose?: string; ttlMs?: number } = {}): Promise<string> {
-    const challenge = randomBytes(32).toString('base64url');
+    const challenge = pooledRandomBytes(32).toString('base64url');
     const now = this.#now();
     await this.#store.createChallenge({
       hash: sha256(challenge).toString('hex'),
