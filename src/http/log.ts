@@ -13,7 +13,7 @@ import pino, { type DestinationStream, type Logger } from 'pino';
  * Headers that carry API tokens, session cookies and device signatures, censored on services'
  * lines should a request or reply object ever be logged whole there.
  */
-const SECRET_HEADERS = { req: ['authorization', 'cookie', 'mdm-signature', 'x-csrf-token'], res: ['set-cookie'] } as const;
+const SECRET_HEADERS = { req: new Set(['authorization', 'cookie', 'mdm-signature', 'x-csrf-token']), res: new Set(['set-cookie']) };
 
 /**
  * Names our services and libraries use for secrets, censored on services' lines at the top level
@@ -111,42 +111,41 @@ export function createLogger(o: { level: string; stream?: DestinationStream }): 
  * properties (an Error keeps its message and stack).
  */
 export function censorSecrets(fields: Record<string, unknown>): Record<string, unknown> {
-  let out = fields;
-  const set = (key: string, value: unknown) => {
-    if (out === fields) out = { ...fields };
-    out[key] = value;
-  };
+  const changes: Change[] = [];
   for (const key in fields) {
     if (!Object.hasOwn(fields, key)) continue;
     const value = fields[key];
     if (SECRET_FIELDS.has(key)) {
-      set(key, CENSOR);
-      continue;
+      changes.push([key, CENSOR]);
+    } else if (isObject(value)) {
+      const inner = secretsIn(value, SECRET_FIELDS);
+      const headers = key === 'req' || key === 'res' ? value.headers : undefined;
+      if (isObject(headers)) {
+        const censored = withChanges(headers, secretsIn(headers, SECRET_HEADERS[key as 'req' | 'res']));
+        if (censored !== headers) inner.push(['headers', censored]);
+      }
+      if (inner.length) changes.push([key, withChanges(value, inner)]);
     }
-    if (value === null || typeof value !== 'object') continue;
-    let inner = censorKeys(value as Record<string, unknown>, SECRET_FIELDS);
-    const headerNames = key === 'req' || key === 'res' ? SECRET_HEADERS[key] : undefined;
-    const headers = (inner as { headers?: unknown }).headers;
-    if (headerNames && headers !== null && typeof headers === 'object') {
-      const censoredHeaders = censorKeys(headers as Record<string, unknown>, new Set(headerNames));
-      if (censoredHeaders !== headers) inner = withField(inner, 'headers', censoredHeaders);
-    }
-    if (inner !== value) set(key, inner);
   }
-  return out;
+  return withChanges(fields, changes);
 }
 
-/** `o`, or a copy of it with its `names` fields censored when it has any. */
-function censorKeys(o: Record<string, unknown>, names: ReadonlySet<string>): Record<string, unknown> {
-  let out = o;
-  for (const key in o) if (names.has(key) && Object.hasOwn(o, key)) out = withField(out, key, CENSOR);
-  return out;
+type Change = [key: string, value: unknown];
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object';
+
+/** A change censoring each of `o`'s own fields named in `names`. */
+function secretsIn(o: Record<string, unknown>, names: ReadonlySet<string>): Change[] {
+  const changes: Change[] = [];
+  for (const key in o) if (names.has(key) && Object.hasOwn(o, key)) changes.push([key, CENSOR]);
+  return changes;
 }
 
-/** A copy of `o` (same prototype, every own property) with `key` set to `value`. */
-function withField(o: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
+/** `o` itself without changes; else one copy of it (same prototype, every own property) with them. */
+function withChanges(o: Record<string, unknown>, changes: Change[]): Record<string, unknown> {
+  if (!changes.length) return o;
   const copy = Object.create(Object.getPrototypeOf(o), Object.getOwnPropertyDescriptors(o)) as Record<string, unknown>;
-  Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
+  for (const [key, value] of changes) Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
   return copy;
 }
 
