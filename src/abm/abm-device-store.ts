@@ -16,15 +16,16 @@ export interface AbmEnrollmentFacts {
   abm_server_id: string;
   profile_id: string | null;
   removed_at: number | null;
+  device_family: string | null;
   /** the group of the record's ABM server */
   server_group_id: string | null;
 }
 
-// Read on every ADE request (the profile's url and the web view), with its server's group.
+// Read on every ADE request (the profile's url and the web view) and for every setup plan, with its server's group.
 const enrollmentFacts = prepared((db, serial: string) =>
   db.selectFrom('abm_devices as a')
     .innerJoin('abm_servers as s', 's.id', 'a.abm_server_id')
-    .select(['a.abm_server_id', 'a.profile_id', 'a.removed_at', 's.organization_group_id as server_group_id'])
+    .select(['a.abm_server_id', 'a.profile_id', 'a.removed_at', 'a.device_family', 's.organization_group_id as server_group_id'])
     .where('a.serial_number', '=', serial),
 );
 
@@ -98,7 +99,7 @@ export class AbmDeviceStore {
     });
   }
 
-  /** What a device in Setup Assistant needs of its record: one indexed read (see enrollmentFacts below). */
+  /** What enrolling a device needs of its record (the ADE answer, the setup plan): one indexed read. */
   async enrollmentFacts(serial: string): Promise<AbmEnrollmentFacts | undefined> {
     return (await enrollmentFacts(this.db, serial)).rows[0];
   }

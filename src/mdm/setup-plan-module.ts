@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../db/database.js';
 import type { SecretBox } from '../pki/secret-box.js';
 import { resolveDepProfile, type DepProfileSettings } from '../abm/dep-profile.js';
+import { AbmDeviceStore } from '../abm/abm-device-store.js';
 import { DepProfileStore } from '../abm/dep-profile-store.js';
 import { buildCommand } from '../apple/commands.js';
 import { LeaseStore } from '../jobs/lease-store.js';
@@ -61,6 +62,7 @@ export function createSetupPlans(o: SetupPlanModuleOptions) {
     row ? { id: row.id, settings: resolveDepProfile(JSON.parse(row.settings_json) as DepProfileSettings) } : undefined;
   const setupPlans = new SetupPlanService({
     store: new SetupPlanStore(o.db),
+    abmDevices: new AbmDeviceStore(o.db),
     profiles: configurationProfiles,
     depProfiles: { get: async (id) => asProfile(await depProfiles.get(id)), defaultFor: async (serverId) => asProfile(await depProfiles.defaultFor(serverId)) },
     managedAdmin,

@@ -15,6 +15,7 @@ import { OrgGroupStore } from '../org/org-group-store.js';
 import { SecretBox } from '../pki/secret-box.js';
 import { createTestDatabase, skipUnlessAvailable, testDatabaseKinds, type TestDatabase } from '../../test/support/db.js';
 import { refusal } from '../../test/support/thrown.js';
+import { AbmDeviceStore } from '../abm/abm-device-store.js';
 import { abmDevice, abmServer, depProfile } from '../../test/support/setup-plan-fixture.js';
 import { CheckinStore } from './checkin-store.js';
 import { ConfigurationProfileService } from './configuration-profile-service.js';
@@ -86,7 +87,7 @@ describe.each(testDatabaseKinds)('setup plans (%s)', (kind) => {
       planStore = new SetupPlanStore(db.db);
       const asProfile = (row: { id: string; settings_json: string } | undefined) => (row ? { id: row.id, settings: resolveDepProfile(JSON.parse(row.settings_json) as DepProfileSettings) } : undefined);
       plans = new SetupPlanService({
-        store: planStore, profiles: library, managedAdmin, commands, log: pino({ level: 'silent' }), now,
+        store: planStore, abmDevices: new AbmDeviceStore(db.db), profiles: library, managedAdmin, commands, log: pino({ level: 'silent' }), now,
         depProfiles: { get: async (id) => asProfile(await depProfiles.get(id)), defaultFor: async (id) => asProfile(await depProfiles.defaultFor(id)) },
       });
     });

@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { AbmDeviceStore } from '../abm/abm-device-store.js';
 import type { DepProfile } from '../abm/dep-profile.js';
 import { accountConfigurationCommand, macOSShortName, type PrimaryAccountPrefill } from '../apple/account-configuration.js';
 import { ServiceError } from '../service-error.js';
@@ -75,6 +76,8 @@ export interface DepProfileLookup {
 
 export interface SetupPlanDeps {
   store: SetupPlanStore;
+  /** the device's ABM record, with its server's organization group */
+  abmDevices: Pick<AbmDeviceStore, 'enrollmentFacts'>;
   profiles: ConfigurationProfileService;
   depProfiles: DepProfileLookup;
   managedAdmin: ManagedAdminService;
@@ -214,7 +217,7 @@ export class SetupPlanService {
   async #source(deviceId: string, enrollmentId: string): Promise<{ profile?: { id: string; settings: DepProfile }; platform: Platform | null; groupId: string; prefill?: PrimaryAccountPrefill }> {
     const { store, depProfiles } = this.deps;
     const device = await store.device(deviceId);
-    const abm = device?.serial_number ? await store.abmDevice(device.serial_number) : undefined;
+    const abm = device?.serial_number ? await this.deps.abmDevices.enrollmentFacts(device.serial_number) : undefined;
     const profile = abm ? ((abm.profile_id ? await depProfiles.get(abm.profile_id) : undefined) ?? (await depProfiles.defaultFor(abm.abm_server_id))) : undefined;
     // The device's group once the enrollment placed it (the web view's decision), else the
     // profile's, else its ABM server's.

@@ -43,11 +43,6 @@ export class SetupPlanStore {
     return first(await q.device(this.db, deviceId));
   }
 
-  /** The ABM record of a serial number with its server's organization group. */
-  async abmDevice(serial: string) {
-    return first(await q.abmDevice(this.db, serial));
-  }
-
   async user(userId: string) {
     return first(await q.user(this.db, userId));
   }
@@ -200,13 +195,6 @@ const q = {
   ),
   device: prepared((db, deviceId: string) =>
     db.selectFrom('devices').select(['id', 'serial_number', 'product_name', 'organization_group_id', 'enrolled_user_id']).where('id', '=', deviceId),
-  ),
-  abmDevice: prepared((db, serial: string) =>
-    db
-      .selectFrom('abm_devices as d')
-      .leftJoin('abm_servers as s', 's.id', 'd.abm_server_id')
-      .select(['d.serial_number', 'd.abm_server_id', 'd.profile_id', 'd.device_family', 's.organization_group_id as server_group_id'])
-      .where('d.serial_number', '=', serial),
   ),
   user: prepared((db, userId: string) => db.selectFrom('users').select(['username', 'display_name']).where('id', '=', userId)),
   groupExists: prepared((db, groupId: string) => db.selectFrom('organization_groups').select('id').where('id', '=', groupId)),
