@@ -60,7 +60,8 @@ function transitionQuery(columns: string[], states: number, versionGuard: boolea
  * the channel marked ADE. The device is given, or the enrollment's (a subquery: no read).
  */
 const deviceOfEnrollment = (db: Db, enrollmentId: string) => db.selectFrom('enrollments').select('device_id').where('id', '=', enrollmentId);
-const claimRecord = (db: Db, enrollmentId: string, deviceId: ReturnType<typeof deviceOfEnrollment> | string, now: number, id: string) =>
+type DeviceTarget = ReturnType<typeof deviceOfEnrollment> | string;
+const claimRecord = (db: Db, enrollmentId: string, deviceId: DeviceTarget, now: number, id: string) =>
   db
     .updateTable('pending_enrollments')
     .set({ state: 'enrolled', enrollment_id: enrollmentId, device_id: deviceId, completed_at: now, updated_at: now })
@@ -68,11 +69,17 @@ const claimRecord = (db: Db, enrollmentId: string, deviceId: ReturnType<typeof d
     .where((eb) => eb.or([eb.and([eb('state', '=', 'profile-issued'), eb('expires_at', '>', now)]), eb.and([eb('state', '=', 'enrolled'), eb('enrollment_id', '=', enrollmentId)])]));
 const linkRecord = prepared((db, enrollmentId: string, deviceId: string, now: number, id: string) => claimRecord(db, enrollmentId, deviceId, now, id));
 const linkRecordToEnrollmentsDevice = prepared((db, enrollmentId: string, now: number, id: string) => claimRecord(db, enrollmentId, deviceOfEnrollment(db, enrollmentId), now, id));
-type DeviceFacts = [group: string, ownership: string | null, method: string, userId: string | null, tokenId: string | null, now: number];
-const setFacts = (db: Db, [group, ownership, method, userId, tokenId, now]: DeviceFacts) =>
-  db.updateTable('devices').set({ organization_group_id: group, ownership, enrollment_method: method, enrolled_user_id: userId, registration_token_id: tokenId, updated_at: now });
-const describeDevice = prepared((db, ...a: [...DeviceFacts, string]) => setFacts(db, a.slice(0, 6) as DeviceFacts).where('id', '=', a[6]), 7);
-const describeEnrollmentsDevice = prepared((db, ...a: [...DeviceFacts, string]) => setFacts(db, a.slice(0, 6) as DeviceFacts).where('id', '=', deviceOfEnrollment(db, a[6])), 7);
+const describe = (db: Db, target: DeviceTarget, group: string, ownership: string | null, method: string, userId: string | null, tokenId: string | null, now: number) =>
+  db
+    .updateTable('devices')
+    .set({ organization_group_id: group, ownership, enrollment_method: method, enrolled_user_id: userId, registration_token_id: tokenId, updated_at: now })
+    .where('id', '=', target);
+const describeDevice = prepared((db, deviceId: string, group: string, ownership: string | null, method: string, userId: string | null, tokenId: string | null, now: number) =>
+  describe(db, deviceId, group, ownership, method, userId, tokenId, now),
+);
+const describeEnrollmentsDevice = prepared((db, enrollmentId: string, group: string, ownership: string | null, method: string, userId: string | null, tokenId: string | null, now: number) =>
+  describe(db, deviceOfEnrollment(db, enrollmentId), group, ownership, method, userId, tokenId, now),
+);
 const markAde = prepared((db, enrollmentId: string) => db.updateTable('enrollments').set({ is_ade: 1 }).where('id', '=', enrollmentId));
 
 /** insert()'s INSERT, prepared once per set of columns. */
@@ -143,8 +150,8 @@ export class PendingEnrollmentStore {
         : await linkRecordToEnrollmentsDevice(trx, ids.enrollmentId, now, id);
       if (Number(claimed.numAffectedRows) !== 1) return false;
       const facts = [device.organization_group_id, device.ownership, device.enrollment_method, device.enrolled_user_id, device.registration_token_id, now] as const;
-      if (ids.deviceId) await describeDevice(trx, ...facts, ids.deviceId);
-      else await describeEnrollmentsDevice(trx, ...facts, ids.enrollmentId);
+      if (ids.deviceId) await describeDevice(trx, ids.deviceId, ...facts);
+      else await describeEnrollmentsDevice(trx, ids.enrollmentId, ...facts);
       // The device channel enrolled through Automated Device Enrollment (shown on the enrollment).
       if (device.enrollment_method.startsWith('ade')) await markAde(trx, ids.enrollmentId);
       return true;
