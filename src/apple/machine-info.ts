@@ -86,16 +86,19 @@ export function readMachineInfo(der: Buffer, trust: MachineInfoTrust | MachineIn
     if (err instanceof SignatureError) throw new MachineInfoError(`MachineInfo signature refused: ${err.message}`);
     throw err;
   }
+  // The first trust that accepts the signer ends the search; a refusal is only a reason (no
+  // Error made) until none accepts: in test mode Apple's trust refuses every simulated device.
   const trusts = Array.isArray(trust) ? trust : [trust];
-  const refusals = trusts.map((t) => {
-    try {
-      checkDeviceIdentity(verified.signerCertificateDer, verified.certificates, t);
-      return null;
-    } catch (err) {
-      return err;
+  let refusal: string | undefined = 'nothing is trusted';
+  for (const [i, t] of trusts.entries()) {
+    const reason = identityRefusal(verified.signerCertificateDer, verified.certificates, t);
+    if (reason === undefined) {
+      refusal = undefined;
+      break;
     }
-  });
-  if (!refusals.includes(null)) throw refusals[0] ?? new MachineInfoError('MachineInfo signature refused: nothing is trusted');
+    if (i === 0) refusal = reason;
+  }
+  if (refusal !== undefined) throw new MachineInfoError(`MachineInfo signature refused: ${refusal}`);
   let plist: PlistDict;
   try {
     plist = parsePlist(verified.content);
@@ -111,17 +114,22 @@ export function readMachineInfo(der: Buffer, trust: MachineInfoTrust | MachineIn
  * Throws MachineInfoError.
  */
 export function checkDeviceIdentity(signerDer: Buffer, bag: Buffer[], trust: MachineInfoTrust): void {
+  const refusal = identityRefusal(signerDer, bag, trust);
+  if (refusal !== undefined) throw new MachineInfoError(`MachineInfo signature refused: ${refusal}`);
+}
+
+/** Why `trust` refuses the signer, or undefined when it accepts it. */
+function identityRefusal(signerDer: Buffer, bag: Buffer[], trust: MachineInfoTrust): string | undefined {
   let path;
   try {
     path = certificatePath(signerDer, [...bag, ...trust.intermediatesPem.map(pemToDer)], trust.anchorsPem);
   } catch (err) {
-    if (err instanceof SignatureError) throw new MachineInfoError(`MachineInfo signature refused: ${err.message}`);
+    if (err instanceof SignatureError) return err.message;
     throw err;
   }
-  if (!path.trusted) throw new MachineInfoError('MachineInfo signature refused: the signer does not chain to a trusted device CA');
-  if (trust.pinnedIssuerPem && !path.chain[0]?.equals(pemToDer(trust.pinnedIssuerPem))) {
-    throw new MachineInfoError('MachineInfo signature refused: the signer was not issued by Apple iPhone Device CA');
-  }
+  if (!path.trusted) return 'the signer does not chain to a trusted device CA';
+  if (trust.pinnedIssuerPem && !path.chain[0]?.equals(pemToDer(trust.pinnedIssuerPem))) return 'the signer was not issued by Apple iPhone Device CA';
+  return undefined;
 }
 
 // The trusts' certificates are constants: each PEM is parsed once, not for every MachineInfo.
