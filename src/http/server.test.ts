@@ -1,5 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { createTestDatabase, skipUnlessAvailable, testDatabaseKinds } from '../../test/support/db.js';
+import { isForeignKeyViolation } from '../db/database.js';
 import { buildServer } from './server.js';
 
 function capture() {
@@ -55,5 +57,32 @@ describe('buildServer request log', () => {
     await app.close();
     expect(lines.some((l) => l.level === 50 && l.msg === 'request failed')).toBe(true);
     expect(lines.filter((l) => l.msg === 'request completed')).toHaveLength(1);
+  });
+});
+
+describe.each(testDatabaseKinds)('a write naming a removed row (%s)', (kind) => {
+  const enrollment = (id: string) => ({ id, device_id: 'no-such-device', channel: 'device' as const, type: 'Device', is_ade: 0, awaiting_configuration: 0, status: 'pending' as const, token_update_count: 0, created_at: 1, updated_at: 1 });
+  it.skipIf(skipUnlessAvailable(kind))('is refused with 409 and a reason, not a 500', async () => {
+    const db = await createTestDatabase(kind);
+    const { lines, stream } = capture();
+    const app = await buildServer({ bodyLimit: 1024, logLevel: 'info', publicUrl: 'http://localhost' }, { logger: { level: 'info', stream } });
+    // An enrollment for a device that is gone (removed by another request or node meanwhile).
+    app.post('/enrollments', async () => {
+      await db.db.insertInto('enrollments').values(enrollment('e1')).execute();
+    });
+    try {
+      const res = await app.inject({ method: 'POST', url: '/enrollments' });
+      expect(res.statusCode).toBe(409);
+      expect(res.json()).toEqual({ error: 'conflict', message: expect.stringMatching(/removed meanwhile/) });
+      expect(await db.db.selectFrom('enrollments').selectAll().execute()).toEqual([]);
+      expect(lines.some((l) => l.msg === 'request refused: it refers to a removed record' && l.level === 30)).toBe(true);
+      // The same database error, recognized as such (and a unique violation is not).
+      const err = await db.db.insertInto('enrollments').values(enrollment('e2')).execute().catch((e: unknown) => e);
+      expect(isForeignKeyViolation(err)).toBe(true);
+      expect(isForeignKeyViolation(new Error('x'))).toBe(false);
+    } finally {
+      await app.close();
+      await db.dispose();
+    }
   });
 });
