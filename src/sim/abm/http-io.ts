@@ -54,6 +54,17 @@ export function sendTruncated(res: ServerResponse, out: Outgoing & { body: strin
   res.write(buf.subarray(0, n), () => res.socket?.destroy());
 }
 
+/** Waits for the response to drain or close, leaving no listener behind (a page is many waits). */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    res.on('drain', done).on('close', done);
+  });
+}
+
 /** The real answer with a huge unknown field, streamed (chunked unless withLength). */
 export async function sendEnormous(res: ServerResponse, out: Outgoing & { body: string }, bytes: number, withLength: boolean): Promise<void> {
   const body = out.body.endsWith('}') ? out.body.slice(0, -1) : '{"x":0';
@@ -67,7 +78,7 @@ export async function sendEnormous(res: ServerResponse, out: Outgoing & { body: 
   res.write(open);
   for (let sent = 0; sent < padTotal && !res.destroyed; ) {
     const n = Math.min(chunk.length, padTotal - sent);
-    if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) await new Promise((r) => res.once('drain', r).once('close', r));
+    if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) await drainedOrClosed(res);
     sent += n;
   }
   if (!res.destroyed) res.end(close);
