@@ -89,7 +89,7 @@ export class IdentityProviderService {
   }
 
   async create(input: { groupId: string; kind: ProviderKind; name: string; config: Record<string, unknown> }): Promise<IdentityProviderView> {
-    await this.groups.get(input.groupId);
+    await this.groups.mustExist(input.groupId);
     const id = randomUUID();
     const { settings, secret } = await this.#check(input.kind, id, input.config, undefined);
     const now = this.#now();

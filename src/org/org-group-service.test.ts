@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, skipUnlessAvailable, testDatabaseKinds, type TestDatabase } from '../../test/support/db.js';
 import { OrgGroupError, OrgGroupService, ROOT_GROUP_ID } from './org-group-service.js';
 import { OrgGroupStore } from './org-group-store.js';
+import { insertDevice } from '../../test/support/fleet.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -105,6 +106,27 @@ describe.each(testDatabaseKinds)('organization groups (%s)', (kind) => {
       await new Promise((r) => setTimeout(r, 250));
       expect(await other.values(acme.id, ['enrollment.defaultOwnership'])).toEqual({ 'enrollment.defaultOwnership': 'employee-owned' });
       expect((await other.get(acme.id)).name).toBe('Acme Corp');
+    });
+
+    it("a group another node deleted a moment ago: what it still has read is not enough to put something in it", async () => {
+      const other = new OrgGroupService(new OrgGroupStore(db.db), { recentReadsMs: 60_000 });
+      const gone = await groups.create({ parentId: ROOT_GROUP_ID, name: 'Gone', groupId: 'GONE' });
+      const kept = await groups.create({ parentId: ROOT_GROUP_ID, name: 'Kept', groupId: 'KEPT' });
+      await insertDevice(db.db, { id: 'd1' });
+      expect((await other.get(gone.id)).name).toBe('Gone');
+      await groups.delete(gone.id);
+      // The other node still shows it (its recent reads) ...
+      expect((await other.get(gone.id)).name).toBe('Gone');
+      // ... but a device, a child group or a moved group is not put in it, and nothing is written.
+      expect(await codeOf(other.moveDevice('d1', gone.id))).toBe('not_found: no such organization group');
+      expect(await codeOf(other.create({ parentId: gone.id, name: 'Child', groupId: 'CHILD' }))).toBe('not_found: no such organization group');
+      expect(await codeOf(other.move(kept.id, gone.id))).toBe('not_found: no such organization group');
+      expect(await codeOf(other.mustExist(gone.id))).toBe('not_found: no such organization group');
+      expect(await db.db.selectFrom('devices').select('organization_group_id').where('id', '=', 'd1').executeTakeFirst()).toEqual({ organization_group_id: ROOT_GROUP_ID });
+      expect(await codeOf(groups.scopeOf('CHILD'))).toMatch(/^not_found/);
+      expect((await groups.get(kept.id)).depth).toBe(1);
+      await other.mustExist(kept.id);
+      expect(await other.moveDevice('d1', kept.id)).toEqual({ from: ROOT_GROUP_ID });
     });
 
     it('refuses unknown settings and invalid values with the reason', async () => {

@@ -76,7 +76,7 @@ export class OrgGroupService {
   }
 
   async create(input: { parentId: string; name: string; groupId: string }): Promise<OrgGroupView> {
-    const parent = await this.#row(input.parentId);
+    const parent = await this.#fresh(input.parentId);
     const name = checkName(input.name);
     const code = await this.#freeCode(input.groupId);
     const id = randomUUID();
@@ -100,7 +100,7 @@ export class OrgGroupService {
   async move(id: string, newParentId: string): Promise<OrgGroupView> {
     const row = await this.#row(id);
     if (!row.parent_id) throw new OrgGroupError('invalid', 'the root group cannot be moved');
-    const parent = await this.#row(newParentId);
+    const parent = await this.#fresh(newParentId);
     if (parent.path.startsWith(row.path)) throw new OrgGroupError('invalid', `"${row.name}" cannot be moved into its own subtree`);
     await this.store.moveSubtree(id, parent.id, row.path, `${parent.path}${id}/`, parent.depth + 1 - row.depth, this.#now());
     this.#recent.clear();
@@ -193,7 +193,7 @@ export class OrgGroupService {
 
   /** Places a device in a group; returns the group it left, for the audit event the caller records. */
   async moveDevice(deviceId: string, groupId: string): Promise<{ from: string }> {
-    await this.#row(groupId);
+    await this.#fresh(groupId);
     const from = await this.store.moveDevice(deviceId, groupId);
     if (from === undefined) throw new OrgGroupError('not_found', 'no such device');
     return { from };
@@ -201,6 +201,21 @@ export class OrgGroupService {
 
   #get(id: string): Promise<OrgGroupRow | undefined> {
     return this.#recent.read(`group\n${id}`, () => this.store.get(id));
+  }
+
+  /**
+   * For a write that is about to name a group (a device, user, token or child group put in it):
+   * not_found unless the group exists now. Read from the database, not from the recent reads,
+   * which another node's delete may not have reached yet (there are no foreign keys to groups).
+   */
+  async mustExist(id: string): Promise<void> {
+    await this.#fresh(id);
+  }
+
+  async #fresh(id: string): Promise<OrgGroupRow> {
+    const row = await this.store.get(id);
+    if (!row) throw new OrgGroupError('not_found', 'no such organization group');
+    return row;
   }
 
   async #row(id: string): Promise<OrgGroupRow> {

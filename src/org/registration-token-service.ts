@@ -68,7 +68,7 @@ export class RegistrationTokenService {
 
   /** Returns the token once; afterwards only its prefix is shown. */
   async create(input: { groupId: string; userId?: string; platform?: Platform; maxUses?: number | null; expiresInHours?: number; twoFactor?: boolean; createdBy: string }): Promise<{ token: string; view: RegistrationTokenView }> {
-    await this.groups.get(input.groupId);
+    await this.groups.mustExist(input.groupId);
     if (input.userId) await this.users.view(input.userId);
     if (input.twoFactor && !input.userId) throw new RegistrationTokenError('invalid', 'a two-factor token must be bound to a user (their password is the second factor)');
     if (input.platform && !PLATFORMS.includes(input.platform)) throw new RegistrationTokenError('invalid', `the platform must be one of ${PLATFORMS.join(', ')}`);

@@ -60,7 +60,7 @@ export class UserService {
     const username = checkUsername(input.username);
     checkPasswordPolicy(input.password);
     if (input.pin !== undefined && !/^\d{4,8}$/.test(input.pin)) throw new UserError('invalid', 'the PIN must be 4 to 8 digits');
-    await this.groups.get(input.defaultGroupId);
+    await this.groups.mustExist(input.defaultGroupId);
     if (await this.store.find('local', username)) throw new UserError('conflict', `a local user "${username}" already exists`);
     const now = this.#now();
     const id = randomUUID();
@@ -155,7 +155,7 @@ export class UserService {
 
   /** Users of this group enroll into that organization group (null removes the mapping). */
   async mapGroup(userGroupId: string, organizationGroupId: string | null, rank = 100): Promise<void> {
-    if (organizationGroupId) await this.groups.get(organizationGroupId);
+    if (organizationGroupId) await this.groups.mustExist(organizationGroupId);
     await this.store.setMapping(userGroupId, organizationGroupId, rank, this.#now());
   }
 
