@@ -76,7 +76,7 @@ export class OrgGroupService {
   }
 
   async create(input: { parentId: string; name: string; groupId: string }): Promise<OrgGroupView> {
-    const parent = await this.#fresh(input.parentId);
+    const parent = await this.#row(input.parentId, { fresh: true });
     const name = checkName(input.name);
     const code = await this.#freeCode(input.groupId);
     const id = randomUUID();
@@ -100,7 +100,7 @@ export class OrgGroupService {
   async move(id: string, newParentId: string): Promise<OrgGroupView> {
     const row = await this.#row(id);
     if (!row.parent_id) throw new OrgGroupError('invalid', 'the root group cannot be moved');
-    const parent = await this.#fresh(newParentId);
+    const parent = await this.#row(newParentId, { fresh: true });
     if (parent.path.startsWith(row.path)) throw new OrgGroupError('invalid', `"${row.name}" cannot be moved into its own subtree`);
     await this.store.moveSubtree(id, parent.id, row.path, `${parent.path}${id}/`, parent.depth + 1 - row.depth, this.#now());
     this.#recent.clear();
@@ -193,7 +193,7 @@ export class OrgGroupService {
 
   /** Places a device in a group; returns the group it left, for the audit event the caller records. */
   async moveDevice(deviceId: string, groupId: string): Promise<{ from: string }> {
-    await this.#fresh(groupId);
+    await this.#row(groupId, { fresh: true });
     const from = await this.store.moveDevice(deviceId, groupId);
     if (from === undefined) throw new OrgGroupError('not_found', 'no such device');
     return { from };
@@ -209,17 +209,11 @@ export class OrgGroupService {
    * which another node's delete may not have reached yet (there are no foreign keys to groups).
    */
   async mustExist(id: string): Promise<void> {
-    await this.#fresh(id);
+    await this.#row(id, { fresh: true });
   }
 
-  async #fresh(id: string): Promise<OrgGroupRow> {
-    const row = await this.store.get(id);
-    if (!row) throw new OrgGroupError('not_found', 'no such organization group');
-    return row;
-  }
-
-  async #row(id: string): Promise<OrgGroupRow> {
-    const row = await this.#get(id);
+  async #row(id: string, o: { fresh?: boolean } = {}): Promise<OrgGroupRow> {
+    const row = await (o.fresh ? this.store.get(id) : this.#get(id));
     if (!row) throw new OrgGroupError('not_found', 'no such organization group');
     return row;
   }
