@@ -83,22 +83,19 @@ export function readMachineInfo(der: Buffer, trust: MachineInfoTrust | MachineIn
     // exercise with Apple's real device certificates).
     verified = verifyAttached(der, { ignoreDates: true });
   } catch (err) {
-    if (err instanceof SignatureError) throw new MachineInfoError(`MachineInfo signature refused: ${err.message}`);
+    if (err instanceof SignatureError) throw refusedBecause(err.message);
     throw err;
   }
   // The first trust that accepts the signer ends the search; a refusal is only a reason (no
   // Error made) until none accepts: in test mode Apple's trust refuses every simulated device.
   const trusts = Array.isArray(trust) ? trust : [trust];
-  let refusal: string | undefined = 'nothing is trusted';
-  for (const [i, t] of trusts.entries()) {
+  let firstRefusal: string | undefined;
+  const accepted = trusts.some((t) => {
     const reason = identityRefusal(verified.signerCertificateDer, verified.certificates, t);
-    if (reason === undefined) {
-      refusal = undefined;
-      break;
-    }
-    if (i === 0) refusal = reason;
-  }
-  if (refusal !== undefined) throw new MachineInfoError(`MachineInfo signature refused: ${refusal}`);
+    firstRefusal ??= reason;
+    return reason === undefined;
+  });
+  if (!accepted) throw refusedBecause(firstRefusal ?? 'nothing is trusted');
   let plist: PlistDict;
   try {
     plist = parsePlist(verified.content);
@@ -115,8 +112,10 @@ export function readMachineInfo(der: Buffer, trust: MachineInfoTrust | MachineIn
  */
 export function checkDeviceIdentity(signerDer: Buffer, bag: Buffer[], trust: MachineInfoTrust): void {
   const refusal = identityRefusal(signerDer, bag, trust);
-  if (refusal !== undefined) throw new MachineInfoError(`MachineInfo signature refused: ${refusal}`);
+  if (refusal !== undefined) throw refusedBecause(refusal);
 }
+
+const refusedBecause = (reason: string) => new MachineInfoError(`MachineInfo signature refused: ${reason}`);
 
 /** Why `trust` refuses the signer, or undefined when it accepts it. */
 function identityRefusal(signerDer: Buffer, bag: Buffer[], trust: MachineInfoTrust): string | undefined {
