@@ -119,8 +119,8 @@ export function isUniqueViolation(err: unknown): boolean {
 }
 
 /**
- * Whether a query failed on a foreign key (both dialects): the row it refers to is gone, e.g.
- * deleted by another node while this one still had it among its recent reads.
+ * Whether a query failed on a foreign key (both dialects): the row it refers to is gone, e.g. a
+ * device deleted by another request while a command for it was being queued.
  */
 export function isForeignKeyViolation(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;

@@ -66,11 +66,11 @@ export async function buildServer(config: Pick<Config, 'tls' | 'bodyLimit' | 'lo
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
 
   app.setErrorHandler((err: { statusCode?: number; validation?: unknown; message: string; code?: string }, req, reply) => {
-    // A change naming a row that another node removed a moment ago (its recent reads still had
-    // it): nothing was written, and the admin can reload and choose again.
+    // A change naming a row that another request (or node) removed a moment ago: nothing was
+    // written, and the admin can reload and choose again.
     if (isForeignKeyViolation(err)) {
       req.log.info({ reason: err.message }, 'request refused: it refers to a removed record');
-      return reply.code(409).send({ error: 'conflict', message: 'this change refers to something that was removed meanwhile (on another node); reload and try again' });
+      return reply.code(409).send({ error: 'conflict', message: 'this change refers to something that was removed meanwhile; reload and try again' });
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
