@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, skipUnlessAvailable, testDatabaseKinds, type TestDatabase } from '../../test/support/db.js';
 import { OrgGroupError, OrgGroupService, ROOT_GROUP_ID } from './org-group-service.js';
 import { OrgGroupStore } from './org-group-store.js';
-import { insertDevice } from '../../test/support/fleet.js';
+import { insertAbmServer, insertDevice } from '../../test/support/fleet.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -49,6 +49,42 @@ describe.each(testDatabaseKinds)('organization groups (%s)', (kind) => {
       expect(await codeOf(groups.create({ parentId: acme.id, name: 'Again', groupId: 'Acme' }))).toMatch(/^conflict: the Group ID "ACME" is taken/);
       expect(await codeOf(groups.create({ parentId: acme.id, name: 'Bad', groupId: 'a b' }))).toMatch(/^invalid/);
       expect(await codeOf(groups.create({ parentId: 'nope', name: 'X', groupId: 'XX' }))).toMatch(/^not_found/);
+    });
+
+    it('refuses to delete a group that users, mappings, tokens, providers or profiles still send devices to, and names each', async () => {
+      const now = Date.now();
+      const g = await groups.create({ parentId: ROOT_GROUP_ID, name: 'Lyon', groupId: 'LYON' });
+      const d = db.db;
+      await d.insertInto('users').values({ id: 'u1', source: 'local', username: 'ana', external_id: null, email: null, display_name: null, password_hash: null, pin_hash: null, default_group_id: g.id, failed_sign_ins: 0, locked_until: null, disabled_at: null, last_sign_in_at: null, created_at: now, updated_at: now }).execute();
+      await d.insertInto('user_group_mappings').values({ user_group_id: 'ug1', organization_group_id: g.id, rank: 1, created_at: now }).execute();
+      const token = (id: string, o: { revoked?: boolean; expired?: boolean; spent?: boolean } = {}) => ({
+        id, token_hash: `h-${id}`, prefix: id, organization_group_id: g.id, user_id: null, platform: null, max_uses: o.spent ? 1 : null, uses: o.spent ? 1 : 0, two_factor: 0,
+        expires_at: o.expired ? now - 1000 : now + 86_400_000, created_by: 'test', created_at: now, revoked_at: o.revoked ? now : null, last_used_at: null,
+      });
+      // Kept for the record, acting nowhere: revoked, expired, used up. Only t1 counts.
+      await d.insertInto('registration_tokens').values([token('t1'), token('t2', { revoked: true }), token('t3', { expired: true }), token('t4', { spent: true })]).execute();
+      await d.insertInto('identity_providers').values({ id: 'idp1', organization_group_id: g.id, kind: 'ldap', name: 'Lyon LDAP', config_json: '{}', secrets_enc: null, enabled: 0, created_at: now, updated_at: now }).execute();
+      await d.insertInto('configuration_profiles').values({ id: 'cp1', name: 'Wi-Fi', payload_identifier: 'x', payload_uuid: 'y', display_name: null, organization: null, payload_types_json: '[]', signed: 0, payload: Buffer.from('-'), size: 1, sha256: '-', created_by: null, created_at: now, updated_at: now }).execute();
+      await d.insertInto('configuration_profile_attachments').values({ profile_id: 'cp1', target_kind: 'organization-group', target_id: g.id, created_by: null, created_at: now }).execute();
+      await insertAbmServer(d, { id: 'abm1', groupId: null });
+      const depProfile = (id: string, groupId: string) => ({ id, abm_server_id: 'abm1', name: id, is_default: 0, settings_json: JSON.stringify({ apple: {}, pomona: { organizationGroupId: groupId } }), version: 1, apple_profile_uuid: null, apple_version: null, apple_defined_at: null, define_error: null, define_failed_at: null, created_at: now, updated_at: now });
+      // dp2 names a group whose id merely contains Lyon's: not counted.
+      await d.insertInto('dep_profiles').values([depProfile('dp1', g.id), depProfile('dp2', `${g.id}x`)]).execute();
+
+      expect(await codeOf(groups.delete(g.id))).toBe(
+        'conflict: "Lyon" still holds 1 user(s) whose default group it is, 1 directory group mapping(s) to it, 1 active registration token(s) for it, '
+          + '1 identity provider(s), 1 configuration profile(s) attached to it, 1 DEP profile(s) whose devices join it; move them first',
+      );
+      expect(await groups.get(g.id)).toMatchObject({ name: 'Lyon' });
+
+      await d.updateTable('users').set({ default_group_id: ROOT_GROUP_ID }).execute();
+      await d.deleteFrom('user_group_mappings').execute();
+      await d.updateTable('registration_tokens').set({ revoked_at: now }).where('id', '=', 't1').execute();
+      await d.deleteFrom('identity_providers').execute();
+      await d.deleteFrom('configuration_profile_attachments').execute();
+      await d.deleteFrom('dep_profiles').where('id', '=', 'dp1').execute();
+      await groups.delete(g.id);
+      expect(await codeOf(groups.get(g.id))).toMatch(/^not_found/);
     });
 
     it('inherits settings down the subtree and says where each value comes from', async () => {

@@ -6,9 +6,24 @@
 import { randomUUID } from 'node:crypto';
 import { ServiceError } from '../service-error.js';
 import { GROUP_SETTING_KEYS, GROUP_SETTINGS, isGroupSettingKey, settingProblems, type GroupSettingKey } from './group-settings.js';
-import type { OrgGroupRow, OrgGroupStore } from './org-group-store.js';
+import type { GroupUsage, OrgGroupRow, OrgGroupStore } from './org-group-store.js';
 import { RecentReads } from '../db/recent-reads.js';
 import { ROOT_GROUP_ID, Scope } from './scope.js';
+
+/** How the refusal to delete a group names what still uses it, in this order. */
+const USAGE_NAMES: ReadonlyArray<[keyof GroupUsage, string]> = [
+  ['children', 'child group(s)'],
+  ['devices', 'device(s)'],
+  ['abmServers', 'ABM server(s)'],
+  ['admins', 'admin(s) scoped to it'],
+  ['apiTokens', 'API token(s) scoped to it'],
+  ['users', 'user(s) whose default group it is'],
+  ['userGroupMappings', 'directory group mapping(s) to it'],
+  ['registrationTokens', 'active registration token(s) for it'],
+  ['identityProviders', 'identity provider(s)'],
+  ['attachedProfiles', 'configuration profile(s) attached to it'],
+  ['depProfiles', 'DEP profile(s) whose devices join it'],
+];
 
 export { ROOT_GROUP_ID };
 
@@ -107,15 +122,16 @@ export class OrgGroupService {
     return this.get(id);
   }
 
-  /** Deletes an empty group: no child groups, devices, ABM servers, or admins and API tokens scoped to it. */
+  /**
+   * Deletes a group nothing uses: no child groups, devices, ABM servers, admins or active API
+   * tokens scoped to it, users whose default group it is, directory mappings or active
+   * registration tokens leading to it, identity providers, attached profiles or DEP profiles.
+   */
   async delete(id: string): Promise<void> {
     const row = await this.#row(id);
     if (!row.parent_id) throw new OrgGroupError('invalid', 'the root group cannot be deleted');
-    const used = await this.store.usage(id);
-    const left = [
-      used.children && `${used.children} child group(s)`, used.devices && `${used.devices} device(s)`, used.abmServers && `${used.abmServers} ABM server(s)`,
-      used.admins && `${used.admins} admin(s) scoped to it`, used.apiTokens && `${used.apiTokens} API token(s) scoped to it`,
-    ].filter(Boolean);
+    const used = await this.store.usage(id, this.#now());
+    const left = USAGE_NAMES.filter(([key]) => used[key] > 0).map(([key, name]) => `${used[key]} ${name}`);
     if (left.length) throw new OrgGroupError('conflict', `"${row.name}" still holds ${left.join(', ')}; move them first`);
     await this.store.delete(id);
     this.#recent.clear();

@@ -7,6 +7,20 @@ import { prepared, preparedPerShape } from '../db/prepared.js';
 export type OrgGroupRow = Selectable<OrganizationGroupTable>;
 export type GroupSettingRow = Selectable<GroupSettingTable>;
 
+export interface GroupUsage {
+  children: number;
+  devices: number;
+  abmServers: number;
+  admins: number;
+  apiTokens: number;
+  users: number;
+  userGroupMappings: number;
+  registrationTokens: number;
+  identityProviders: number;
+  attachedProfiles: number;
+  depProfiles: number;
+}
+
 // Read on every enrollment request (see src/db/prepared.ts).
 const byId = prepared((db, id: string) => db.selectFrom('organization_groups').selectAll().where('id', '=', id));
 /** settingsOnPath, prepared for each list of keys asked for (a handful, from the code) */
@@ -59,17 +73,39 @@ export class OrgGroupStore {
     });
   }
 
-  /** What still belongs to the group (a group is deleted only when empty). */
-  async usage(id: string): Promise<{ children: number; devices: number; abmServers: number; admins: number; apiTokens: number }> {
-    const count = async (q: Promise<{ n: number | string | bigint } | undefined>) => Number((await q)?.n ?? 0);
+  /**
+   * What still belongs to the group or names it (a group is deleted only when nothing does):
+   * without this, users, tokens and profiles would go on sending devices to a group that no
+   * longer exists. Records kept for history (revoked or spent tokens, past enrollments) do not count.
+   */
+  async usage(id: string, now: number): Promise<GroupUsage> {
+    const count = async (q: { executeTakeFirst(): Promise<{ n: number | string | bigint } | undefined> }) => Number((await q.executeTakeFirst())?.n ?? 0);
+    const n = sql<number>`count(*)`.as('n');
+    const db = this.db;
     return {
-      children: await count(this.db.selectFrom('organization_groups').select((eb) => eb.fn.countAll<number>().as('n')).where('parent_id', '=', id).executeTakeFirst()),
-      devices: await count(this.db.selectFrom('devices').select((eb) => eb.fn.countAll<number>().as('n')).where('organization_group_id', '=', id).executeTakeFirst()),
-      abmServers: await count(this.db.selectFrom('abm_servers').select((eb) => eb.fn.countAll<number>().as('n')).where('organization_group_id', '=', id).executeTakeFirst()),
-      admins: await count(this.db.selectFrom('admin_users').select((eb) => eb.fn.countAll<number>().as('n')).where('scope_group_id', '=', id).executeTakeFirst()),
+      children: await count(db.selectFrom('organization_groups').select(n).where('parent_id', '=', id)),
+      devices: await count(db.selectFrom('devices').select(n).where('organization_group_id', '=', id)),
+      abmServers: await count(db.selectFrom('abm_servers').select(n).where('organization_group_id', '=', id)),
+      admins: await count(db.selectFrom('admin_users').select(n).where('scope_group_id', '=', id)),
       // revoked tokens are kept for the record; they no longer act anywhere
-      apiTokens: await count(this.db.selectFrom('api_tokens').select((eb) => eb.fn.countAll<number>().as('n')).where('scope_group_id', '=', id).where('revoked_at', 'is', null).executeTakeFirst()),
+      apiTokens: await count(db.selectFrom('api_tokens').select(n).where('scope_group_id', '=', id).where('revoked_at', 'is', null)),
+      users: await count(db.selectFrom('users').select(n).where('default_group_id', '=', id)),
+      userGroupMappings: await count(db.selectFrom('user_group_mappings').select(n).where('organization_group_id', '=', id)),
+      registrationTokens: await count(
+        db.selectFrom('registration_tokens').select(n).where('organization_group_id', '=', id).where('revoked_at', 'is', null).where('expires_at', '>', now)
+          .where((eb) => eb.or([eb('max_uses', 'is', null), eb('uses', '<', eb.ref('max_uses'))])),
+      ),
+      identityProviders: await count(db.selectFrom('identity_providers').select(n).where('organization_group_id', '=', id)),
+      attachedProfiles: await count(db.selectFrom('configuration_profile_attachments').select(n).where('target_kind', '=', 'organization-group').where('target_id', '=', id)),
+      depProfiles: await this.#depProfilesNaming(id),
     };
+  }
+
+  /** DEP profiles whose devices join the group (`pomona.organizationGroupId` in their settings JSON). */
+  async #depProfilesNaming(id: string): Promise<number> {
+    // An organization has a few dozen profiles at most; reading them all is exact and simple.
+    const rows = await this.db.selectFrom('dep_profiles').select('settings_json').execute();
+    return rows.filter((r) => (JSON.parse(r.settings_json) as { pomona?: { organizationGroupId?: unknown } }).pomona?.organizationGroupId === id).length;
   }
 
   async settingsOf(groupIds: string[]): Promise<GroupSettingRow[]> {

@@ -95,7 +95,7 @@ export function GroupsTab() {
             The group <strong>{selected.name}</strong> ({selected.groupId}) and the settings overridden at it are removed. Its Group ID can no longer be typed at enrollment.
           </p>
           <p>
-            Pomona refuses while the group still holds child groups, devices, ABM servers, or admins and API tokens scoped to it — the message says which; move them first.
+            Pomona refuses while the group still holds child groups, devices, ABM servers, or admins and API tokens scoped to it, or while users, directory mappings, active registration tokens, identity providers, attached profiles or DEP profiles still lead to it — the message says which; move them first.
             {children.length > 0 && <strong> It has {plural(children.length, 'child group')} now.</strong>}
           </p>
         </ConfirmDialog>
