@@ -99,7 +99,7 @@ export async function orgGroupRoutes(app: FastifyInstance, deps: { groups: OrgGr
 
   r.delete('/api/v1/organization-groups/:id', {
     config: { permission: 'admin', scope: theGroup },
-    schema: { tags, summary: 'Delete an empty group', params: Id, response: { 204: Type.Null(), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody } },
+    schema: { tags, summary: 'Delete an empty group', description: 'Refused (409, naming what is left) while the group still holds child groups, devices, ABM servers, admins or active API tokens scoped to it, or while users (default group), directory mappings, active registration tokens, identity providers, attached profiles or DEP profiles lead to it.', params: Id, response: { 204: Type.Null(), 400: ErrorBody, 404: ErrorBody, 409: ErrorBody } },
   }, async (req, reply) => {
     try {
       await groups.delete(req.params.id);
