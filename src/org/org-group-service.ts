@@ -122,11 +122,7 @@ export class OrgGroupService {
     return this.get(id);
   }
 
-  /**
-   * Deletes a group nothing uses: no child groups, devices, ABM servers, admins or active API
-   * tokens scoped to it, users whose default group it is, directory mappings or active
-   * registration tokens leading to it, identity providers, attached profiles or DEP profiles.
-   */
+  /** Deletes a group nothing uses (USAGE_NAMES lists what counts, as the refusal names it). */
   async delete(id: string): Promise<void> {
     const row = await this.#row(id);
     if (!row.parent_id) throw new OrgGroupError('invalid', 'the root group cannot be deleted');
