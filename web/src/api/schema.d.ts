@@ -7323,7 +7323,10 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Delete an empty group */
+        /**
+         * Delete an empty group
+         * @description Refused (409, naming what is left) while the group still holds child groups, devices, ABM servers, admins or active API tokens scoped to it, or while users (default group), directory mappings, active registration tokens, identity providers, attached profiles or DEP profiles lead to it.
+         */
         delete: {
             parameters: {
                 query?: never;
