@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAbmSimulator, type AbmSimulator } from '../src/sim/abm/server.js';
 import { SimulatedDeviceCa, signMachineInfo, type DeviceIdentity } from '../src/sim/device-identity-ca.js';
 import { AdeDevice, passwordSignIn } from '../src/sim/ade-device.js';
-import { WebBrowser, errorText, inputValue } from '../src/sim/web-browser.js';
+import { WebBrowser, errorText, inputValue, signInPathOf } from '../src/sim/web-browser.js';
 import { skipUnlessAvailable, testDatabaseKinds } from './support/db.js';
 import { startTestServer, until, type TestServer } from './support/server.js';
 
@@ -270,8 +270,15 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       const header = { 'x-apple-aspen-deviceinfo': mac.machineInfo().toString('base64') };
       const b = new WebBrowser(pomona.url);
       const page = await b.get(`/enroll/ade/webview?profile=${profiles.mac}`, { headers: header });
-      const path = new URL(page.url).pathname;
+      const path = signInPathOf(page.text)!;
       const form = await b.post(`${path}/password`, { csrf: inputValue(page.text, 'csrf')!, username: 'alice', password: ALICE_PASSWORD });
+      // The form posted again (a reload) shows the record's page again and changes nothing.
+      const id = path.split('/').pop()!;
+      const signedIn = await pomona.ctx.pendingEnrollments.get(id);
+      const reposted = await b.post(`${path}/password`, { csrf: inputValue(page.text, 'csrf')!, username: 'mallory', password: 'wrong' });
+      expect(reposted.status).toBe(200);
+      expect(reposted.text).toBe(form.text);
+      expect(await pomona.ctx.pendingEnrollments.get(id)).toEqual(signedIn);
       const bad = await b.post(`/enroll/ade/webview/${path.split('/').pop()}/account`, { csrf: inputValue(form.text, 'csrf')!, fullName: 'Alice', shortName: 'Not Valid!' });
       expect(bad.status).toBe(400);
       expect(errorText(bad.text)).toMatch(/account name must start with a lower-case letter/);
@@ -283,7 +290,9 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       const first = await new WebBrowser(pomona.url).get(`/enroll/ade/webview?profile=${profiles.signed}`, { headers: header });
       const second = await new WebBrowser(pomona.url).get(`/enroll/ade/webview?profile=${profiles.signed}`, { headers: header });
       expect(first.status).toBe(200);
-      expect(new URL(first.url).pathname).not.toBe(new URL(second.url).pathname);
+      expect(first.url).toBe(`${pomona.url}/enroll/ade/webview?profile=${profiles.signed}`); // the page itself, no redirect
+      expect(signInPathOf(first.text)).toMatch(/^\/enroll\/sign-in\/[\w-]{22}$/);
+      expect(signInPathOf(first.text)).not.toBe(signInPathOf(second.text));
       expect(await deviceCount()).toBe(before);
     });
 
@@ -312,7 +321,7 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       // for a guessed id, not without the form's CSRF token.
       const viewer = new WebBrowser(pomona.url);
       const opened = await viewer.get(`/enroll/ade/webview?profile=${profiles.signed}`, { headers: { 'x-apple-aspen-deviceinfo': signed('ADESIGN00004').toString('base64') } });
-      const signInPath = new URL(opened.url).pathname;
+      const signInPath = signInPathOf(opened.text)!;
       expect(opened.headers.get('content-type')).toMatch(/^text\/html/);
       const again = await viewer.get(signInPath);
       expect(again.headers.get('content-type')).toMatch(/^text\/html/); // still the sign-in page, never the profile

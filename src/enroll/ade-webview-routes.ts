@@ -63,7 +63,7 @@ export async function adeWebViewRoutes(app: FastifyInstance, deps: { ade: AdeEnr
       if (decision.kind === 'software-update') return sendAdeAnswer(reply, decision);
       const { target } = decision;
       request.log.info({ serial: info.serial, profile: target.profile.id }, 'ADE web view opened');
-      return await signIn.start(request, reply, {
+      return await signIn.startHere(request, reply, {
         mode: 'ade-webview',
         serialNumber: info.serial,
         groupId: target.groupId,

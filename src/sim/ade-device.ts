@@ -10,7 +10,7 @@
 import { parsePlist, type PlistDict } from '../apple/plist.js';
 import { SimulatedDevice, type SimulatedDeviceOptions } from './device.js';
 import { signMachineInfo, type DeviceIdentity } from './device-identity-ca.js';
-import { WebBrowser, errorText, inputValue, statusText, type Page } from './web-browser.js';
+import { WebBrowser, errorText, inputValue, signInPathOf, statusText, type Page } from './web-browser.js';
 
 export interface AdeDeviceOptions extends Omit<SimulatedDeviceOptions, 'serialNumber' | 'udid' | 'osVersion' | 'buildVersion' | 'productName'> {
   serial: string;
@@ -168,7 +168,7 @@ export function tokenSignIn(token: string, o: { macAccount?: { fullName?: string
 
 function formSignIn(form: 'password' | 'token', fields: Record<string, string>, o: { macAccount?: { fullName?: string; shortName?: string } }): (browser: WebBrowser, page: Page) => Promise<Page> {
   return async (browser, page) => {
-    const path = new URL(page.url).pathname;
+    const path = signInPathOf(page.text) ?? new URL(page.url).pathname;
     const csrf = inputValue(page.text, 'csrf') ?? '';
     let next = await browser.post(`${path}/${form}`, { csrf, ...fields });
     if (isHtml(next) && next.text.includes('name="decision"')) {

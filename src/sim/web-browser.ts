@@ -89,6 +89,14 @@ export function inputValue(html: string, name: string): string | undefined {
   return m ? unescapeHtml(m[1]!) : undefined;
 }
 
+/**
+ * The staging record's sign-in path (`/enroll/sign-in/ID`), read from the forms of a sign-in page
+ * as a browser reads where to post: a first page can come from another URL (the ADE web view's).
+ */
+export function signInPathOf(html: string): string | undefined {
+  return /action="([^"]*)\/(?:password|token|sso)"/.exec(html)?.[1];
+}
+
 /** The error block's text, if the page shows one. */
 export function errorText(html: string): string | undefined {
   const m = /<p class="error" role="alert" id="error">([^<]*)<\/p>/.exec(html);

@@ -4,6 +4,7 @@
  *
  *   signIn.onComplete('web', (pending, reply, ctx) => …, { kind: 'web-enrollment', groupIdField: true, restartPath: '/enroll/web' });
  *   return signIn.start(request, reply, { mode: 'web', groupId, platform });   // → 303 to /enroll/sign-in/:id
+ *   return signIn.startHere(request, reply, { mode: 'ade-webview', … });      // the first page itself
  *
  *   GET  /enroll/sign-in/:id           the page for the record's state: methods, terms, or the flow's continuation
  *   POST /enroll/sign-in/:id/password  user name and password (local or LDAP)
@@ -13,7 +14,10 @@
  *   POST /enroll/sign-in/:id/terms     accept (or decline) the terms of use
  *
  * Every page needs the record's browser cookie, every POST its CSRF token (browser-binding.ts).
- * Successful posts answer 303 to the record's page, so a reload never posts twice.
+ * A successful post answers with the page for the record's new state, not a redirect to it: a
+ * request fewer per step for every device in Setup Assistant, whose server CPU per enrollment is
+ * a goal (bench/ade.ts). A reload that posts a form again once the record is past that step shows
+ * the record's current page and changes nothing. The return from SSO, a GET, still redirects.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ServiceError } from '../../service-error.js';
@@ -69,12 +73,29 @@ export class SignIn {
     this.#continuations.set(mode, { handler, restartPath });
   }
 
-  /** Creates a staging record, hands this browser its key, and sends it to the sign-in page. */
-  async start(request: FastifyRequest, reply: FastifyReply, input: { mode: PendingMode; groupId?: string; platform?: Platform; context?: Record<string, unknown>; serialNumber?: string }): Promise<FastifyReply> {
-    const { pending, browserKey } = await this.pending.create({ ...input, sourceAddress: request.ip });
-    setBrowserKey(reply, pending.id, browserKey, { secure: this.opts.secureCookies, maxAgeSeconds: this.opts.cookieMaxAgeSeconds ?? 3600 });
-    request.log.info({ pendingId: pending.id, mode: input.mode }, 'enrollment started');
+  /**
+   * Creates a staging record, hands this browser its key, and sends it to the sign-in page; a
+   * reload there shows the same record again.
+   */
+  async start(request: FastifyRequest, reply: FastifyReply, input: StartInput): Promise<FastifyReply> {
+    const { pending } = await this.#create(request, reply, input);
     return reply.code(303).header('location', `${SIGN_IN_PATH}/${pending.id}`).send();
+  }
+
+  /**
+   * The same, with the first page in this very response. For Setup Assistant's web view, which
+   * makes a new record on every load anyway and has no reload button.
+   */
+  async startHere(request: FastifyRequest, reply: FastifyReply, input: StartInput): Promise<unknown> {
+    const { pending, browserKey } = await this.#create(request, reply, input);
+    return this.show(request, reply, pending, { browserKey });
+  }
+
+  async #create(request: FastifyRequest, reply: FastifyReply, input: StartInput): Promise<{ pending: PendingEnrollment; browserKey: string }> {
+    const created = await this.pending.create({ ...input, sourceAddress: request.ip });
+    setBrowserKey(reply, created.pending.id, created.browserKey, { secure: this.opts.secureCookies, maxAgeSeconds: this.opts.cookieMaxAgeSeconds ?? 3600 });
+    request.log.info({ pendingId: created.pending.id, mode: input.mode }, 'enrollment started');
+    return created;
   }
 
   /**
@@ -101,9 +122,9 @@ export class SignIn {
     return p;
   }
 
-  /** The page for the record's state. */
-  async show(request: FastifyRequest, reply: FastifyReply, p: PendingEnrollment, form: { status?: number; error?: string; values?: SignInPageValues; askPlatform?: boolean } = {}): Promise<unknown> {
-    const csrf = csrfToken(browserKeyFrom(request, p.id)!, p.id);
+  /** The page for the record's state (`browserKey`: the one just handed out, not yet a cookie of the request). */
+  async show(request: FastifyRequest, reply: FastifyReply, p: PendingEnrollment, form: { status?: number; error?: string; values?: SignInPageValues; askPlatform?: boolean; browserKey?: string } = {}): Promise<unknown> {
+    const csrf = csrfToken(form.browserKey ?? browserKeyFrom(request, p.id)!, p.id);
     const base = `${SIGN_IN_PATH}/${p.id}`;
     if (p.state === 'started') {
       const offer = await this.service.offer(p);
@@ -147,6 +168,8 @@ export class SignIn {
   }
 }
 
+type StartInput = { mode: PendingMode; groupId?: string; platform?: Platform; context?: Record<string, unknown>; serialNumber?: string };
+
 export function sendPage(reply: FastifyReply, status: number, html: string): FastifyReply {
   return reply.code(status).headers(PAGE_HEADERS).send(html);
 }
@@ -173,6 +196,15 @@ export async function signInRoutes(app: FastifyInstance, deps: { signIn: SignIn 
   const opts = { schema: { hide: true, params: Params } };
   type Req = FastifyRequest<{ Params: { id: string }; Querystring: { n?: string } }>;
   const seeRecord = (reply: FastifyReply, id: string) => reply.code(303).header('location', `${SIGN_IN_PATH}/${id}`).send();
+  /** The record, if it still waits for a sign-in; otherwise its page was sent (a reload posting again). */
+  const signingIn = async (req: Req, reply: FastifyReply, f: URLSearchParams): Promise<PendingEnrollment | undefined> => {
+    const p = await signIn.open(req, reply, req.params.id, { csrf: f.get('csrf') });
+    if (p && p.state !== 'started') {
+      await signIn.show(req, reply, p);
+      return undefined;
+    }
+    return p;
+  };
 
   app.get(`${SIGN_IN_PATH}/:id`, opts, async (req: Req, reply) => {
     const p = await signIn.open(req, reply, req.params.id);
@@ -181,13 +213,13 @@ export async function signInRoutes(app: FastifyInstance, deps: { signIn: SignIn 
 
   app.post(`${SIGN_IN_PATH}/:id/password`, opts, async (req: Req, reply) => {
     const f = formFields(req);
-    const p = await signIn.open(req, reply, req.params.id, { csrf: f.get('csrf') });
+    const p = await signingIn(req, reply, f);
     if (!p) return reply;
     const values = { username: field(f, 'username', 256), groupId: field(f, 'groupId', 40) };
     try {
-      await service.withPassword(p, { ...values, password: field(f, 'password', 1024), typedGroupId: values.groupId, source: req.ip });
+      const done = await service.withPassword(p, { ...values, password: field(f, 'password', 1024), typedGroupId: values.groupId, source: req.ip });
       req.log.info({ pendingId: p.id, username: values.username }, 'enrollment sign-in');
-      return seeRecord(reply, p.id);
+      return await signIn.show(req, reply, done);
     } catch (err) {
       return signIn.refused(req, reply, p, err, { values });
     }
@@ -195,13 +227,13 @@ export async function signInRoutes(app: FastifyInstance, deps: { signIn: SignIn 
 
   app.post(`${SIGN_IN_PATH}/:id/token`, opts, async (req: Req, reply) => {
     const f = formFields(req);
-    const p = await signIn.open(req, reply, req.params.id, { csrf: f.get('csrf') });
+    const p = await signingIn(req, reply, f);
     if (!p) return reply;
     const values = { token: field(f, 'token', 100), tokenUsername: field(f, 'username', 256) };
     try {
-      await service.withToken(p, { token: values.token, username: values.tokenUsername, password: field(f, 'password', 1024), platform: field(f, 'platform', 20) || undefined, source: req.ip });
+      const done = await service.withToken(p, { token: values.token, username: values.tokenUsername, password: field(f, 'password', 1024), platform: field(f, 'platform', 20) || undefined, source: req.ip });
       req.log.info({ pendingId: p.id }, 'enrollment sign-in with a registration token');
-      return seeRecord(reply, p.id);
+      return await signIn.show(req, reply, done);
     } catch (err) {
       return signIn.refused(req, reply, p, err, { values });
     }
@@ -209,7 +241,7 @@ export async function signInRoutes(app: FastifyInstance, deps: { signIn: SignIn 
 
   app.post(`${SIGN_IN_PATH}/:id/sso`, opts, async (req: Req, reply) => {
     const f = formFields(req);
-    const p = await signIn.open(req, reply, req.params.id, { csrf: f.get('csrf') });
+    const p = await signingIn(req, reply, f);
     if (!p) return reply;
     try {
       const { redirectUrl } = await service.startSso(p, { providerId: field(f, 'provider', 64), typedGroupId: field(f, 'groupId', 40) });
@@ -239,9 +271,9 @@ export async function signInRoutes(app: FastifyInstance, deps: { signIn: SignIn 
       return signIn.show(req, reply, p, { status: 403, error: 'You must accept the terms of use to enroll this device. Accept them below, or close this page.' });
     }
     try {
-      await service.acceptTerms(p, Number(f.get('version')));
+      const done = await service.acceptTerms(p, Number(f.get('version')));
       req.log.info({ pendingId: p.id, version: Number(f.get('version')) }, 'terms of use accepted');
-      return seeRecord(reply, p.id);
+      return await signIn.show(req, reply, done);
     } catch (err) {
       return signIn.refused(req, reply, p, err);
     }
