@@ -220,9 +220,9 @@ console.table(Object.fromEntries(steps.map((s) => [s, Object.fromEntries(results
   return [[`${runName(r)} p50`, x?.p50], [`${runName(r)} p99`, x?.p99], ...(x?.serverCpuMs !== undefined ? [[`${runName(r)} server cpu ms`, x.serverCpuMs]] : [])];
 }))])));
 const at = new Date().toISOString();
-const loadAverageAtEnd = machine().loadAverageAtStart;
-console.log(JSON.stringify({ machine: machineInfo, loadAverageAtEnd }));
+const { loadAverageAtStart: loadAverageAtEnd, rsaSignCpuUs: rsaSignCpuUsAtEnd } = machine();
+console.log(JSON.stringify({ machine: machineInfo, loadAverageAtEnd, rsaSignCpuUsAtEnd }));
 mkdirSync('bench/results', { recursive: true });
 const file = `bench/results/ade-${at.replace(/[:.]/g, '-')}.json`;
-writeFileSync(file, JSON.stringify({ machine: machineInfo, loadAverageAtEnd, at, results }, null, 2));
+writeFileSync(file, JSON.stringify({ machine: machineInfo, loadAverageAtEnd, rsaSignCpuUsAtEnd, at, results }, null, 2));
 console.log(`wrote ${file}`);

@@ -177,16 +177,16 @@ async function run(databaseUrl: string) {
 
 const machineInfo = machine();
 const result = await withPostgresDatabase(postgresBase, 'pomona_bench_cluster', run);
-const loadAverageAtEnd = machine().loadAverageAtStart;
+const { loadAverageAtStart: loadAverageAtEnd, rsaSignCpuUs: rsaSignCpuUsAtEnd } = machine();
 console.table(result.phases.flatMap((p) => [
   ...p.perNode.map((n) => ({ phase: `${p.nodes} node${p.nodes > 1 ? 's' : ''}`, node: n.node, devices: n.devices, commands: n.commands, 'commands/s': n.commandsPerSecond, 'p50 ms': n.cycleMs.p50, 'p99 ms': n.cycleMs.p99, 'node cpu ms/cmd': n.nodeCpuMsPerCommand, 'db cpu ms/cmd': '', 'bench cpu ms/cmd': '' })),
   { phase: `${p.nodes} node${p.nodes > 1 ? 's' : ''}`, node: 'total', devices: N, commands: p.total.commands, 'commands/s': p.total.commandsPerSecond, 'p50 ms': p.total.cycleMs.p50, 'p99 ms': p.total.cycleMs.p99, 'node cpu ms/cmd': '', 'db cpu ms/cmd': p.total.databaseCpuMsPerCommand ?? '-', 'bench cpu ms/cmd': p.total.benchProcessCpuMsPerCommand },
 ]));
 for (const p of result.phases) console.log(`${p.nodes} node${p.nodes > 1 ? 's' : ''}: CPU ms per second of node 1 / node 2: ${p.nodeCpuMsPerSecond.join(' / ')}`);
 console.log(`2 nodes / 1 node: ${result.twoNodesOverOne}× the commands per second; enrollment ${result.enrollment.enrollmentsPerSecond}/s; node peak RSS ${result.nodePeakRssMb.join(' / ')} MB`);
-console.log(JSON.stringify({ machine: machineInfo, loadAverageAtEnd }));
+console.log(JSON.stringify({ machine: machineInfo, loadAverageAtEnd, rsaSignCpuUsAtEnd }));
 const at = new Date().toISOString();
 mkdirSync('bench/results', { recursive: true });
 const file = `bench/results/cluster-${at.replace(/[:.]/g, '-')}.json`;
-writeFileSync(file, JSON.stringify({ machine: machineInfo, loadAverageAtEnd, at, options: { devices: N, durationSeconds: DURATION, warmupSeconds: WARMUP, concurrency: W, serverLogLevel: logLevel }, ...result }, null, 2));
+writeFileSync(file, JSON.stringify({ machine: machineInfo, loadAverageAtEnd, rsaSignCpuUsAtEnd, at, options: { devices: N, durationSeconds: DURATION, warmupSeconds: WARMUP, concurrency: W, serverLogLevel: logLevel }, ...result }, null, 2));
 console.log(`wrote ${file}`);

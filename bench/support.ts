@@ -4,6 +4,7 @@
  * its own process.
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { openSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -33,8 +34,30 @@ function commit(): string | undefined {
   }
 }
 
-/** What a result file records about where it ran: CPUs, Node, load average at start, commit. */
-export const machine = () => ({ cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadAverageAtStart: loadavg().map((l) => +l.toFixed(2)), commit: commit() });
+/**
+ * What a result file records about where it ran: CPUs, Node, load average at start, commit, and
+ * the host's speed at the time.
+ */
+export const machine = () => ({ cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadAverageAtStart: loadavg().map((l) => +l.toFixed(2)), commit: commit(), rsaSignCpuUs: rsaSignCpuUs() });
+
+let calibrationKey: KeyObject | undefined;
+
+/**
+ * The host's speed now: CPU µs of one RSA-2048 signature (SHA-256), the median of 5 batches of 40.
+ * The shared machines the benchmarks run on change speed by a quarter from one hour to the next,
+ * and CPU-per-operation figures move with them; two runs compare only beside this figure.
+ */
+export function rsaSignCpuUs(): number {
+  calibrationKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const data = Buffer.alloc(64, 1);
+  const batches = Array.from({ length: 5 }, () => {
+    const t = process.cpuUsage();
+    for (let i = 0; i < 40; i++) sign('sha256', data, calibrationKey!);
+    const u = process.cpuUsage(t);
+    return (u.user + u.system) / 40;
+  });
+  return Math.round(percentile(batches, 50));
+}
 
 export function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
