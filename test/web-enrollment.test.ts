@@ -102,6 +102,13 @@ describe.each(testDatabaseKinds)('web enrollment (%s)', (kind) => {
       expect(download.status).toBe(200);
       expect(download.text).toContain('Your device will join Acme');
       const link = linkHref(download.text, 'Download profile')!;
+      // A reload of either answer posts its form again: the record's page, nothing changed.
+      const accepted = await pomona.ctx.pendingEnrollments.get(s.id);
+      const resignedIn = await signIn(s, { username: 'bob', password: 'not-his-password' });
+      expect(resignedIn.status).toBe(200);
+      expect(linkHref(resignedIn.text, 'Download profile')).toBe(link);
+      expect((await acceptTerms(s, terms)).text).toContain('Your device will join Acme');
+      expect(await pomona.ctx.pendingEnrollments.get(s.id)).toEqual(accepted);
 
       const res = await s.b.get(link);
       expect(res.status).toBe(200);
