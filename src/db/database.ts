@@ -120,11 +120,12 @@ export function isUniqueViolation(err: unknown): boolean {
 
 /**
  * Whether a query failed on a foreign key (both dialects): the row it refers to is gone, e.g. a
- * device deleted by another request while a command for it was being queued.
+ * device deleted by another request while a command for it was being queued, or a group deleted
+ * while something was put in it (on SQLite a trigger says so: group-references.ts).
  */
 export function isForeignKeyViolation(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+  return code === '23503' || code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === 'SQLITE_CONSTRAINT_TRIGGER';
 }
 
 /** Brings the schema to the latest migration; throws with the failing migration's name. */

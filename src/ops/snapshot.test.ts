@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateToLatest, openDatabase, type DatabaseHandle } from '../db/database.js';
+import { isForeignKeyViolation, migrateToLatest, openDatabase, type DatabaseHandle } from '../db/database.js';
 import { createTestDatabaseUrl, skipUnlessAvailable, testDatabaseKinds } from '../../test/support/db.js';
 import { Migrator } from 'kysely';
 import { migrationsCurrent } from '../db/database.js';
@@ -74,6 +74,25 @@ describe.each(testDatabaseKinds)('snapshot (%s)', (kind) => {
         await newDb.close();
         await older.drop();
         await fresh.drop();
+      }
+    });
+
+    it('loads history the group checks would refuse (a token of a deleted group, a child before its parent), and checks again after', async () => {
+      const target = await createTestDatabaseUrl(kind);
+      const db = openDatabase(target.url);
+      try {
+        const snapshot = await readSnapshot(reader.db);
+        const rows = (name: string) => snapshot.tables.find((t) => t.name === name)!.rows;
+        const group = (id: string, parent: string, path: string) => ({ id, parent_id: parent, name: id, group_code: id.toUpperCase(), path, depth: path.split('/').length - 3, created_at: 1, updated_at: 1 });
+        rows('organization_groups').push(group('child', 'parent', '/global/parent/child/'), group('parent', 'global', '/global/parent/'));
+        rows('registration_tokens').push({ id: 't1', token_hash: 'h', prefix: 't1', organization_group_id: 'deleted', user_id: null, platform: null, max_uses: null, uses: 0, two_factor: 0, expires_at: 1, created_by: 'test', created_at: 1, revoked_at: 1, last_used_at: null });
+        await loadSnapshot(db.db, snapshot);
+        expect(await db.db.selectFrom('registration_tokens').select('organization_group_id').execute()).toEqual([{ organization_group_id: 'deleted' }]);
+        const refused = await db.db.insertInto('registration_tokens').values({ ...rows('registration_tokens')[0], id: 't2', token_hash: 'h2' } as never).execute().then(() => undefined, (err: unknown) => err);
+        expect(isForeignKeyViolation(refused)).toBe(true);
+      } finally {
+        await db.close();
+        await target.drop();
       }
     });
 

@@ -3,6 +3,7 @@ import { createTestDatabase, skipUnlessAvailable, testDatabaseKinds, type TestDa
 import { OrgGroupError, OrgGroupService, ROOT_GROUP_ID } from './org-group-service.js';
 import { OrgGroupStore } from './org-group-store.js';
 import { insertAbmServer, insertDevice } from '../../test/support/fleet.js';
+import { isForeignKeyViolation } from '../db/database.js';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -69,6 +70,7 @@ describe.each(testDatabaseKinds)('organization groups (%s)', (kind) => {
       await insertAbmServer(d, { id: 'abm1', groupId: null });
       const depProfile = (id: string, groupId: string) => ({ id, abm_server_id: 'abm1', name: id, is_default: 0, settings_json: JSON.stringify({ apple: {}, pomona: { organizationGroupId: groupId } }), version: 1, apple_profile_uuid: null, apple_version: null, apple_defined_at: null, define_error: null, define_failed_at: null, created_at: now, updated_at: now });
       // dp2 names a group whose id merely contains Lyon's: not counted.
+      await d.insertInto('organization_groups').values({ id: `${g.id}x`, parent_id: ROOT_GROUP_ID, name: 'Lyon X', group_code: 'LYONX', path: `/${ROOT_GROUP_ID}/${g.id}x/`, depth: 1, created_at: now, updated_at: now }).execute();
       await d.insertInto('dep_profiles').values([depProfile('dp1', g.id), depProfile('dp2', `${g.id}x`)]).execute();
 
       expect(await codeOf(groups.delete(g.id))).toBe(
@@ -85,6 +87,62 @@ describe.each(testDatabaseKinds)('organization groups (%s)', (kind) => {
       await d.deleteFrom('dep_profiles').where('id', '=', 'dp1').execute();
       await groups.delete(g.id);
       expect(await codeOf(groups.get(g.id))).toMatch(/^not_found/);
+    });
+
+    it('refuses, in the database, a write naming a group that is gone; history naming one stays writable', async () => {
+      const now = Date.now();
+      const d = db.db;
+      const user = (id: string, groupId: string) => ({ id, source: 'local', username: id, external_id: null, email: null, display_name: null, password_hash: null, pin_hash: null, default_group_id: groupId, failed_sign_ins: 0, locked_until: null, disabled_at: null, last_sign_in_at: null, created_at: now, updated_at: now });
+      const refused = async (p: Promise<unknown>) => expect(isForeignKeyViolation(await p.then(() => undefined, (err: unknown) => err))).toBe(true);
+      await refused(d.insertInto('users').values(user('u1', 'gone')).execute());
+      await d.insertInto('users').values(user('u1', ROOT_GROUP_ID)).execute();
+      await refused(d.updateTable('users').set({ default_group_id: 'gone' }).where('id', '=', 'u1').execute());
+      await insertAbmServer(d, { id: 'abm1', groupId: null });
+      const dep = { id: 'dp1', abm_server_id: 'abm1', name: 'p', is_default: 0, settings_json: JSON.stringify({ pomona: { organizationGroupId: 'gone' } }), version: 1, apple_profile_uuid: null, apple_version: null, apple_defined_at: null, define_error: null, define_failed_at: null, created_at: now, updated_at: now };
+      await refused(d.insertInto('dep_profiles').values(dep).execute());
+      await d.insertInto('dep_profiles').values({ ...dep, settings_json: '{"pomona":{}}' }).execute();
+      await d.insertInto('configuration_profiles').values({ id: 'cp1', name: 'Wi-Fi', payload_identifier: 'x', payload_uuid: 'y', display_name: null, organization: null, payload_types_json: '[]', signed: 0, payload: Buffer.from('-'), size: 1, sha256: '-', created_by: null, created_at: now, updated_at: now }).execute();
+      await d.insertInto('configuration_profile_attachments').values({ profile_id: 'cp1', target_kind: 'dep-profile', target_id: 'gone', created_by: null, created_at: now }).execute();
+      await refused(d.insertInto('configuration_profile_attachments').values({ profile_id: 'cp1', target_kind: 'organization-group', target_id: 'gone', created_by: null, created_at: now }).execute());
+      expect(await d.selectFrom('users').select('default_group_id').execute()).toEqual([{ default_group_id: ROOT_GROUP_ID }]);
+
+      // A revoked token keeps its group once the group is gone, and stays writable.
+      const g = await groups.create({ parentId: ROOT_GROUP_ID, name: 'Lyon', groupId: 'LYON' });
+      await d.insertInto('registration_tokens').values({ id: 't1', token_hash: 'h', prefix: 't1', organization_group_id: g.id, user_id: null, platform: null, max_uses: null, uses: 0, two_factor: 0, expires_at: now + 1000, created_by: 'test', created_at: now, revoked_at: now, last_used_at: null }).execute();
+      await groups.delete(g.id);
+      await d.updateTable('registration_tokens').set({ last_used_at: now }).where('id', '=', 't1').execute();
+      await refused(d.updateTable('registration_tokens').set({ organization_group_id: `${g.id}-other` }).where('id', '=', 't1').execute());
+    });
+
+    it.skipIf(kind !== 'postgres')('serializes a delete with a write putting something in the group, whichever comes first', async () => {
+      const now = Date.now();
+      const user = (id: string, groupId: string) => ({ id, source: 'local', username: id, external_id: null, email: null, display_name: null, password_hash: null, pin_hash: null, default_group_id: groupId, failed_sign_ins: 0, locked_until: null, disabled_at: null, last_sign_in_at: null, created_at: now, updated_at: now });
+      const pending = async (p: Promise<unknown>) => {
+        const settled = await Promise.race([p.then(() => true, () => true), new Promise((r) => setTimeout(() => r(false), 300))]);
+        expect(settled).toBe(false);
+      };
+
+      // The write first (not yet committed): the delete waits for it, then counts it.
+      const a2 = await groups.create({ parentId: ROOT_GROUP_ID, name: 'A2', groupId: 'AA2' });
+      let deleting!: Promise<void>;
+      await db.db.transaction().execute(async (tx) => {
+        await tx.insertInto('users').values(user('u-a2', a2.id)).execute();
+        deleting = groups.delete(a2.id);
+        await pending(deleting);
+      });
+      expect(await codeOf(deleting)).toBe('conflict: "A2" still holds 1 user(s) whose default group it is; move them first');
+
+      // The delete first (not yet committed): the write waits for it, then finds no group.
+      const b = await groups.create({ parentId: ROOT_GROUP_ID, name: 'B', groupId: 'BB' });
+      let writing!: Promise<unknown>;
+      await db.db.transaction().execute(async (tx) => {
+        await tx.selectFrom('organization_groups').select('id').where('id', '=', b.id).forUpdate().execute();
+        await tx.deleteFrom('organization_groups').where('id', '=', b.id).execute();
+        writing = db.db.insertInto('users').values(user('u-b', b.id)).execute();
+        await pending(writing);
+      });
+      expect(isForeignKeyViolation(await writing.then(() => undefined, (err: unknown) => err))).toBe(true);
+      expect(await db.db.selectFrom('users').select('id').where('id', '=', 'u-b').execute()).toEqual([]);
     });
 
     it('inherits settings down the subtree and says where each value comes from', async () => {

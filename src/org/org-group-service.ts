@@ -126,10 +126,9 @@ export class OrgGroupService {
   async delete(id: string): Promise<void> {
     const row = await this.#row(id);
     if (!row.parent_id) throw new OrgGroupError('invalid', 'the root group cannot be deleted');
-    const used = await this.store.usage(id, this.#now());
+    const used = await this.store.deleteUnlessUsed(id, this.#now());
     const left = USAGE_NAMES.filter(([key]) => used[key] > 0).map(([key, name]) => `${used[key]} ${name}`);
     if (left.length) throw new OrgGroupError('conflict', `"${row.name}" still holds ${left.join(', ')}; move them first`);
-    await this.store.delete(id);
     this.#recent.clear();
   }
 
@@ -218,7 +217,8 @@ export class OrgGroupService {
   /**
    * For a write that is about to name a group (a device, user, token or child group put in it):
    * not_found unless the group exists now. Read from the database, not from the recent reads,
-   * which another node's delete may not have reached yet (there are no foreign keys to groups).
+   * which another node's delete may not have reached yet. (A delete between this and the write
+   * is caught by the database: src/db/group-references.ts.)
    */
   async mustExist(id: string): Promise<void> {
     await this.#row(id, { fresh: true });

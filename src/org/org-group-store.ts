@@ -1,6 +1,7 @@
 /** Queries for the organization tree and the settings set at its groups. */
 import { sql, type Insertable, type Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
+import { isPostgres } from '../db/dialect.js';
 import type { GroupSettingTable, OrganizationGroupTable } from '../db/schema.js';
 import { prepared, preparedPerShape } from '../db/prepared.js';
 
@@ -66,10 +67,21 @@ export class OrgGroupStore {
     });
   }
 
-  async delete(id: string): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      await tx.deleteFrom('group_settings').where('group_id', '=', id).execute();
-      await tx.deleteFrom('organization_groups').where('id', '=', id).execute();
+  /**
+   * Deletes the group if nothing uses it; returns what uses it (all zero: deleted). Counted and
+   * deleted in one transaction, the group row locked first on PostgreSQL: a write putting
+   * something in the group meanwhile either commits before the count and is counted, or waits
+   * and then finds no group (src/db/group-references.ts).
+   */
+  async deleteUnlessUsed(id: string, now: number): Promise<GroupUsage> {
+    return this.db.transaction().execute(async (tx) => {
+      if (isPostgres(tx as never)) await tx.selectFrom('organization_groups').select('id').where('id', '=', id).forUpdate().execute();
+      const used = await this.usage(id, now, tx);
+      if (Object.values(used).every((n) => n === 0)) {
+        await tx.deleteFrom('group_settings').where('group_id', '=', id).execute();
+        await tx.deleteFrom('organization_groups').where('id', '=', id).execute();
+      }
+      return used;
     });
   }
 
@@ -78,10 +90,9 @@ export class OrgGroupStore {
    * without this, users, tokens and profiles would go on sending devices to a group that no
    * longer exists. Records kept for history (revoked or spent tokens, past enrollments) do not count.
    */
-  async usage(id: string, now: number): Promise<GroupUsage> {
+  async usage(id: string, now: number, db: Db = this.db): Promise<GroupUsage> {
     const count = async (q: { executeTakeFirst(): Promise<{ n: number | string | bigint } | undefined> }) => Number((await q.executeTakeFirst())?.n ?? 0);
     const n = sql<number>`count(*)`.as('n');
-    const db = this.db;
     return {
       children: await count(db.selectFrom('organization_groups').select(n).where('parent_id', '=', id)),
       devices: await count(db.selectFrom('devices').select(n).where('organization_group_id', '=', id)),
@@ -97,14 +108,14 @@ export class OrgGroupStore {
       ),
       identityProviders: await count(db.selectFrom('identity_providers').select(n).where('organization_group_id', '=', id)),
       attachedProfiles: await count(db.selectFrom('configuration_profile_attachments').select(n).where('target_kind', '=', 'organization-group').where('target_id', '=', id)),
-      depProfiles: await this.#depProfilesNaming(id),
+      depProfiles: await this.#depProfilesNaming(id, db),
     };
   }
 
   /** DEP profiles whose devices join the group (`pomona.organizationGroupId` in their settings JSON). */
-  async #depProfilesNaming(id: string): Promise<number> {
+  async #depProfilesNaming(id: string, db: Db): Promise<number> {
     // An organization has a few dozen profiles at most; reading them all is exact and simple.
-    const rows = await this.db.selectFrom('dep_profiles').select('settings_json').execute();
+    const rows = await db.selectFrom('dep_profiles').select('settings_json').execute();
     return rows.filter((r) => (JSON.parse(r.settings_json) as { pomona?: { organizationGroupId?: unknown } }).pomona?.organizationGroupId === id).length;
   }
 

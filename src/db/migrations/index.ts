@@ -12,6 +12,7 @@ import * as m0010 from './0010-setup-plan.js';
 import * as m0011 from './0011-ade-timeline.js';
 import * as m0012 from './0012-alerts.js';
 import * as m0013 from './0013-job-runs.js';
+import * as m0014 from './0014-group-references.js';
 
 /** Migrations are listed here (not read from disk) so they run the same from source and tests. */
 const migrations: Record<string, Migration> = {
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   '0011-ade-timeline': m0011,
   '0012-alerts': m0012,
   '0013-job-runs': m0013,
+  '0014-group-references': m0014,
 };
 
 export const migrationProvider: MigrationProvider = {
