@@ -122,6 +122,15 @@ describe.each(testDatabaseKinds)('ABM servers, sync and assignment (%s)', (kind)
       expect(moved.json.results.filter((r: { result: string }) => r.result === 'SUCCESS')).toHaveLength(3);
       expect(moved.json.results.find((r: { serial: string }) => r.serial === 'NOSUCHSERIAL')).toMatchObject({ result: 'NOT_FOUND' });
       for (const s of serials) expect(sim.device(s)!.profile_uuid).toBe(second.json.apple.profileUuid);
+      // A serial an automatic assignment holds at that moment is answered BUSY, not left out.
+      const held = pomona.ctx.database.db.updateTable('abm_devices').where('serial_number', '=', serials[2]);
+      await held.set({ assign_started_at: Date.now() }).execute();
+      const busy = await pomona.api('/api/v1/abm-devices/assign', { body: { serverId: id, serials: serials.slice(1), profileId: second.json.id } });
+      expect(busy.json.results).toEqual([
+        { serial: serials[1], result: 'SUCCESS' },
+        { serial: serials[2], result: 'BUSY', error: 'an assignment of this device is under way; try again in a moment' },
+      ]);
+      await held.set({ assign_started_at: null }).execute();
 
       // An edit Apple sees defines a new Apple profile; the job moves the devices to it.
       const edited = await pomona.api(`/api/v1/dep-profiles/${second.json.id}`, { method: 'PUT', body: { settings: settings('Kiosk', { department: 'Front desk' }) } });

@@ -113,7 +113,10 @@ export class AssignService {
     const removed = [...moved].filter((s) => !live.some((d) => d.serial_number === s));
     outcomes.push(...removed.map((serial) => ({ serial, result: 'NOT_ACCESSIBLE', error: 'removed from Apple Business Manager' })));
     for (let i = 0; i < live.length; i += ASSIGN_BATCH) {
-      outcomes.push(...(await this.#send(serverId, appleUuid, live.slice(i, i + ASSIGN_BATCH).map((d) => d.serial_number))));
+      const batch = live.slice(i, i + ASSIGN_BATCH).map((d) => d.serial_number);
+      const sent = await this.#send(serverId, appleUuid, batch);
+      // Serials an automatic assignment (maybe of the previous profile) holds: the admin is told to retry.
+      outcomes.push(...sent, ...batch.filter((s) => !sent.some((o) => o.serial === s)).map(busy));
     }
     return outcomes;
   }
@@ -127,8 +130,7 @@ export class AssignService {
     const client = await this.o.servers.client(serverId);
     // Claimed like an assignment, so an automatic one in flight cannot land after the removal.
     const list = await this.o.devices.claimForAssignment([...mine], now, this.#staleBefore);
-    const busy = [...mine].filter((s) => !list.includes(s));
-    outcomes.push(...busy.map((serial) => ({ serial, result: 'BUSY', error: 'an assignment of this device is under way; try again in a moment' })));
+    outcomes.push(...[...mine].filter((s) => !list.includes(s)).map(busy));
     for (let i = 0; i < list.length; i += ASSIGN_BATCH) {
       const batch = list.slice(i, i + ASSIGN_BATCH);
       let answer: Record<string, string>;
@@ -180,6 +182,8 @@ export class AssignService {
     return outcomes;
   }
 }
+
+const busy = (serial: string): DeviceOutcome => ({ serial, result: 'BUSY', error: 'an assignment of this device is under way; try again in a moment' });
 
 function tally(t: AssignRunResult, outcomes: DeviceOutcome[]) {
   for (const o of outcomes) {
