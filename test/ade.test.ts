@@ -272,6 +272,7 @@ describe.each(testDatabaseKinds)('ADE enrollment (%s)', (kind) => {
       const page = await b.get(`/enroll/ade/webview?profile=${profiles.mac}`, { headers: header });
       const path = signInPathOf(page.text)!;
       const form = await b.post(`${path}/password`, { csrf: inputValue(page.text, 'csrf')!, username: 'alice', password: ALICE_PASSWORD });
+      expect(new URL(form.url).pathname).toBe(path); // the flow's continuation comes from a GET of the record's page, after a 303
       // The form posted again (a reload) shows the record's page again and changes nothing.
       const id = path.split('/').pop()!;
       const signedIn = await pomona.ctx.pendingEnrollments.get(id);
