@@ -8,7 +8,7 @@
  * the reference; rows written earlier are never checked again.
  *
  * On PostgreSQL the check takes the group row `FOR KEY SHARE`, as a foreign key would: a delete,
- * which takes the row `FOR UPDATE` before counting (OrgGroupStore.delete), then waits for the
+ * which takes the row `FOR UPDATE` before counting (OrgGroupStore.deleteUnlessUsed), then waits for the
  * writer to commit and counts what it wrote; a writer that comes second waits for the delete and
  * finds no group. SQLite runs one write at a time, so the check alone suffices there.
  *

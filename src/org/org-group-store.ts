@@ -76,7 +76,7 @@ export class OrgGroupStore {
   async deleteUnlessUsed(id: string, now: number): Promise<GroupUsage> {
     return this.db.transaction().execute(async (tx) => {
       if (isPostgres(tx as never)) await tx.selectFrom('organization_groups').select('id').where('id', '=', id).forUpdate().execute();
-      const used = await this.usage(id, now, tx);
+      const used = await this.#usage(id, now, tx);
       if (Object.values(used).every((n) => n === 0)) {
         await tx.deleteFrom('group_settings').where('group_id', '=', id).execute();
         await tx.deleteFrom('organization_groups').where('id', '=', id).execute();
@@ -90,7 +90,7 @@ export class OrgGroupStore {
    * without this, users, tokens and profiles would go on sending devices to a group that no
    * longer exists. Records kept for history (revoked or spent tokens, past enrollments) do not count.
    */
-  async usage(id: string, now: number, db: Db = this.db): Promise<GroupUsage> {
+  async #usage(id: string, now: number, db: Db): Promise<GroupUsage> {
     const count = async (q: { executeTakeFirst(): Promise<{ n: number | string | bigint } | undefined> }) => Number((await q.executeTakeFirst())?.n ?? 0);
     const n = sql<number>`count(*)`.as('n');
     return {

@@ -16,10 +16,10 @@
  * Every page needs the record's browser cookie, every POST its CSRF token (browser-binding.ts).
  * A successful post answers with the record's next page itself (the terms of use), not a redirect
  * to it: a request fewer per step for every device in Setup Assistant, whose server CPU per
- * enrollment is a goal (bench/ade.ts). Only the flow's continuation — the profile itself — still
- * comes from a GET after a 303 (`show`). A reload that posts a form again once the record is past
- * that step shows the record's current page and changes nothing. The return from SSO, a GET,
- * still redirects.
+ * enrollment is a goal (bench/ade.ts). The flow's continuation — the profile itself — still comes
+ * from a GET after a 303, whatever was posted (`show`). A reload that posts a form again once the
+ * record is past that step shows the record's current page and changes nothing. The return from
+ * SSO, a GET, still redirects.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ServiceError } from '../../service-error.js';
@@ -126,12 +126,12 @@ export class SignIn {
 
   /**
    * The page for the record's state (`browserKey`: the one just handed out, not yet a cookie of
-   * the request). With `redirectToContinuation`, the flow's continuation (the enrollment profile,
-   * a download page, a redirect back to the device) is not sent here but through a 303 to the
-   * record's page: Setup Assistant's web view and Safari get a profile from a GET, as they always
-   * have (Apple documents the profile's type, not the method; nothing here can try a real device).
+   * the request). The answer to a POST never carries the flow's continuation (the enrollment
+   * profile, a download page, a redirect back to the device): it is a 303 to the record's page,
+   * so Setup Assistant's web view and Safari get a profile from a GET, as they always have (Apple
+   * documents the profile's type, not the method; nothing here can try a real device).
    */
-  async show(request: FastifyRequest, reply: FastifyReply, p: PendingEnrollment, form: { status?: number; error?: string; values?: SignInPageValues; askPlatform?: boolean; browserKey?: string; redirectToContinuation?: boolean } = {}): Promise<unknown> {
+  async show(request: FastifyRequest, reply: FastifyReply, p: PendingEnrollment, form: { status?: number; error?: string; values?: SignInPageValues; askPlatform?: boolean; browserKey?: string } = {}): Promise<unknown> {
     const csrf = csrfToken(form.browserKey ?? browserKeyFrom(request, p.id)!, p.id);
     const base = `${SIGN_IN_PATH}/${p.id}`;
     if (p.state === 'started') {
@@ -139,7 +139,7 @@ export class SignIn {
       return sendPage(reply, form.status ?? 200, signInPage({ base, csrf, offer, error: form.error, values: form.values, askPlatform: form.askPlatform }));
     }
     const terms = await this.service.termsToAccept(p);
-    if (!terms && form.redirectToContinuation) return reply.code(303).header('location', base).send();
+    if (!terms && request.method === 'POST') return reply.code(303).header('location', base).send();
     const brand = await this.service.brand(p.groupId);
     if (terms) return sendPage(reply, form.status ?? 200, termsPage({ brand, base, csrf, version: terms.version, text: terms.text, error: form.error }));
     const next = this.#continuations.get(p.mode);
@@ -228,7 +228,7 @@ export async function signInRoutes(app: FastifyInstance, deps: { signIn: SignIn 
     try {
       const done = await service.withPassword(p, { ...values, password: field(f, 'password', 1024), typedGroupId: values.groupId, source: req.ip });
       req.log.info({ pendingId: p.id, username: values.username }, 'enrollment sign-in');
-      return await signIn.show(req, reply, done, { redirectToContinuation: true });
+      return await signIn.show(req, reply, done);
     } catch (err) {
       return signIn.refused(req, reply, p, err, { values });
     }
@@ -242,7 +242,7 @@ export async function signInRoutes(app: FastifyInstance, deps: { signIn: SignIn 
     try {
       const done = await service.withToken(p, { token: values.token, username: values.tokenUsername, password: field(f, 'password', 1024), platform: field(f, 'platform', 20) || undefined, source: req.ip });
       req.log.info({ pendingId: p.id }, 'enrollment sign-in with a registration token');
-      return await signIn.show(req, reply, done, { redirectToContinuation: true });
+      return await signIn.show(req, reply, done);
     } catch (err) {
       return signIn.refused(req, reply, p, err, { values });
     }
@@ -282,7 +282,7 @@ export async function signInRoutes(app: FastifyInstance, deps: { signIn: SignIn 
     try {
       const done = await service.acceptTerms(p, Number(f.get('version')));
       req.log.info({ pendingId: p.id, version: Number(f.get('version')) }, 'terms of use accepted');
-      return await signIn.show(req, reply, done, { redirectToContinuation: true });
+      return await signIn.show(req, reply, done);
     } catch (err) {
       return signIn.refused(req, reply, p, err);
     }
