@@ -17,12 +17,13 @@
  * process's CPU, and the server's peak RSS; writes bench/results/ade-*.json.
  * Options: --sign-in token|password|none[,…] --devices N --concurrency W (with 1, the server's CPU
  * is also charged to each step) --postgres URL --auth-off SHARE (0–1: that share of the devices is
- * on a profile without authentication, which POSTs MachineInfo instead of the web view) --abm-devices M (M more devices
- * in ABM that do not enroll: a larger organization) --warmup M (default 500: M more devices enrolled
- * before the window, their server CPU reported apart. The first few hundred enrollments after a
- * start also pay for V8 compiling the path — about 16 ms each for the first 50, against 6 for a
- * long-running server — so the window measures what a server that has been up spends on each
- * enrollment; --warmup 0 measures the first N after a start) --log-level LEVEL (the server's, default info as `pomona serve`; its lines are discarded)
+ * on a profile without authentication, which POSTs MachineInfo instead of the web view)
+ * --abm-devices M (M more devices in ABM that do not enroll: a larger organization)
+ * --warmup M (default 500: M more devices enrolled before the window, their server CPU reported
+ * apart. The first few hundred enrollments after a start also pay for V8 compiling the path —
+ * about 16 ms each for the first 50, against 6 for a long-running server — so the window measures
+ * what a server that has been up spends on each enrollment; --warmup 0 measures the first N after
+ * a start) --log-level LEVEL (the server's, default info as `pomona serve`; its lines are discarded)
  * --profile DIR (a V8 CPU profile of the server during the window; argon2 runs on libuv threads
  * and is not in it).
  */

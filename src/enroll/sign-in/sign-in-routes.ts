@@ -81,7 +81,7 @@ export class SignIn {
    */
   async start(request: FastifyRequest, reply: FastifyReply, input: StartInput): Promise<FastifyReply> {
     const { pending } = await this.#create(request, reply, input);
-    return reply.code(303).header('location', `${SIGN_IN_PATH}/${pending.id}`).send();
+    return seeRecord(reply, pending.id);
   }
 
   /**
@@ -139,7 +139,7 @@ export class SignIn {
       return sendPage(reply, form.status ?? 200, signInPage({ base, csrf, offer, error: form.error, values: form.values, askPlatform: form.askPlatform }));
     }
     const terms = await this.service.termsToAccept(p);
-    if (!terms && request.method === 'POST') return reply.code(303).header('location', base).send();
+    if (!terms && request.method === 'POST') return seeRecord(reply, p.id);
     const brand = await this.service.brand(p.groupId);
     if (terms) return sendPage(reply, form.status ?? 200, termsPage({ brand, base, csrf, version: terms.version, text: terms.text, error: form.error }));
     const next = this.#continuations.get(p.mode);
@@ -177,6 +177,9 @@ export class SignIn {
   }
 }
 
+/** 303 to the record's page, read with a GET (after a post, or to start where a reload keeps the record). */
+const seeRecord = (reply: FastifyReply, id: string): FastifyReply => reply.code(303).header('location', `${SIGN_IN_PATH}/${id}`).send();
+
 type StartInput = { mode: PendingMode; groupId?: string; platform?: Platform; context?: Record<string, unknown>; serialNumber?: string };
 
 export function sendPage(reply: FastifyReply, status: number, html: string): FastifyReply {
@@ -204,7 +207,6 @@ export async function signInRoutes(app: FastifyInstance, deps: { signIn: SignIn 
   const { service } = signIn;
   const opts = { schema: { hide: true, params: Params } };
   type Req = FastifyRequest<{ Params: { id: string }; Querystring: { n?: string } }>;
-  const seeRecord = (reply: FastifyReply, id: string) => reply.code(303).header('location', `${SIGN_IN_PATH}/${id}`).send();
   /** The record, if it still waits for a sign-in; otherwise its page was sent (a reload posting again). */
   const signingIn = async (req: Req, reply: FastifyReply, f: URLSearchParams): Promise<PendingEnrollment | undefined> => {
     const p = await signIn.open(req, reply, req.params.id, { csrf: f.get('csrf') });
